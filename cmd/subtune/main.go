@@ -1,0 +1,31 @@
+// Command subtune finds the intrinsic task-specific subspace of a pre-trained
+// transformer encoder and fine-tunes inside it (Zhang, Liu & Shao, ACL 2023).
+//
+// Each subcommand lives in its own file in this directory; the logic lives in
+// the packages they call.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+)
+
+var rootCmd = &cobra.Command{
+	Use:           "subtune",
+	Short:         "Find a transformer's intrinsic task-specific subspace and fine-tune inside it",
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := rootCmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "subtune:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,263 @@
+package model
+
+import (
+	"math"
+
+	"github.com/subtune/subtune/blas"
+	"github.com/subtune/subtune/nn"
+)
+
+// Dropout site identifiers, mixed into each step's seed.
+const (
+	siteEmbedding = iota + 1
+	siteAttentionProbs
+	siteAttentionOutput
+	siteFFNOutput
+	siteHead1
+	siteHead2
+)
+
+// dropouts are the probabilities of one pass: zero in evaluation.
+type dropouts struct {
+	hidden, attention, classifier float32
+	seed                          uint64
+}
+
+// ---------------------------------------------------------------------------
+// Embeddings: LayerNorm(word[id] + position[pos] + token_type[tt]), dropout.
+
+func (m *Model) embeddingsForward(ws *Workspace, b *Batch, d dropouts) {
+	c := m.Config
+	h, n := c.HiddenSize, b.B*b.T
+	// Position ids: 0..T−1 for BERT; for RoBERTa, padding_idx+1 onwards
+	// counting only non-pad tokens, and padding_idx on pads
+	// (create_position_ids_from_input_ids).
+	pos := ws.positionIDs[:n]
+	for s := 0; s < b.B; s++ {
+		count := int32(0)
+		for t := 0; t < b.T; t++ {
+			i := s*b.T + t
+			if c.ModelType == "roberta" {
+				if b.InputIDs[i] != int32(c.PadTokenID) {
+					count++
+					pos[i] = count + int32(c.PadTokenID)
+				} else {
+					pos[i] = int32(c.PadTokenID)
+				}
+			} else {
+				pos[i] = int32(t)
+			}
+		}
+	}
+	word, posE, typ := m.Data[m.wordEmb:], m.Data[m.posEmb:], m.Data[m.typeEmb:]
+	sum := ws.embSum[:n*h]
+	nn.ParallelFor(n, 3*h, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			w := int(b.InputIDs[i]) * h
+			p := int(pos[i]) * h
+			tt := 0
+			if b.TokenTypeIDs != nil {
+				tt = int(b.TokenTypeIDs[i]) * h
+			}
+			o := sum[i*h : (i+1)*h]
+			for j := range o {
+				o[j] = word[w+j] + posE[p+j] + typ[tt+j]
+			}
+		}
+	})
+	nn.LayerNormForward(ws.embLN[:n*h], ws.embMean[:n], ws.embRstd[:n], sum, m.Data[m.embLNw:], m.Data[m.embLNb:], n, h, float32(c.LayerNormEps))
+	nn.Dropout(ws.embOut[:n*h], ws.embLN[:n*h], ws.embMask[:n*h], d.hidden, nn.SeedFor(d.seed, siteEmbedding))
+}
+
+func (m *Model) embeddingsBackward(ws *Workspace, b *Batch, dOut []float32, d dropouts) {
+	c := m.Config
+	h, n := c.HiddenSize, b.B*b.T
+	nn.DropoutBackward(dOut, dOut, ws.embMask[:n*h], d.hidden)
+	dSum := ws.dC[:n*h]
+	nn.LayerNormBackward(dSum, m.Grad[m.embLNw:m.embLNw+h], m.Grad[m.embLNb:m.embLNb+h], dOut, ws.embSum[:n*h],
+		ws.embMean[:n], ws.embRstd[:n], m.Data[m.embLNw:], n, h, ws.lnScratch)
+	// Scatter-add into the embedding tables. Each worker owns a range of
+	// hidden columns, so no two workers touch the same float. Rows at
+	// padding_idx get no gradient, as nn.Embedding(padding_idx=...).
+	pad := int32(c.PadTokenID)
+	gw, gp, gt := m.Grad[m.wordEmb:], m.Grad[m.posEmb:], m.Grad[m.typeEmb:]
+	pos := ws.positionIDs[:n]
+	nn.ParallelFor(h, 3*n, func(lo, hi int) {
+		for i := 0; i < n; i++ {
+			g := dSum[i*h+lo : i*h+hi]
+			if b.InputIDs[i] != pad {
+				row := gw[int(b.InputIDs[i])*h+lo : int(b.InputIDs[i])*h+hi]
+				for j, v := range g {
+					row[j] += v
+				}
+			}
+			if c.ModelType != "roberta" || pos[i] != pad {
+				row := gp[int(pos[i])*h+lo : int(pos[i])*h+hi]
+				for j, v := range g {
+					row[j] += v
+				}
+			}
+			tt := 0
+			if b.TokenTypeIDs != nil {
+				tt = int(b.TokenTypeIDs[i])
+			}
+			row := gt[tt*h+lo : tt*h+hi]
+			for j, v := range g {
+				row[j] += v
+			}
+		}
+	})
+}
+
+// ---------------------------------------------------------------------------
+// Encoder layer: self-attention, dense, dropout, residual, LayerNorm; then
+// intermediate dense, activation, output dense, dropout, residual, LayerNorm.
+
+// layerParams are the views of one layer's tensors in a flat buffer (Data or Grad).
+type layerParams struct {
+	qw, qb, kw, kb, vw, vb, ow, ob, ln1w, ln1b, iw, ib, fw, fb, ln2w, ln2b []float32
+}
+
+func splitLayer(c Config, buf []float32) layerParams {
+	_, shapes := LayerTensorShapes(c)
+	parts := make([][]float32, len(shapes))
+	off := 0
+	for k, s := range shapes {
+		n := 1
+		for _, d := range s {
+			n *= d
+		}
+		parts[k] = buf[off : off+n]
+		off += n
+	}
+	return layerParams{parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], parts[6], parts[7],
+		parts[8], parts[9], parts[10], parts[11], parts[12], parts[13], parts[14], parts[15]}
+}
+
+func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dropouts) {
+	c := m.Config
+	a := &ws.layers[l]
+	p := splitLayer(c, m.Layer(l))
+	B, T, H, I := b.B, b.T, c.HiddenSize, c.IntermediateSize
+	nh, hd := c.NumAttentionHeads, c.HeadDim()
+	n := B * T
+	eps := float32(c.LayerNormEps)
+	a.in = in
+
+	q, k, v := a.q[:n*H], a.k[:n*H], a.v[:n*H]
+	nn.LinearForward(q, in, p.qw, p.qb, n, H, H)
+	nn.LinearForward(k, in, p.kw, p.kb, n, H, H)
+	nn.LinearForward(v, in, p.vw, p.vb, n, H, H)
+
+	// Scores S = Q·Kᵀ/√d per sequence and head, then softmax over unmasked
+	// keys, then dropout on the probabilities, then context = P·V.
+	att := B * nh * T * T
+	probs, probsDrop := a.probs[:att], a.probsDrop[:att]
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for s := 0; s < B; s++ {
+		for hh := 0; hh < nh; hh++ {
+			o := s*T*H + hh*hd
+			blas.Sgemm(false, true, T, T, hd, scale, q[o:], H, k[o:], H, 0, probs[(s*nh+hh)*T*T:], T)
+		}
+	}
+	nn.AttentionSoftmaxForward(probs, probs, ws.keep[:n], B*nh*T, T, nh*T)
+	if d.attention > 0 {
+		nn.Dropout(probsDrop, probs, a.probsMask[:att], d.attention, nn.SeedFor(d.seed, siteAttentionProbs, uint64(l)))
+	} else {
+		probsDrop = probs
+	}
+	ctx := a.ctx[:n*H]
+	for s := 0; s < B; s++ {
+		for hh := 0; hh < nh; hh++ {
+			o := s*T*H + hh*hd
+			blas.Sgemm(false, false, T, hd, T, 1, probsDrop[(s*nh+hh)*T*T:], T, v[o:], H, 0, ctx[o:], H)
+		}
+	}
+
+	attnOut, res1 := a.attnOut[:n*H], a.res1[:n*H]
+	nn.LinearForward(attnOut, ctx, p.ow, p.ob, n, H, H)
+	nn.Dropout(attnOut, attnOut, a.attnMask[:n*H], d.hidden, nn.SeedFor(d.seed, siteAttentionOutput, uint64(l)))
+	addInto(res1, attnOut, in)
+	nn.LayerNormForward(a.ln1Out[:n*H], a.ln1Mean[:n], a.ln1Rstd[:n], res1, p.ln1w, p.ln1b, n, H, eps)
+
+	nn.LinearForward(a.ffnPre[:n*I], a.ln1Out[:n*H], p.iw, p.ib, n, H, I)
+	nn.ActivationForward(m.act, a.ffnAct[:n*I], a.ffnPre[:n*I])
+	ffnOut, res2 := a.ffnOut[:n*H], a.res2[:n*H]
+	nn.LinearForward(ffnOut, a.ffnAct[:n*I], p.fw, p.fb, n, I, H)
+	nn.Dropout(ffnOut, ffnOut, a.ffnMask[:n*H], d.hidden, nn.SeedFor(d.seed, siteFFNOutput, uint64(l)))
+	addInto(res2, ffnOut, a.ln1Out[:n*H])
+	nn.LayerNormForward(a.out[:n*H], a.ln2Mean[:n], a.ln2Rstd[:n], res2, p.ln2w, p.ln2b, n, H, eps)
+}
+
+// layerBackward takes ∂loss/∂out in dOut and leaves ∂loss/∂in in dIn,
+// accumulating the layer's parameter gradients. dOut is clobbered.
+func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float32, d dropouts) {
+	c := m.Config
+	a := &ws.layers[l]
+	p := splitLayer(c, m.Layer(l))
+	g := splitLayer(c, m.LayerGrad(l))
+	B, T, H, I := b.B, b.T, c.HiddenSize, c.IntermediateSize
+	nh, hd := c.NumAttentionHeads, c.HeadDim()
+	n := B * T
+
+	// LayerNorm 2, then the residual splits the gradient two ways.
+	dRes := ws.dC[:n*H]
+	nn.LayerNormBackward(dRes, g.ln2w, g.ln2b, dOut, a.res2[:n*H], a.ln2Mean[:n], a.ln2Rstd[:n], p.ln2w, n, H, ws.lnScratch)
+	dLN1 := dOut // reuse: dOut is no longer needed
+	copy(dLN1, dRes)
+	nn.DropoutBackward(dRes, dRes, a.ffnMask[:n*H], d.hidden)
+	dFFN := ws.dFFN[:n*I]
+	nn.LinearBackward(dFFN, g.fw, g.fb, dRes, a.ffnAct[:n*I], p.fw, n, I, H, false)
+	nn.ActivationBackward(m.act, dFFN, dFFN, a.ffnPre[:n*I])
+	nn.LinearBackward(dLN1, g.iw, g.ib, dFFN, a.ln1Out[:n*H], p.iw, n, H, I, true)
+
+	// LayerNorm 1, residual, attention output dense.
+	nn.LayerNormBackward(dRes, g.ln1w, g.ln1b, dLN1, a.res1[:n*H], a.ln1Mean[:n], a.ln1Rstd[:n], p.ln1w, n, H, ws.lnScratch)
+	copy(dIn, dRes)
+	nn.DropoutBackward(dRes, dRes, a.attnMask[:n*H], d.hidden)
+	dCtx := dLN1
+	nn.LinearBackward(dCtx, g.ow, g.ob, dRes, a.ctx[:n*H], p.ow, n, H, H, false)
+
+	// Attention core, per sequence and head.
+	att := B * nh * T * T
+	probs, probsDrop, dProbs := a.probs[:att], a.probsDrop[:att], ws.dProbs[:att]
+	if d.attention <= 0 {
+		probsDrop = probs
+	}
+	q, k, v := a.q[:n*H], a.k[:n*H], a.v[:n*H]
+	dq, dk, dv := ws.dq[:n*H], ws.dk[:n*H], ws.dv[:n*H]
+	for s := 0; s < B; s++ {
+		for hh := 0; hh < nh; hh++ {
+			o, po := s*T*H+hh*hd, (s*nh+hh)*T*T
+			// dP = dCtx·Vᵀ; dV = Pᵀ·dCtx
+			blas.Sgemm(false, true, T, T, hd, 1, dCtx[o:], H, v[o:], H, 0, dProbs[po:], T)
+			blas.Sgemm(true, false, T, hd, T, 1, probsDrop[po:], T, dCtx[o:], H, 0, dv[o:], H)
+		}
+	}
+	if d.attention > 0 {
+		nn.DropoutBackward(dProbs, dProbs, a.probsMask[:att], d.attention)
+	}
+	nn.SoftmaxBackward(dProbs, dProbs, probs, B*nh*T, T)
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for s := 0; s < B; s++ {
+		for hh := 0; hh < nh; hh++ {
+			o, po := s*T*H+hh*hd, (s*nh+hh)*T*T
+			// S = scale·Q·Kᵀ: dQ = scale·dS·K; dK = scale·dSᵀ·Q
+			blas.Sgemm(false, false, T, hd, T, scale, dProbs[po:], T, k[o:], H, 0, dq[o:], H)
+			blas.Sgemm(true, false, T, hd, T, scale, dProbs[po:], T, q[o:], H, 0, dk[o:], H)
+		}
+	}
+	nn.LinearBackward(dIn, g.qw, g.qb, dq, a.in, p.qw, n, H, H, true)
+	nn.LinearBackward(dIn, g.kw, g.kb, dk, a.in, p.kw, n, H, H, true)
+	nn.LinearBackward(dIn, g.vw, g.vb, dv, a.in, p.vw, n, H, H, true)
+}
+
+// addInto sets dst = x + y.
+func addInto(dst, x, y []float32) {
+	nn.ParallelFor(len(dst), 1, func(lo, hi int) {
+		d, a, b := dst[lo:hi], x[lo:hi], y[lo:hi]
+		for i := range d {
+			d[i] = a[i] + b[i]
+		}
+	})
+}

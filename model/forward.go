@@ -1,0 +1,170 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/subtune/subtune/nn"
+)
+
+// Pass configures one forward pass.
+type Pass struct {
+	// Train enables dropout, as model.train() does.
+	Train bool
+	// Seed determines every dropout mask of the pass.
+	Seed uint64
+}
+
+// Forward runs the model on a batch and returns the loss (0 when the batch
+// has no labels). Logits are left in ws.Logits and everything Backward needs
+// in ws.
+func (m *Model) Forward(ws *Workspace, b *Batch, pass Pass) (float64, error) {
+	if err := m.checkBatch(ws, b); err != nil {
+		return 0, err
+	}
+	c := m.Config
+	d := dropouts{seed: pass.Seed}
+	if pass.Train {
+		d.hidden, d.attention = float32(c.HiddenDropoutProb), float32(c.AttentionDropoutProb)
+		d.classifier = float32(c.ClassifierDropoutProb())
+	}
+	ws.b, ws.t, ws.drop = b.B, b.T, d
+	n := b.B * b.T
+	for i := 0; i < n; i++ {
+		ws.keep[i] = b.AttentionMask == nil || b.AttentionMask[i] != 0
+	}
+	m.embeddingsForward(ws, b, d)
+	in := ws.embOut[:n*c.HiddenSize]
+	for l := range ws.layers {
+		m.layerForward(ws, l, b, in, d)
+		in = ws.layers[l].out[:n*c.HiddenSize]
+	}
+	switch m.Head {
+	case SequenceClassification:
+		m.classifierForward(ws, b, d)
+		return m.classifierLoss(ws, b)
+	case MaskedLM:
+		ws.mlmCount = 0
+		for i := 0; i < n; i++ {
+			if b.MLMLabels == nil || b.MLMLabels[i] != IgnoreIndex {
+				if ws.mlmCount == ws.maxMLM {
+					return 0, fmt.Errorf("batch has more than %d positions to predict", ws.maxMLM)
+				}
+				ws.mlmRows[ws.mlmCount] = int32(i)
+				if b.MLMLabels != nil {
+					ws.mlmLabels[ws.mlmCount] = b.MLMLabels[i]
+				}
+				ws.mlmCount++
+			}
+		}
+		m.mlmForward(ws, b)
+		if b.MLMLabels == nil {
+			return 0, nil
+		}
+		loss, _ := nn.CrossEntropyForward(ws.dLogits[:ws.mlmCount*c.VocabSize], ws.Logits[:ws.mlmCount*c.VocabSize],
+			ws.mlmLabels[:ws.mlmCount], ws.mlmCount, c.VocabSize, IgnoreIndex)
+		return loss, checkLoss(loss)
+	}
+	return 0, nil
+}
+
+func (m *Model) classifierLoss(ws *Workspace, b *Batch) (float64, error) {
+	c := m.Config
+	nl := c.NumLabels()
+	logits := ws.Logits[:b.B*nl]
+	if c.IsRegression() {
+		if b.Targets == nil {
+			return 0, nil
+		}
+		if nl != 1 {
+			return 0, fmt.Errorf("regression needs num_labels 1, config has %d", nl)
+		}
+		loss := nn.MSEForward(ws.dLogits[:b.B], logits, b.Targets, b.B)
+		return loss, checkLoss(loss)
+	}
+	if b.Labels == nil {
+		return 0, nil
+	}
+	for i, l := range b.Labels[:b.B] {
+		if l < 0 || int(l) >= nl {
+			return 0, fmt.Errorf("label %d of sequence %d outside [0, %d)", l, i, nl)
+		}
+	}
+	loss, _ := nn.CrossEntropyForward(ws.dLogits[:b.B*nl], logits, b.Labels, b.B, nl, IgnoreIndex)
+	return loss, checkLoss(loss)
+}
+
+func checkLoss(loss float64) error {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("loss is %v", loss)
+	}
+	return nil
+}
+
+// Backward accumulates ∂loss/∂parameters of the last Forward into m.Grad.
+// It needs a Forward with labels on the same workspace just before.
+func (m *Model) Backward(ws *Workspace, b *Batch) {
+	c := m.Config
+	n, H := b.B*b.T, c.HiddenSize
+	d := ws.drop
+	dOut, dIn := ws.dA[:n*H], ws.dB[:n*H]
+	switch m.Head {
+	case SequenceClassification:
+		m.classifierBackward(ws, b, dOut, d)
+	case MaskedLM:
+		m.mlmBackward(ws, b, dOut)
+	default:
+		panic("model: Backward needs a head that defines a loss")
+	}
+	for l := len(ws.layers) - 1; l >= 0; l-- {
+		m.layerBackward(ws, l, b, dOut, dIn, d)
+		dOut, dIn = dIn, dOut
+	}
+	m.embeddingsBackward(ws, b, dOut, d)
+}
+
+// BackwardFrom is Backward with ∂loss/∂logits supplied by the caller in
+// place of the built-in loss (used by tests and custom objectives).
+func (m *Model) BackwardFrom(ws *Workspace, b *Batch, dLogits []float32) {
+	copy(ws.dLogits, dLogits)
+	m.Backward(ws, b)
+}
+
+func (m *Model) checkBatch(ws *Workspace, b *Batch) error {
+	c := m.Config
+	if b.B <= 0 || b.T <= 0 {
+		return fmt.Errorf("empty batch (%d×%d)", b.B, b.T)
+	}
+	if b.B > ws.maxB || b.T > ws.maxT {
+		return fmt.Errorf("batch %d×%d exceeds the workspace's %d×%d", b.B, b.T, ws.maxB, ws.maxT)
+	}
+	n := b.B * b.T
+	if len(b.InputIDs) < n || (b.TokenTypeIDs != nil && len(b.TokenTypeIDs) < n) || (b.AttentionMask != nil && len(b.AttentionMask) < n) {
+		return fmt.Errorf("batch arrays shorter than %d×%d", b.B, b.T)
+	}
+	maxPos := c.MaxPositionEmbeddings
+	if c.ModelType == "roberta" {
+		maxPos -= c.PadTokenID + 1
+	}
+	if b.T > maxPos {
+		return fmt.Errorf("sequence length %d exceeds the model's %d positions", b.T, maxPos)
+	}
+	for i := 0; i < n; i++ {
+		if id := b.InputIDs[i]; id < 0 || int(id) >= c.VocabSize {
+			return fmt.Errorf("token id %d at sequence %d position %d outside vocab_size %d", id, i/b.T, i%b.T, c.VocabSize)
+		}
+		if b.TokenTypeIDs != nil {
+			if tt := b.TokenTypeIDs[i]; tt < 0 || int(tt) >= c.TypeVocabSize {
+				return fmt.Errorf("token type %d at sequence %d position %d outside type_vocab_size %d", tt, i/b.T, i%b.T, c.TypeVocabSize)
+			}
+		}
+	}
+	if b.MLMLabels != nil {
+		for i := 0; i < n; i++ {
+			if l := b.MLMLabels[i]; l != IgnoreIndex && (l < 0 || int(l) >= c.VocabSize) {
+				return fmt.Errorf("masked-LM label %d at position %d outside vocab_size %d", l, i, c.VocabSize)
+			}
+		}
+	}
+	return nil
+}

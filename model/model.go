@@ -1,0 +1,167 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/subtune/subtune/nn"
+)
+
+// Model is an encoder with an optional task head. Its parameters are views
+// into Data; see the package documentation for the layout.
+type Model struct {
+	Config  Config
+	Head    Head
+	Tensors []Tensor
+	Data    []float32 // all parameters, in Tensors order
+	Grad    []float32 // ∂loss/∂Data, accumulated by Backward
+
+	act    nn.Activation
+	byName map[string]int
+
+	// Offsets of the pieces the forward pass needs, resolved once.
+	wordEmb, posEmb, typeEmb, embLNw, embLNb int
+	layerOff                                 []int
+	headOff                                  map[string]int
+}
+
+// New allocates a model with zeroed parameters. Use Init or load a
+// checkpoint to fill them.
+func New(c Config, head Head) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	act, err := nn.ParseActivation(c.HiddenAct)
+	if err != nil {
+		return nil, err
+	}
+	ts := layout(c, head)
+	n := ts[len(ts)-1].Offset + ts[len(ts)-1].Size
+	m := &Model{Config: c, Head: head, Tensors: ts, Data: make([]float32, n), Grad: make([]float32, n),
+		act: act, byName: map[string]int{}, headOff: map[string]int{}}
+	for i, t := range ts {
+		m.byName[t.Name] = i
+	}
+	p := c.ModelType
+	m.wordEmb = m.offset(p + ".embeddings.word_embeddings.weight")
+	m.posEmb = m.offset(p + ".embeddings.position_embeddings.weight")
+	m.typeEmb = m.offset(p + ".embeddings.token_type_embeddings.weight")
+	m.embLNw = m.offset(p + ".embeddings.LayerNorm.weight")
+	m.embLNb = m.offset(p + ".embeddings.LayerNorm.bias")
+	for l := 0; l < c.NumHiddenLayers; l++ {
+		m.layerOff = append(m.layerOff, m.offset(fmt.Sprintf("%s.encoder.layer.%d.attention.self.query.weight", p, l)))
+	}
+	for _, t := range ts {
+		if !strings.HasPrefix(t.Name, p+".embeddings.") && !strings.HasPrefix(t.Name, p+".encoder.") {
+			m.headOff[strings.TrimPrefix(t.Name, p+".")] = t.Offset
+		}
+	}
+	return m, nil
+}
+
+func (m *Model) offset(name string) int { return m.Tensors[m.byName[name]].Offset }
+
+// Tensor returns the named parameter as a slice of Data, or false.
+func (m *Model) Tensor(name string) ([]float32, bool) {
+	i, ok := m.byName[name]
+	if !ok {
+		return nil, false
+	}
+	t := m.Tensors[i]
+	return m.Data[t.Offset : t.Offset+t.Size], true
+}
+
+// TensorInfo returns the named tensor's description, or false.
+func (m *Model) TensorInfo(name string) (Tensor, bool) {
+	i, ok := m.byName[name]
+	if !ok {
+		return Tensor{}, false
+	}
+	return m.Tensors[i], true
+}
+
+// Layer returns encoder layer l's parameters: one contiguous slice of Data.
+func (m *Model) Layer(l int) []float32 {
+	o := m.layerOff[l]
+	return m.Data[o : o+m.Config.LayerSize()]
+}
+
+// LayerGrad returns encoder layer l's gradient: one contiguous slice of Grad.
+func (m *Model) LayerGrad(l int) []float32 {
+	o := m.layerOff[l]
+	return m.Grad[o : o+m.Config.LayerSize()]
+}
+
+// LayerOffset is where encoder layer l starts in Data.
+func (m *Model) LayerOffset(l int) int { return m.layerOff[l] }
+
+// NumParams is the number of parameters, counting tied weights once.
+func (m *Model) NumParams() int { return len(m.Data) }
+
+// ZeroGrad clears the gradient buffer.
+func (m *Model) ZeroGrad() {
+	nn.ParallelFor(len(m.Grad), 1, func(lo, hi int) { clear(m.Grad[lo:hi]) })
+}
+
+// Init fills the parameters as transformers' _init_weights does: linear and
+// embedding weights from N(0, initializer_range²), biases zero, LayerNorm
+// weight one, and the padding rows of embeddings that have a padding_idx zero.
+// The values depend only on seed.
+func (m *Model) Init(seed uint64) {
+	for _, t := range m.Tensors {
+		m.InitTensor(t.Name, seed)
+	}
+}
+
+// InitTensor initialises one tensor as Init would, from a stream of random
+// numbers that depends only on seed and the tensor's name, so a new
+// classification head is the same whatever else the model holds.
+func (m *Model) InitTensor(name string, seed uint64) {
+	t := m.Tensors[m.byName[name]]
+	d := m.Data[t.Offset : t.Offset+t.Size]
+	switch {
+	case strings.HasSuffix(name, "LayerNorm.weight") || strings.HasSuffix(name, "layer_norm.weight"):
+		for i := range d {
+			d[i] = 1
+		}
+	case len(t.Shape) == 1:
+		clear(d)
+	default:
+		rng := rand.New(rand.NewPCG(seed, hashName(name)))
+		std := m.Config.InitializerRange
+		for i := range d {
+			d[i] = float32(rng.NormFloat64() * std)
+		}
+	}
+	h := m.Config.HiddenSize
+	pad := m.Config.PadTokenID
+	if strings.HasSuffix(name, "embeddings.word_embeddings.weight") ||
+		(m.Config.ModelType == "roberta" && strings.HasSuffix(name, "embeddings.position_embeddings.weight")) {
+		if pad*h+h <= len(d) {
+			clear(d[pad*h : pad*h+h])
+		}
+	}
+}
+
+func hashName(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// CheckFinite returns an error naming the first tensor that holds NaN or Inf.
+func (m *Model) CheckFinite() error {
+	for _, t := range m.Tensors {
+		for i, v := range m.Data[t.Offset : t.Offset+t.Size] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("tensor %s holds %v at index %d", t.Name, v, i)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package model
+
+import "github.com/subtune/subtune/nn"
+
+// Batch is one padded batch of B sequences of length T, row-major.
+type Batch struct {
+	InputIDs      []int32 // B×T
+	TokenTypeIDs  []int32 // B×T, or nil for all zeros
+	AttentionMask []int32 // B×T, 1 for real tokens, 0 for padding; nil for all ones
+	B, T          int
+
+	Labels    []int32   // B class indices, for classification
+	Targets   []float32 // B scores, for regression
+	MLMLabels []int32   // B×T token ids to predict, IgnoreIndex elsewhere
+}
+
+// IgnoreIndex marks positions the masked-LM loss skips, as PyTorch's -100.
+const IgnoreIndex = -100
+
+// layerActs are the activations of one encoder layer that its backward pass
+// reads. Buffers are sized for the workspace's capacity; a smaller batch uses
+// a prefix of each.
+type layerActs struct {
+	in               []float32 // N×H: the layer input (previous layer's out)
+	q, k, v          []float32 // N×H
+	probs, probsDrop []float32 // B×nh×T×T
+	probsMask        []uint8
+	ctx              []float32 // N×H
+	attnOut          []float32 // N×H: dense output after dropout
+	attnMask         []uint8
+	res1             []float32 // N×H: attnOut + in, LayerNorm 1 input
+	ln1Mean, ln1Rstd []float32 // N
+	ln1Out           []float32 // N×H
+	ffnPre, ffnAct   []float32 // N×I
+	ffnOut           []float32 // N×H: after dropout
+	ffnMask          []uint8
+	res2             []float32 // N×H
+	ln2Mean, ln2Rstd []float32 // N
+	out              []float32 // N×H: the layer output
+}
+
+// Workspace holds every activation and scratch buffer of a forward and
+// backward pass, sized for up to maxB sequences of up to maxT tokens. Reusing
+// one Workspace across steps means training allocates nothing per step.
+type Workspace struct {
+	maxB, maxT int
+	b, t       int // shape of the last forward pass
+
+	// Embeddings.
+	embSum           []float32 // N×H: word+position+type, LayerNorm input
+	embMean, embRstd []float32
+	embLN            []float32 // N×H
+	embMask          []uint8
+	embOut           []float32 // N×H: after dropout, layer 0 input
+	positionIDs      []int32
+	keep             []bool // B×T attention keep flags
+
+	layers []layerActs
+
+	// Classification head.
+	cls, pooled, pooledDrop, headHidden, headHiddenDrop []float32 // B×H
+	clsMask, headMask                                   []uint8
+	// Logits of the last forward pass: B×num_labels for classification,
+	// M×V for the masked-LM head (M = masked positions).
+	Logits  []float32
+	dLogits []float32
+
+	// Masked-LM head.
+	mlmRows                        []int32 // positions predicted
+	mlmLabels                      []int32
+	mlmIn, mlmDense, mlmAct, mlmLN []float32 // M×H
+	mlmMean, mlmRstd               []float32
+	maxMLM, mlmCount               int
+
+	// Backward scratch.
+	dA, dB, dC     []float32 // N×H
+	dq, dk, dv     []float32 // N×H
+	dFFN           []float32 // N×I
+	dProbs         []float32 // B×nh×T×T
+	dHead1, dHead2 []float32 // B×H
+	lnScratch      []float32
+	dMLM1, dMLM2   []float32 // M×H
+
+	lossLabels []int32
+	drop       dropouts
+}
+
+// NewWorkspace allocates the buffers for batches of up to maxB sequences of
+// up to maxT tokens. For a masked-LM model, maxMLM bounds the number of
+// predicted positions per batch (0 means all maxB·maxT).
+func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
+	c := m.Config
+	n, h, i := maxB*maxT, c.HiddenSize, c.IntermediateSize
+	att := maxB * c.NumAttentionHeads * maxT * maxT
+	f := func(k int) []float32 { return make([]float32, k) }
+	u := func(k int) []uint8 { return make([]uint8, k) }
+	ws := &Workspace{maxB: maxB, maxT: maxT,
+		embSum: f(n * h), embMean: f(n), embRstd: f(n), embLN: f(n * h), embMask: u(n * h), embOut: f(n * h),
+		positionIDs: make([]int32, n), keep: make([]bool, n),
+		dA: f(n * h), dB: f(n * h), dC: f(n * h), dq: f(n * h), dk: f(n * h), dv: f(n * h),
+		dFFN: f(n * i), dProbs: f(att),
+		lnScratch: f(2 * max(h, 1) * nn.Workers()),
+	}
+	ws.layers = make([]layerActs, c.NumHiddenLayers)
+	for l := range ws.layers {
+		a := &ws.layers[l]
+		a.q, a.k, a.v = f(n*h), f(n*h), f(n*h)
+		a.probs, a.probsMask = f(att), u(att)
+		if c.AttentionDropoutProb > 0 {
+			a.probsDrop = f(att)
+		} else {
+			a.probsDrop = a.probs
+		}
+		a.ctx, a.attnOut, a.attnMask, a.res1 = f(n*h), f(n*h), u(n*h), f(n*h)
+		a.ln1Mean, a.ln1Rstd, a.ln1Out = f(n), f(n), f(n*h)
+		a.ffnPre, a.ffnAct = f(n*i), f(n*i)
+		a.ffnOut, a.ffnMask, a.res2 = f(n*h), u(n*h), f(n*h)
+		a.ln2Mean, a.ln2Rstd, a.out = f(n), f(n), f(n*h)
+	}
+	switch m.Head {
+	case SequenceClassification:
+		nl := c.NumLabels()
+		ws.cls, ws.pooled, ws.pooledDrop = f(maxB*h), f(maxB*h), f(maxB*h)
+		ws.headHidden, ws.headHiddenDrop = f(maxB*h), f(maxB*h)
+		ws.clsMask, ws.headMask = u(maxB*h), u(maxB*h)
+		ws.dHead1, ws.dHead2 = f(maxB*h), f(maxB*h)
+		ws.Logits, ws.dLogits = f(maxB*nl), f(maxB*nl)
+		ws.lossLabels = make([]int32, maxB)
+	case MaskedLM:
+		if maxMLM <= 0 {
+			maxMLM = n
+		}
+		ws.maxMLM = maxMLM
+		ws.mlmRows, ws.mlmLabels = make([]int32, maxMLM), make([]int32, maxMLM)
+		ws.mlmIn, ws.mlmDense, ws.mlmAct, ws.mlmLN = f(maxMLM*h), f(maxMLM*h), f(maxMLM*h), f(maxMLM*h)
+		ws.mlmMean, ws.mlmRstd = f(maxMLM), f(maxMLM)
+		ws.dMLM1, ws.dMLM2 = f(maxMLM*h), f(maxMLM*h)
+		ws.Logits, ws.dLogits = f(maxMLM*c.VocabSize), f(maxMLM*c.VocabSize)
+	}
+	return ws
+}
+
+// Hidden returns the encoder output of the last forward pass, B×T×H.
+func (ws *Workspace) Hidden(m *Model) []float32 {
+	n := ws.b * ws.t * m.Config.HiddenSize
+	if len(ws.layers) == 0 {
+		return ws.embOut[:n]
+	}
+	return ws.layers[len(ws.layers)-1].out[:n]
+}
+
+// MaskedPositions returns the flat B×T positions the masked-LM head predicted
+// in the last forward pass, in the row order of Logits.
+func (ws *Workspace) MaskedPositions() []int32 { return ws.mlmRows[:ws.mlmCount] }

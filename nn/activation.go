@@ -1,0 +1,126 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+)
+
+// Activation is an encoder's feed-forward non-linearity, named as in
+// HuggingFace configs (hidden_act).
+type Activation int
+
+const (
+	// GELU is the exact GELU, x·Φ(x), which HuggingFace calls "gelu".
+	GELU Activation = iota
+	// GELUTanh is the tanh approximation of GELU ("gelu_new", "gelu_pytorch_tanh").
+	GELUTanh
+	// ReLU is max(0, x).
+	ReLU
+)
+
+// ParseActivation maps a config's hidden_act to an Activation.
+func ParseActivation(name string) (Activation, error) {
+	switch name {
+	case "gelu":
+		return GELU, nil
+	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
+		return GELUTanh, nil
+	case "relu":
+		return ReLU, nil
+	}
+	return 0, fmt.Errorf("unsupported hidden_act %q (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)", name)
+}
+
+func (a Activation) String() string {
+	switch a {
+	case GELU:
+		return "gelu"
+	case GELUTanh:
+		return "gelu_new"
+	case ReLU:
+		return "relu"
+	}
+	return fmt.Sprintf("Activation(%d)", int(a))
+}
+
+const (
+	invSqrt2   = 0.70710678118654752440
+	invSqrt2Pi = 0.39894228040143267794
+	sqrt2OverPi = 0.79788456080286535588
+	geluCubic  = 0.044715
+)
+
+// ActivationForward applies a element-wise: out[i] = a(x[i]). out may alias x
+// only for ReLU; the backward pass needs the pre-activation values.
+func ActivationForward(a Activation, out, x []float32) {
+	ParallelFor(len(x), 24, func(lo, hi int) {
+		xs, os := x[lo:hi], out[lo:hi]
+		switch a {
+		case GELU:
+			for i, v := range xs {
+				os[i] = 0.5 * v * (1 + Erf(v*invSqrt2))
+			}
+		case GELUTanh:
+			for i, v := range xs {
+				os[i] = 0.5 * v * (1 + Tanh(sqrt2OverPi*(v+geluCubic*v*v*v)))
+			}
+		case ReLU:
+			for i, v := range xs {
+				os[i] = max(v, 0)
+			}
+		}
+	})
+}
+
+// ActivationBackward computes dx = dout·a'(x), overwriting dx (which may alias dout).
+func ActivationBackward(a Activation, dx, dout, x []float32) {
+	ParallelFor(len(x), 32, func(lo, hi int) {
+		xs, g, d := x[lo:hi], dout[lo:hi], dx[lo:hi]
+		switch a {
+		case GELU:
+			for i, v := range xs {
+				cdf := 0.5 * (1 + Erf(v*invSqrt2))
+				pdf := invSqrt2Pi * Exp(-0.5*v*v)
+				d[i] = g[i] * (cdf + v*pdf)
+			}
+		case GELUTanh:
+			for i, v := range xs {
+				u := sqrt2OverPi * (v + geluCubic*v*v*v)
+				t := Tanh(u)
+				du := sqrt2OverPi * (1 + 3*geluCubic*v*v)
+				d[i] = g[i] * (0.5*(1+t) + 0.5*v*(1-t*t)*du)
+			}
+		case ReLU:
+			for i, v := range xs {
+				if v > 0 {
+					d[i] = g[i]
+				} else {
+					d[i] = 0
+				}
+			}
+		}
+	})
+}
+
+// TanhForward is the pooler's out = tanh(x).
+func TanhForward(out, x []float32) {
+	for i, v := range x {
+		out[i] = Tanh(v)
+	}
+}
+
+// TanhBackward computes dx = dout·(1−y²) from the forward output y.
+func TanhBackward(dx, dout, y []float32) {
+	for i, v := range y {
+		dx[i] = dout[i] * (1 - v*v)
+	}
+}
+
+// Exp is e^x in float32, through float64 for accuracy.
+func Exp(x float32) float32 { return float32(math.Exp(float64(x))) }
+
+// Tanh is tanh(x) in float32.
+func Tanh(x float32) float32 { return float32(math.Tanh(float64(x))) }
+
+// Erf is the error function in float32.
+func Erf(x float32) float32 { return float32(math.Erf(float64(x))) }

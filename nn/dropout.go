@@ -1,0 +1,78 @@
+package nn
+
+// Dropout zeroes each element with probability p and scales the survivors by
+// 1/(1−p), as torch.nn.Dropout in training mode. The mask is a pure function
+// of (seed, element index): the same seed gives the same mask whatever the
+// number of goroutines, which makes training runs reproducible and lets a
+// resumed run replay exactly.
+//
+// mask receives 1 for kept elements and 0 for dropped ones; out may alias x.
+// With p == 0 it copies x and sets every mask entry.
+func Dropout(out, x []float32, mask []uint8, p float32, seed uint64) {
+	if p <= 0 {
+		copy(out, x)
+		for i := range mask[:len(x)] {
+			mask[i] = 1
+		}
+		return
+	}
+	scale := 1 / (1 - p)
+	// Each 64-bit hash yields four 16-bit uniforms; an element is dropped
+	// when its uniform falls below p·2¹⁶. The 1/65536 resolution shifts p
+	// by at most 1.5e-5.
+	threshold := uint64(p*65536 + 0.5)
+	ParallelFor((len(x)+3)/4, 16, func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			h := splitmix64(seed + uint64(q)*0x9E3779B97F4A7C15)
+			for j := 0; j < 4; j++ {
+				i := 4*q + j
+				if i >= len(x) {
+					break
+				}
+				if (h>>(16*j))&0xFFFF < threshold {
+					mask[i] = 0
+					out[i] = 0
+				} else {
+					mask[i] = 1
+					out[i] = x[i] * scale
+				}
+			}
+		}
+	})
+}
+
+// DropoutBackward computes dx = dout·mask/(1−p); dx may alias dout.
+func DropoutBackward(dx, dout []float32, mask []uint8, p float32) {
+	if p <= 0 {
+		copy(dx, dout)
+		return
+	}
+	scale := 1 / (1 - p)
+	ParallelFor(len(dout), 2, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if mask[i] != 0 {
+				dx[i] = dout[i] * scale
+			} else {
+				dx[i] = 0
+			}
+		}
+	})
+}
+
+// splitmix64 is a fast, well-mixed 64-bit hash (Steele et al. 2014).
+func splitmix64(x uint64) uint64 {
+	x += 0x9E3779B97F4A7C15
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EB
+	return x ^ (x >> 31)
+}
+
+// SeedFor derives the seed of one dropout site from a step's seed and the
+// site's identity, so that masks of different sites are independent.
+func SeedFor(stepSeed uint64, site ...uint64) uint64 {
+	s := splitmix64(stepSeed)
+	for _, v := range site {
+		s = splitmix64(s ^ v)
+	}
+	return s
+}

@@ -1,0 +1,55 @@
+package nn
+
+import "math"
+
+// AttentionSoftmaxForward turns each of the rows×t score rows in s into
+// probabilities in p, row by row, over the keys whose keep flag is set.
+// keep holds one row of t flags per sequence, and rowsPerSeq consecutive
+// score rows (heads × queries) share a sequence's flags. Masked keys get
+// probability exactly zero, which is what adding float32's most negative
+// value before softmax yields in HuggingFace's models.
+func AttentionSoftmaxForward(p, s []float32, keep []bool, rows, t, rowsPerSeq int) {
+	ParallelFor(rows, 8*t, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			k := keep[(r/rowsPerSeq)*t : (r/rowsPerSeq+1)*t]
+			in, out := s[r*t:(r+1)*t], p[r*t:(r+1)*t]
+			m := float32(math.Inf(-1))
+			for j, v := range in {
+				if k[j] && v > m {
+					m = v
+				}
+			}
+			var sum float32
+			for j, v := range in {
+				if k[j] {
+					e := Exp(v - m)
+					out[j] = e
+					sum += e
+				} else {
+					out[j] = 0
+				}
+			}
+			inv := 1 / sum
+			for j := range out {
+				out[j] *= inv
+			}
+		}
+	})
+}
+
+// SoftmaxBackward computes ds = p ⊙ (dp − Σⱼ dpⱼpⱼ) row by row for rows×t
+// matrices; ds may alias dp.
+func SoftmaxBackward(ds, dp, p []float32, rows, t int) {
+	ParallelFor(rows, 4*t, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			pr, gr, dr := p[r*t:(r+1)*t], dp[r*t:(r+1)*t], ds[r*t:(r+1)*t]
+			var dot float32
+			for j, v := range pr {
+				dot += v * gr[j]
+			}
+			for j, v := range pr {
+				dr[j] = v * (gr[j] - dot)
+			}
+		}
+	})
+}
