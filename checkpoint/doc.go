@@ -1,0 +1,6 @@
+// Package checkpoint reads and writes HuggingFace model folders —
+// config.json plus model.safetensors, or a sharded checkpoint indexed by
+// model.safetensors.index.json — into and out of subtune's models, the way
+// transformers' from_pretrained and save_pretrained do, and fetches such
+// folders from the HuggingFace hub (or any server with its URL layout).
+package checkpoint

@@ -1,0 +1,193 @@
+package checkpoint
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/safetensors"
+)
+
+// golden is model/testdata/<case>/golden.json, written by
+// model/testdata/golden.py from a float64 PyTorch re-implementation of
+// transformers' BERT and RoBERTa.
+type golden struct {
+	Architecture string `json:"architecture"`
+	Inputs       struct {
+		InputIDs      [][]int32       `json:"input_ids"`
+		TokenTypeIDs  [][]int32       `json:"token_type_ids"`
+		AttentionMask [][]int32       `json:"attention_mask"`
+		Labels        json.RawMessage `json:"labels"`
+	} `json:"inputs"`
+	Logits          json.RawMessage `json:"logits"`
+	Loss            float64         `json:"loss"`
+	LastHiddenState [][][]float32   `json:"last_hidden_state"`
+	GradsFile       string          `json:"grads_file"`
+	HeadFile        string          `json:"head_file"`
+}
+
+const goldenDir = "../model/testdata"
+
+func flatten2[T any](x [][]T) []T {
+	var out []T
+	for _, r := range x {
+		out = append(out, r...)
+	}
+	return out
+}
+
+func TestGoldenAgainstPyTorch(t *testing.T) {
+	for _, name := range []string{"tiny-bert", "tiny-bert-regression", "tiny-bert-relu", "tiny-roberta", "tiny-bert-mlm", "tiny-bert-legacy"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(goldenDir, name)
+			raw, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g golden
+			if err := json.Unmarshal(raw, &g); err != nil {
+				t.Fatal(err)
+			}
+			head := model.SequenceClassification
+			if g.Architecture == "BertForMaskedLM" {
+				head = model.MaskedLM
+			}
+			m, rep, err := Load(dir, head, Options{ConfigOverride: func(c *model.Config) {}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.HeadFile != "" {
+				// The legacy case keeps its head apart from the bare encoder.
+				f, err := safetensors.Open(filepath.Join(dir, g.HeadFile))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, n := range f.Names() {
+					ti, ok := m.TensorInfo(n)
+					if !ok {
+						t.Fatalf("head tensor %s unknown", n)
+					}
+					if err := f.ReadFloat32Into(n, m.Data[ti.Offset:ti.Offset+ti.Size]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				f.Close()
+			} else if len(rep.Missing) > 0 || len(rep.Unexpected) > 0 {
+				t.Fatalf("missing %v unexpected %v", rep.Missing, rep.Unexpected)
+			}
+			B, T := len(g.Inputs.InputIDs), len(g.Inputs.InputIDs[0])
+			b := &model.Batch{B: B, T: T, InputIDs: flatten2(g.Inputs.InputIDs),
+				TokenTypeIDs: flatten2(g.Inputs.TokenTypeIDs), AttentionMask: flatten2(g.Inputs.AttentionMask)}
+			ws := m.NewWorkspace(B, T, 0)
+
+			// Logits (for MLM: at every position, so no labels yet).
+			var wantLogits []float32
+			if head == model.MaskedLM {
+				var l [][][]float32
+				must(t, json.Unmarshal(g.Logits, &l))
+				for _, r := range l {
+					wantLogits = append(wantLogits, flatten2(r)...)
+				}
+			} else {
+				var l [][]float32
+				must(t, json.Unmarshal(g.Logits, &l))
+				wantLogits = flatten2(l)
+			}
+			if _, err := m.Forward(ws, b, model.Pass{}); err != nil {
+				t.Fatal(err)
+			}
+			compare(t, "logits", ws.Logits[:len(wantLogits)], wantLogits, 1e-4, 0)
+			var wantHidden []float32
+			for _, r := range g.LastHiddenState {
+				wantHidden = append(wantHidden, flatten2(r)...)
+			}
+			compare(t, "last_hidden_state", ws.Hidden(m), wantHidden, 1e-4, 0)
+
+			// Loss and gradients.
+			switch {
+			case head == model.MaskedLM:
+				var l [][]int32
+				must(t, json.Unmarshal(g.Inputs.Labels, &l))
+				b.MLMLabels = flatten2(l)
+			case m.Config.IsRegression():
+				must(t, json.Unmarshal(g.Inputs.Labels, &b.Targets))
+			default:
+				must(t, json.Unmarshal(g.Inputs.Labels, &b.Labels))
+			}
+			loss, err := m.Forward(ws, b, model.Pass{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(loss-g.Loss) > 1e-4 {
+				t.Errorf("loss %v, want %v", loss, g.Loss)
+			}
+			m.ZeroGrad()
+			m.Backward(ws, b)
+			grads, err := safetensors.Open(filepath.Join(dir, g.GradsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer grads.Close()
+			compared := 0
+			defer func() {
+				if compared != len(m.Tensors) {
+					t.Errorf("compared gradients of %d tensors, model has %d", compared, len(m.Tensors))
+				}
+			}()
+			for _, n := range grads.Names() {
+				want, err := grads.Float32(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ti, ok := m.TensorInfo(n)
+				if !ok {
+					if _, tied := tiedNames[n]; tied {
+						continue
+					}
+					t.Errorf("gradient for unknown tensor %s", n)
+					continue
+				}
+				compare(t, "grad "+n, m.Grad[ti.Offset:ti.Offset+ti.Size], want, 1e-6, 1e-3)
+				compared++
+			}
+		})
+	}
+}
+
+// compare checks |got−want| ≤ abs + rel·max|want| elementwise; the relative
+// part is scaled by the tensor's largest magnitude so that near-zero
+// entries of a gradient are not held to a tighter bound than its float32
+// rounding allows.
+func compare(t *testing.T, what string, got, want []float32, abs, rel float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d values, want %d", what, len(got), len(want))
+		return
+	}
+	var scale float64
+	for _, w := range want {
+		scale = max(scale, math.Abs(float64(w)))
+	}
+	bad := 0
+	for i := range want {
+		if d := math.Abs(float64(got[i]) - float64(want[i])); d > abs+rel*scale {
+			if bad < 3 {
+				t.Errorf("%s[%d] = %v, want %v (diff %.3g)", what, i, got[i], want[i], d)
+			}
+			bad++
+		}
+	}
+	if bad > 3 {
+		t.Errorf("%s: %d of %d values differ", what, bad, len(want))
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
