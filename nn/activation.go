@@ -1,9 +1,6 @@
 package nn
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // Activation is an encoder's feed-forward non-linearity, named as in
 // HuggingFace configs (hidden_act).
@@ -116,11 +113,3 @@ func TanhBackward(dx, dout, y []float32) {
 	}
 }
 
-// Exp is e^x in float32, through float64 for accuracy.
-func Exp(x float32) float32 { return float32(math.Exp(float64(x))) }
-
-// Tanh is tanh(x) in float32.
-func Tanh(x float32) float32 { return float32(math.Tanh(float64(x))) }
-
-// Erf is the error function in float32.
-func Erf(x float32) float32 { return float32(math.Erf(float64(x))) }

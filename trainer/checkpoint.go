@@ -1,0 +1,155 @@
+package trainer
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/subtune/subtune/atomicfile"
+	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/optim"
+	"github.com/subtune/subtune/safetensors"
+)
+
+// CheckpointPrefix names resumable checkpoints: <output_dir>/checkpoint-<step>,
+// as HuggingFace's Trainer.
+const CheckpointPrefix = "checkpoint-"
+
+const (
+	optimizerFile = "optimizer.safetensors"
+	stateFile     = "trainer_state.json"
+)
+
+// SaveCheckpoint writes a resumable checkpoint of a run at step: the model
+// as an HF folder, AdamW's moments and the caller's state as JSON. The
+// folder is built under a temporary name and renamed into place, so a
+// killed run never leaves a checkpoint-N that looks complete. Older
+// checkpoints beyond keep are removed.
+func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW, state any, keep int) (string, error) {
+	final := filepath.Join(outputDir, fmt.Sprintf("%s%d", CheckpointPrefix, step))
+	tmp, err := os.MkdirTemp(outputDir, ".tmp-"+CheckpointPrefix)
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	if err := checkpoint.Save(tmp, m, safetensors.F32); err != nil {
+		return "", err
+	}
+	if opt != nil {
+		tensors := map[string]safetensors.Tensor{}
+		for i, g := range opt.Groups {
+			name := fmt.Sprintf("%03d.%s", i, g.Name)
+			tensors[name+".exp_avg"] = safetensors.Tensor{DType: safetensors.F32, Shape: []int{len(g.Data)}, F32: opt.M[i]}
+			tensors[name+".exp_avg_sq"] = safetensors.Tensor{DType: safetensors.F32, Shape: []int{len(g.Data)}, F32: opt.V[i]}
+		}
+		meta := map[string]string{"steps": strconv.Itoa(opt.Steps), "groups": strconv.Itoa(len(opt.Groups))}
+		if err := safetensors.Write(filepath.Join(tmp, optimizerFile), tensors, meta); err != nil {
+			return "", err
+		}
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(tmp, stateFile), state); err != nil {
+		return "", err
+	}
+	os.RemoveAll(final) // a checkpoint of the same step from an earlier, killed attempt
+	if err := os.Rename(tmp, final); err != nil {
+		return "", err
+	}
+	if keep > 0 {
+		all := Checkpoints(outputDir)
+		for len(all) > keep {
+			os.RemoveAll(all[0])
+			all = all[1:]
+		}
+	}
+	return final, nil
+}
+
+// Checkpoints lists the complete checkpoints of outputDir, oldest first.
+func Checkpoints(outputDir string) []string {
+	entries, _ := os.ReadDir(outputDir)
+	type ck struct {
+		step int
+		path string
+	}
+	var cks []ck
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), CheckpointPrefix) {
+			continue
+		}
+		step, err := strconv.Atoi(strings.TrimPrefix(e.Name(), CheckpointPrefix))
+		if err != nil {
+			continue
+		}
+		p := filepath.Join(outputDir, e.Name())
+		if _, err := os.Stat(filepath.Join(p, stateFile)); err != nil {
+			continue
+		}
+		cks = append(cks, ck{step, p})
+	}
+	sort.Slice(cks, func(i, j int) bool { return cks[i].step < cks[j].step })
+	out := make([]string, len(cks))
+	for i, c := range cks {
+		out[i] = c.path
+	}
+	return out
+}
+
+// LatestCheckpoint is the newest complete checkpoint of outputDir.
+func LatestCheckpoint(outputDir string) (string, bool) {
+	all := Checkpoints(outputDir)
+	if len(all) == 0 {
+		return "", false
+	}
+	return all[len(all)-1], true
+}
+
+// LoadCheckpoint restores a checkpoint written by SaveCheckpoint into an
+// already built model and optimiser of the same shape, and decodes the
+// caller's state.
+func LoadCheckpoint(dir string, m *model.Model, opt *optim.AdamW, state any) error {
+	f, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		return err
+	}
+	for _, t := range m.Tensors {
+		if err := f.ReadFloat32Into(t.Name, m.Data[t.Offset:t.Offset+t.Size]); err != nil {
+			f.Close()
+			return fmt.Errorf("resuming from %s: %w", dir, err)
+		}
+	}
+	f.Close()
+	if opt != nil {
+		of, err := safetensors.Open(filepath.Join(dir, optimizerFile))
+		if err != nil {
+			return err
+		}
+		defer of.Close()
+		for i, g := range opt.Groups {
+			name := fmt.Sprintf("%03d.%s", i, g.Name)
+			if err := of.ReadFloat32Into(name+".exp_avg", opt.M[i]); err != nil {
+				return fmt.Errorf("resuming from %s: %w", dir, err)
+			}
+			if err := of.ReadFloat32Into(name+".exp_avg_sq", opt.V[i]); err != nil {
+				return fmt.Errorf("resuming from %s: %w", dir, err)
+			}
+		}
+		steps, err := strconv.Atoi(of.Metadata()["steps"])
+		if err != nil {
+			return fmt.Errorf("%s: optimizer step count missing", filepath.Join(dir, optimizerFile))
+		}
+		opt.Steps = steps
+	}
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, state); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, stateFile), err)
+	}
+	return nil
+}
