@@ -41,10 +41,10 @@ func (a Activation) String() string {
 }
 
 const (
-	invSqrt2   = 0.70710678118654752440
-	invSqrt2Pi = 0.39894228040143267794
+	invSqrt2    = 0.70710678118654752440
+	invSqrt2Pi  = 0.39894228040143267794
 	sqrt2OverPi = 0.79788456080286535588
-	geluCubic  = 0.044715
+	geluCubic   = 0.044715
 )
 
 // ActivationForward applies a element-wise: out[i] = a(x[i]). out may alias x
@@ -112,4 +112,3 @@ func TanhBackward(dx, dout, y []float32) {
 		dx[i] = dout[i] * (1 - v*v)
 	}
 }
-

@@ -34,19 +34,29 @@ func CrossEntropyForward(dlogits, logits []float32, labels []int32, n, c int, ig
 			for _, v := range row {
 				m = max(m, v)
 			}
+			// Softmax in float32 with the row sum in float64: the vocabulary
+			// rows of the masked-LM head make this the largest exp count of
+			// a pre-training step.
 			var sum float64
-			for _, v := range row {
-				sum += math.Exp(float64(v - m))
-			}
-			lse := float64(m) + math.Log(sum)
-			losses[i] = lse - float64(row[labels[i]])
 			if dlogits != nil {
 				d := dlogits[i*c : (i+1)*c]
 				for j, v := range row {
-					d[j] = float32(math.Exp(float64(v)-lse) * inv)
+					e := Exp(v - m)
+					d[j] = e
+					sum += float64(e)
+				}
+				scale := float32(inv / sum)
+				for j := range d {
+					d[j] *= scale
 				}
 				d[labels[i]] -= float32(inv)
+			} else {
+				for _, v := range row {
+					sum += float64(Exp(v - m))
+				}
 			}
+			lse := float64(m) + math.Log(sum)
+			losses[i] = lse - float64(row[labels[i]])
 		}
 	})
 	for _, l := range losses {

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/subtune/subtune/blas"
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/pretrain"
+)
+
+func init() {
+	var o pretrain.Options
+	var corpusGlob string
+	var layers, hidden, heads, ffn, maxPos, threads int
+	cmd := &cobra.Command{
+		Use:   "pretrain",
+		Short: "Pre-train a BERT with masked-LM on a text corpus (as run_mlm.py)",
+		Long: `Pre-trains a BERT from random initialisation with the masked-LM objective:
+each corpus line is tokenised with [CLS]/[SEP], the stream is cut into blocks
+of --max_seq_length, and every batch is masked afresh (15%: 80% [MASK], 10%
+random, 10% unchanged). Checkpoints go to --output_dir every --save_steps;
+--resume continues from the newest one. The final model is written to
+<output_dir>/model in HuggingFace layout.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			blas.SetThreads(threads)
+			files, err := filepath.Glob(corpusGlob)
+			if err != nil {
+				return err
+			}
+			if len(files) == 0 {
+				return fmt.Errorf("--corpus %q matches no files", corpusGlob)
+			}
+			sort.Strings(files)
+			o.Corpus = files
+			c := model.DefaultConfig("bert")
+			c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize = layers, hidden, heads, ffn
+			c.MaxPositionEmbeddings = maxPos
+			o.Config = c
+			o.Log = cmd.ErrOrStderr()
+			return pretrain.Run(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&corpusGlob, "corpus", "../shared/corpus/*.txt", "glob of corpus text files (one paragraph per line)")
+	f.StringVar(&o.TokenizerDir, "tokenizer", "tokenizer/testdata/bert-base-uncased", "folder with the WordPiece vocabulary")
+	f.StringVar(&o.OutputDir, "output_dir", "runs/pretrain", "where checkpoints and the final model go")
+	f.IntVar(&layers, "num_hidden_layers", 4, "encoder layers")
+	f.IntVar(&hidden, "hidden_size", 256, "hidden size")
+	f.IntVar(&heads, "num_attention_heads", 4, "attention heads")
+	f.IntVar(&ffn, "intermediate_size", 1024, "feed-forward size")
+	f.IntVar(&maxPos, "max_position_embeddings", 512, "position embeddings")
+	f.IntVar(&o.MaxSeqLength, "max_seq_length", 128, "block length in tokens")
+	f.IntVar(&o.BatchSize, "per_device_train_batch_size", 64, "sequences per step")
+	f.Float64Var(&o.LearningRate, "learning_rate", 5e-4, "peak learning rate")
+	f.Float64Var(&o.WeightDecay, "weight_decay", 0.01, "AdamW weight decay")
+	f.IntVar(&o.WarmupSteps, "warmup_steps", 300, "linear warmup steps")
+	f.IntVar(&o.MaxSteps, "max_steps", 4000, "optimiser steps")
+	f.Float64Var(&o.MLMProbability, "mlm_probability", 0.15, "fraction of tokens masked")
+	f.IntVar(&o.EvalEvery, "eval_steps", 200, "steps between held-out evaluations")
+	f.IntVar(&o.SaveEvery, "save_steps", 100, "steps between checkpoints")
+	f.IntVar(&o.EvalBlocks, "eval_blocks", 512, "held-out blocks")
+	f.Uint64Var(&o.Seed, "seed", 42, "random seed")
+	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --output_dir")
+	f.IntVar(&threads, "threads", 0, "OpenBLAS threads (0: all cores)")
+	rootCmd.AddCommand(cmd)
+}

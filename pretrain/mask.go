@@ -1,0 +1,47 @@
+package pretrain
+
+import (
+	"math/rand/v2"
+
+	"github.com/subtune/subtune/model"
+)
+
+// Masker applies DataCollatorForLanguageModeling's masking.
+type Masker struct {
+	Prob              float64 // mlm_probability, 0.15
+	MaskID            int32
+	VocabSize         int
+	Special           map[int32]bool // never masked ([CLS], [SEP], [PAD])
+	MaxMaskedPerBatch int            // workspace bound; extra picks are left unmasked
+}
+
+// Mask fills b.InputIDs and b.MLMLabels from the blocks, with the random
+// choices drawn from rng.
+func (mk *Masker) Mask(b *model.Batch, blocks [][]uint16, rng *rand.Rand) {
+	T := b.T
+	masked := 0
+	for s, blk := range blocks {
+		for t := 0; t < T; t++ {
+			i := s*T + t
+			id := int32(blk[t])
+			b.InputIDs[i] = id
+			b.MLMLabels[i] = model.IgnoreIndex
+			b.AttentionMask[i] = 1
+			b.TokenTypeIDs[i] = 0
+			// Draw every random number whether or not it is used, so the
+			// stream stays aligned and masks depend only on the seed.
+			pick, kind, random := rng.Float64(), rng.Float64(), int32(rng.IntN(mk.VocabSize))
+			if mk.Special[id] || pick >= mk.Prob || masked >= mk.MaxMaskedPerBatch {
+				continue
+			}
+			masked++
+			b.MLMLabels[i] = id
+			switch {
+			case kind < 0.8:
+				b.InputIDs[i] = mk.MaskID
+			case kind < 0.9:
+				b.InputIDs[i] = random
+			}
+		}
+	}
+}
