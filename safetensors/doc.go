@@ -21,13 +21,14 @@
 //     reference's Dtype enum (declared "in increasing alignment order"):
 //     BOOL < F4 < F6_E2M3 < F6_E3M2 < U8 < I8 < F8_E5M2 < F8_E4M3 <
 //     F8_E8M0 < I16 < U16 < F16 < BF16 < I32 < U32 < F32 < C64 < F64 <
-//     I64 < U64; ties are broken by name, ascending, bytewise. So U64/I64/
+//     I64 < U64; ties are broken by name, ascending, bytewise. So U64, I64 and
 //     F64 tensors come first, then F32, ..., and BF16 precedes F16. Data is
 //     laid out contiguously in that order from offset 0.
 //   - The header is compact JSON (serde_json::to_string): "__metadata__"
 //     first if present, then the tensors in file order, each as
 //     {"dtype":..,"shape":[..],"data_offsets":[b,e]}; strings escaped as
-//     serde_json does (see appendJSONString).
+//     serde_json does (only '"', '\\' and control characters; non-ASCII is
+//     written as raw UTF-8).
 //   - The header is padded with spaces (0x20) to a multiple of 8 bytes, so
 //     the data buffer starts 8-byte aligned; N counts the padding.
 //   - Headers over 100,000,000 bytes are refused.
@@ -60,6 +61,10 @@
 //     zero-size tensors are allowed anywhere.
 //   - stricter than the reference: duplicate tensor names or metadata keys
 //     (serde silently keeps the last) and shape dimensions above MaxInt64.
+//
+// The one known lenient corner: a lone UTF-16 surrogate escape such as
+// "\ud800" inside a JSON string is an error in serde_json but decodes to
+// U+FFFD here (encoding/json behaviour).
 //
 // Every error is an *Error naming the file and, where one is involved, the
 // tensor; match the kind with errors.Is against ErrInvalid, ErrNotFound,

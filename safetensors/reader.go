@@ -168,8 +168,8 @@ func (f *File) notFloat(name string, ti *TensorInfo) error {
 
 // ReadFloat32Into is Float32 into an existing slice, whose length must equal
 // the tensor's element count. It allocates nothing per call: F32 data is
-// read straight into dst, other dtypes through pooled chunk buffers. Large
-// tensors are read and converted by GOMAXPROCS goroutines.
+// read straight into dst, other dtypes through a pooled 1 MiB chunk buffer.
+// Reading several tensors concurrently from one File is safe.
 func (f *File) ReadFloat32Into(name string, dst []float32) error {
 	ti, err := f.info(name)
 	if err != nil {
@@ -183,46 +183,25 @@ func (f *File) ReadFloat32Into(name string, dst []float32) error {
 			fmt.Sprintf("destination holds %d floats, tensor has %d (shape %v)", len(dst), n, ti.Shape))
 	}
 	off := f.dataOff + ti.Begin
-	if !worthParallel(len(dst)) {
-		err = f.readRange(ti.DType, off, dst, 0, len(dst))
-	} else {
-		err = f.readParallel(ti.DType, off, dst)
-	}
-	if err != nil {
+	if err := f.readRange(ti.DType, off, dst); err != nil {
 		return &Error{File: f.path, Tensor: name, Msg: "read data", Err: err}
 	}
 	return nil
 }
 
-// readParallel is readRange over [0,len(dst)) split across goroutines.
-func (f *File) readParallel(d DType, off int64, dst []float32) error {
-	var mu sync.Mutex
-	var first error
-	parallel(len(dst), func(lo, hi int) {
-		if err := f.readRange(d, off, dst, lo, hi); err != nil {
-			mu.Lock()
-			if first == nil {
-				first = err
-			}
-			mu.Unlock()
-		}
-	})
-	return first
-}
-
-// readRange reads elements [lo,hi) of a tensor of dtype d stored at file
-// offset off into dst[lo:hi].
-func (f *File) readRange(d DType, off int64, dst []float32, lo, hi int) error {
+// readRange reads the len(dst) elements of dtype d stored at file offset
+// off into dst.
+func (f *File) readRange(d DType, off int64, dst []float32) error {
 	if d == F32 && hostLittleEndian {
-		return readFull(f.r, bytesOfF32(dst[lo:hi]), off+int64(lo)*4)
+		return readFull(f.r, bytesOfF32(dst), off)
 	}
 	size := d.Bits() / 8
 	bp := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(bp)
 	buf := *bp
 	per := len(buf) / size
-	for i := lo; i < hi; i += per {
-		j := min(i+per, hi)
+	for i := 0; i < len(dst); i += per {
+		j := min(i+per, len(dst))
 		b := buf[:(j-i)*size]
 		if err := readFull(f.r, b, off+int64(i)*int64(size)); err != nil {
 			return err
@@ -300,46 +279,53 @@ func (f *File) checkFinite(name string, ti *TensorInfo, buf []byte) error {
 	size := int64(ti.DType.Bits() / 8)
 	total := ti.End - ti.Begin
 	per := int64(len(buf)) / size * size
-	le := binary.LittleEndian
 	for pos := int64(0); pos < total; pos += per {
 		b := buf[:min(per, total-pos)]
 		if err := readFull(f.r, b, f.dataOff+ti.Begin+pos); err != nil {
 			return &Error{File: f.path, Tensor: name, Msg: "read data", Err: err}
 		}
-		for i := 0; i < len(b); i += int(size) {
-			var v float64
-			switch ti.DType {
-			case F32:
-				if le.Uint32(b[i:])&0x7f800000 != 0x7f800000 {
-					continue
-				}
-				v = float64(math.Float32frombits(le.Uint32(b[i:])))
-			case F16, BF16:
-				mask := uint16(0x7c00)
-				if ti.DType == BF16 {
-					mask = 0x7f80
-				}
-				h := le.Uint16(b[i:])
-				if h&mask != mask {
-					continue
-				}
-				if ti.DType == F16 {
-					v = float64(F16ToF32(h))
-				} else {
-					v = float64(BF16ToF32(h))
-				}
-			case F64:
-				v = math.Float64frombits(le.Uint64(b[i:]))
-				if !math.IsNaN(v) && !math.IsInf(v, 0) {
-					continue
-				}
-			}
-			idx := (pos + int64(i)) / size
+		if i, v := firstNonFinite(ti.DType, b); i >= 0 {
+			idx := pos/size + int64(i)
 			return newErr(f.path, name, ErrNonFinite,
 				fmt.Sprintf("element %d (index %v) is %v", idx, unravel(idx, ti.Shape), v))
 		}
 	}
 	return nil
+}
+
+// firstNonFinite returns the index and value of the first NaN or infinity
+// among the little-endian elements of float dtype d in b, or -1. It tests
+// the exponent bits only: all ones means Inf or NaN in every IEEE format.
+func firstNonFinite(d DType, b []byte) (int, float64) {
+	le := binary.LittleEndian
+	switch d {
+	case F32:
+		for i := 0; i+4 <= len(b); i += 4 {
+			if u := le.Uint32(b[i:]); u&0x7f800000 == 0x7f800000 {
+				return i / 4, float64(math.Float32frombits(u))
+			}
+		}
+	case F16, BF16:
+		mask := uint16(0x7c00)
+		if d == BF16 {
+			mask = 0x7f80
+		}
+		for i := 0; i+2 <= len(b); i += 2 {
+			if h := le.Uint16(b[i:]); h&mask == mask {
+				if d == F16 {
+					return i / 2, float64(F16ToF32(h))
+				}
+				return i / 2, float64(BF16ToF32(h))
+			}
+		}
+	case F64:
+		for i := 0; i+8 <= len(b); i += 8 {
+			if u := le.Uint64(b[i:]); u&0x7ff0000000000000 == 0x7ff0000000000000 {
+				return i / 8, math.Float64frombits(u)
+			}
+		}
+	}
+	return -1, 0
 }
 
 // unravel turns a flat row-major index into per-dimension indices.

@@ -38,10 +38,7 @@ func BenchmarkTokenizeSST2(b *testing.B) {
 	sentences := readSST2(b)
 	for _, dir := range []string{"bert-base-uncased", "roberta-base"} {
 		b.Run(dir, func(b *testing.B) {
-			tok, err := Load("testdata/" + dir)
-			if err != nil {
-				b.Fatal(err)
-			}
+			tok := loadShared(b, "testdata/"+dir)
 			b.ReportAllocs()
 			n := 0
 			for b.Loop() {

@@ -10,7 +10,7 @@ import (
 )
 
 // TestGPT2Pieces pins the pre-tokenisation pattern's semantics, look-ahead
-// included.
+// included. The expected pieces are what HF's ByteLevel pre-tokenizer gives.
 func TestGPT2Pieces(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -46,10 +46,7 @@ func TestGPT2Pieces(t *testing.T) {
 
 // TestMergeHeapMatchesScan checks the two merge loops against each other.
 func TestMergeHeapMatchesScan(t *testing.T) {
-	tok, err := Load("testdata/roberta-base")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := loadShared(t, "testdata/roberta-base")
 	r := rand.New(rand.NewPCG(1, 2))
 	alphabet := []string{"a", "b", "e", "r", "t", "h", "in", "the", "ing", "é", "1", "0", "!", "x", "z"}
 	sc := new(scratch)
@@ -73,10 +70,7 @@ func TestMergeHeapMatchesScan(t *testing.T) {
 // TestConcurrent tokenises from many goroutines at once (run with -race).
 func TestConcurrent(t *testing.T) {
 	for _, dir := range []string{"testdata/bert-base-uncased", "testdata/roberta-base"} {
-		tok, err := Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := loadShared(t, dir)
 		lines := readGolden(t, path.Base(dir)+".jsonl")[:200]
 		var wg sync.WaitGroup
 		for g := range 8 {

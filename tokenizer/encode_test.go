@@ -50,14 +50,8 @@ func TestTruncateLongestFirst(t *testing.T) {
 }
 
 func TestEncodeLayout(t *testing.T) {
-	bert, err := Load("testdata/bert-base-uncased")
-	if err != nil {
-		t.Fatal(err)
-	}
-	roberta, err := Load("testdata/roberta-base")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bert := loadShared(t, "testdata/bert-base-uncased")
+	roberta := loadShared(t, "testdata/roberta-base")
 	tests := []struct {
 		name    string
 		tok     *Tokenizer
@@ -114,11 +108,11 @@ func TestPadBatch(t *testing.T) {
 // TestInvalidUTF8 pins what HF cannot show: each bad byte reads as U+FFFD,
 // which BERT's cleaning drops and byte-level BPE encodes.
 func TestInvalidUTF8(t *testing.T) {
-	bert, _ := Load("testdata/bert-base-uncased")
+	bert := loadShared(t, "testdata/bert-base-uncased")
 	if got, want := bert.Tokenize("a\xffb"), bert.Tokenize("a\uFFFDb"); !slices.Equal(got, want) {
 		t.Errorf("bert: %v, want %v", got, want)
 	}
-	roberta, _ := Load("testdata/roberta-base")
+	roberta := loadShared(t, "testdata/roberta-base")
 	if got, want := roberta.IDs("a\xff\xfeb"), roberta.IDs("a\uFFFD\uFFFDb"); !slices.Equal(got, want) {
 		t.Errorf("roberta: %v, want %v", got, want)
 	}

@@ -5,27 +5,26 @@ import (
 	"testing"
 )
 
-var (
-	fuzzOnce sync.Once
-	fuzzToks []*Tokenizer
-	fuzzErr  error
-)
+// shared caches the tokenizers in testdata: loading roberta-base's merges
+// takes a while, and Tokenizers are safe to share.
+var shared sync.Map // dir → func() (*Tokenizer, error)
+
+func loadShared(t testing.TB, dir string) *Tokenizer {
+	t.Helper()
+	f, _ := shared.LoadOrStore(dir, sync.OnceValues(func() (*Tokenizer, error) { return Load(dir) }))
+	tok, err := f.(func() (*Tokenizer, error))()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
 
 func fuzzTokenizers(t *testing.T) []*Tokenizer {
-	fuzzOnce.Do(func() {
-		for _, dir := range []string{"testdata/bert-base-uncased", "testdata/bert-base-cased", "testdata/roberta-base"} {
-			tok, err := Load(dir)
-			if err != nil {
-				fuzzErr = err
-				return
-			}
-			fuzzToks = append(fuzzToks, tok)
-		}
-	})
-	if fuzzErr != nil {
-		t.Fatal(fuzzErr)
+	var toks []*Tokenizer
+	for _, dir := range []string{"testdata/bert-base-uncased", "testdata/bert-base-cased", "testdata/roberta-base"} {
+		toks = append(toks, loadShared(t, dir))
 	}
-	return fuzzToks
+	return toks
 }
 
 // FuzzEncode checks that no input panics and that every encoding is well
