@@ -86,12 +86,22 @@ func Load(dir string, head model.Head, opts Options) (*model.Model, Report, erro
 	sort.Strings(rep.Unexpected)
 	arch := Architecture(m)
 	if len(rep.Unexpected) > 0 {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("Some weights of the model checkpoint at %s were not used when initializing %s: %v", dir, arch, rep.Unexpected))
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("Some weights of the model checkpoint at %s were not used when initializing %s: %s", dir, arch, pyList(rep.Unexpected)))
 	}
 	if len(rep.Missing) > 0 {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("Some weights of %s were not initialized from the model checkpoint at %s and are newly initialized: %v\nYou should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.", arch, dir, rep.Missing))
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("Some weights of %s were not initialized from the model checkpoint at %s and are newly initialized: %s\nYou should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.", arch, dir, pyList(rep.Missing)))
 	}
 	return m, rep, nil
+}
+
+// pyList renders names as transformers' log lines do: a sorted Python list,
+// ['a', 'b'].
+func pyList(names []string) string {
+	sorted := slices.Sorted(slices.Values(names))
+	for i, n := range sorted {
+		sorted[i] = "'" + n + "'"
+	}
+	return "[" + strings.Join(sorted, ", ") + "]"
 }
 
 // weightFiles lists the safetensors files of a folder: one file, or the
@@ -129,6 +139,10 @@ func weightFiles(dir string) ([]string, error) {
 	}
 	for _, legacy := range []string{"pytorch_model.bin", "tf_model.h5", "flax_model.msgpack"} {
 		if _, err := os.Stat(filepath.Join(dir, legacy)); err == nil {
+			if legacy == "pytorch_model.bin" {
+				return nil, fmt.Errorf("%s holds only %s; subtune reads safetensors. Convert it once with Python: %s",
+					dir, legacy, convertCommand(filepath.Join(dir, legacy), filepath.Join(dir, "model.safetensors")))
+			}
 			return nil, fmt.Errorf("%s holds only %s; subtune reads safetensors. Convert it once with Python: "+
 				"`python -c \"from transformers import AutoModel; AutoModel.from_pretrained('%s').save_pretrained('%s', safe_serialization=True)\"` "+
 				"(or use the model's model.safetensors from the hub)", dir, legacy, dir, dir)
@@ -175,6 +189,11 @@ func loadFile(m *model.Model, path string, loaded map[string]bool, rep *Report) 
 			if _, tied := tiedNames[canon]; tied {
 				continue
 			}
+			// Buffers of the embeddings that older transformers saved;
+			// transformers drops buffers from the unexpected keys.
+			if canon == prefix+".embeddings.position_ids" || canon == prefix+".embeddings.token_type_ids" {
+				continue
+			}
 			rep.Unexpected = append(rep.Unexpected, name)
 			continue
 		}
@@ -199,6 +218,9 @@ func loadFile(m *model.Model, path string, loaded map[string]bool, rep *Report) 
 		if target, ok := tiedNames[canon]; ok && strings.HasSuffix(target, "bias") && !loaded[target] {
 			if t, ok := m.TensorInfo(target); ok {
 				if err := f.ReadFloat32Into(name, m.Data[t.Offset:t.Offset+t.Size]); err != nil {
+					return err
+				}
+				if err := f.CheckFinite(name); err != nil {
 					return err
 				}
 				loaded[target] = true
