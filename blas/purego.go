@@ -3,8 +3,6 @@
 package blas
 
 import (
-	"runtime"
-
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -25,11 +23,9 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	impl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// SetThreads is a no-op for gonum, which parallelises over GOMAXPROCS itself.
-func SetThreads(n int) {}
-
-// Threads reports how many threads one GEMM may use.
-func Threads() int { return runtime.GOMAXPROCS(0) }
+func sgemvT(m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	impl.Sgemv(blas.Trans, m, n, alpha, a, lda, x, 1, beta, y, 1)
+}
 
 // CoreName is the kernel family in use.
 func CoreName() string { return "gonum" }

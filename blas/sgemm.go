@@ -1,16 +1,95 @@
 package blas
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// threads is how many goroutines one large GEMM is split across. OpenBLAS
+// itself always runs single-threaded (see openblas.go): splitting here keeps
+// every core under the Go scheduler, so no BLAS worker thread spins on a
+// core that the element-wise kernels between two GEMMs need.
+var threads = runtime.NumCPU()
+
+// SetThreads sets how many cores one GEMM uses; n <= 0 means all.
+func SetThreads(n int) {
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	threads = n
+}
+
+// Threads reports how many cores one GEMM uses.
+func Threads() int { return threads }
+
+// minFlopsPerPart is the work below which splitting a GEMM costs more in
+// goroutine hand-off and packing than it gains.
+const minFlopsPerPart = 4 << 20
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, where
 // op(X) is X or Xᵀ. op(A) is m×k, op(B) is k×n and C is m×n; lda, ldb and ldc
-// are the row strides of A, B and C as stored.
+// are the row strides of A, B and C as stored. Large products are split
+// across Threads() cores by rows (or columns) of C.
 //
 // It panics when a slice is too short for the shape it is given: that is a
 // programming error inside subtune, never a consequence of user input.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m == 0 || n == 0 {
+	if !check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta) {
 		return
+	}
+	parts := min(threads, int(GemmFlops(m, n, k)/minFlopsPerPart))
+	if parts <= 1 {
+		sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	if m >= n {
+		size := (m + parts - 1) / parts
+		for lo := 0; lo < m; lo += size {
+			rows := min(size, m-lo)
+			aOff := lo * lda
+			if transA {
+				aOff = lo
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sgemm(transA, transB, rows, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+			}()
+		}
+	} else {
+		size := (n + parts - 1) / parts
+		for lo := 0; lo < n; lo += size {
+			cols := min(size, n-lo)
+			bOff := lo
+			if transB {
+				bOff = lo * ldb
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sgemm(transA, transB, m, cols, k, alpha, a, lda, b[bOff:], ldb, beta, c[lo:], ldc)
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// SgemmSerial is Sgemm on the calling goroutine only, for callers that run
+// many small products in parallel themselves (attention heads).
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta) {
+		return
+	}
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// check validates the shapes and handles the degenerate cases; it reports
+// whether there is a product left to compute.
+func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, beta float32) bool {
+	if m == 0 || n == 0 {
+		return false
 	}
 	ar, ac := m, k
 	if transA {
@@ -25,9 +104,9 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	checkMatrix("C", c, m, n, ldc)
 	if k == 0 {
 		scale(c, m, n, ldc, beta)
-		return
+		return false
 	}
-	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return true
 }
 
 func checkMatrix(name string, x []float32, rows, cols, ld int) {
@@ -55,3 +134,17 @@ func scale(c []float32, m, n, ldc int, beta float32) {
 // GemmFlops is the number of floating-point operations of one m×n×k GEMM, the
 // unit in which benchmarks report GFLOP/s.
 func GemmFlops(m, n, k int) float64 { return 2 * float64(m) * float64(n) * float64(k) }
+
+// SgemvT computes y = alpha·Aᵀ·x + beta·y for the row-major m×n matrix A
+// (stride lda): the column sums of A when x is all ones, which is how bias
+// gradients are reduced.
+func SgemvT(m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	if m == 0 || n == 0 {
+		return
+	}
+	checkMatrix("A", a, m, n, lda)
+	if len(x) < m || len(y) < n {
+		panic(fmt.Sprintf("blas: SgemvT %d×%d with x of %d and y of %d", m, n, len(x), len(y)))
+	}
+	sgemvT(m, n, alpha, a, lda, x, beta, y)
+}

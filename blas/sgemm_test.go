@@ -46,6 +46,9 @@ func TestSgemm(t *testing.T) {
 		{17, 9, 33, true, true, 3, -1, 1},
 		{64, 48, 80, false, true, 0, 1, 1},
 		{4, 6, 0, false, false, 0, 1, 0.5},
+		// Large enough to be split across goroutines, by rows and by columns.
+		{300, 90, 200, true, false, 1, 1, 0.5},
+		{70, 310, 190, false, true, 2, 0.5, 1},
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%d_%v%v", tc.m, tc.n, tc.k, tc.ta, tc.tb), func(t *testing.T) {
 			ar, ac := tc.m, tc.k
@@ -69,6 +72,20 @@ func TestSgemm(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSgemvT(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	m, n, lda := 37, 11, 13
+	a, x, y := randSlice(rng, m*lda), randSlice(rng, m), randSlice(rng, n)
+	want := append([]float32(nil), y...)
+	naive(true, false, n, 1, m, 2, a, lda, x, 1, 0.5, want, 1)
+	SgemvT(m, n, 2, a, lda, x, 0.5, y)
+	for i := range y {
+		if math.Abs(float64(y[i]-want[i])) > 1e-4 {
+			t.Fatalf("y[%d] = %v, want %v", i, y[i], want[i])
+		}
 	}
 }
 

@@ -149,30 +149,30 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 	nn.LinearForward(k, in, p.kw, p.kb, n, H, H)
 	nn.LinearForward(v, in, p.vw, p.vb, n, H, H)
 
-	// Scores S = Q·Kᵀ/√d per sequence and head, then softmax over unmasked
-	// keys, then dropout on the probabilities, then context = P·V.
+	// Per sequence and head, on its own core: scores S = Q·Kᵀ/√d, softmax
+	// over the unmasked keys, dropout on the probabilities, context = P·V.
+	// Keeping one head's T×T block hot in cache through all four steps is
+	// what makes attention cheap next to the dense layers.
 	att := B * nh * T * T
-	probs, probsDrop := a.probs[:att], a.probsDrop[:att]
-	scale := float32(1 / math.Sqrt(float64(hd)))
-	for s := 0; s < B; s++ {
-		for hh := 0; hh < nh; hh++ {
-			o := s*T*H + hh*hd
-			blas.Sgemm(false, true, T, T, hd, scale, q[o:], H, k[o:], H, 0, probs[(s*nh+hh)*T*T:], T)
-		}
-	}
-	nn.AttentionSoftmaxForward(probs, probs, ws.keep[:n], B*nh*T, T, nh*T)
-	if d.attention > 0 {
-		nn.Dropout(probsDrop, probs, a.probsMask[:att], d.attention, nn.SeedFor(d.seed, siteAttentionProbs, uint64(l)))
-	} else {
+	probs, probsDrop, probsMask := a.probs[:att], a.probsDrop[:att], a.probsMask[:att]
+	if d.attention <= 0 {
 		probsDrop = probs
 	}
+	scale := float32(1 / math.Sqrt(float64(hd)))
 	ctx := a.ctx[:n*H]
-	for s := 0; s < B; s++ {
-		for hh := 0; hh < nh; hh++ {
-			o := s*T*H + hh*hd
-			blas.Sgemm(false, false, T, hd, T, 1, probsDrop[(s*nh+hh)*T*T:], T, v[o:], H, 0, ctx[o:], H)
+	seed := nn.SeedFor(d.seed, siteAttentionProbs, uint64(l))
+	nn.ParallelFor(B*nh, 6*T*T*hd, func(lo, hi int) {
+		for head := lo; head < hi; head++ {
+			s, hh := head/nh, head%nh
+			o, po := s*T*H+hh*hd, head*T*T
+			blas.SgemmSerial(false, true, T, T, hd, scale, q[o:], H, k[o:], H, 0, probs[po:], T)
+			nn.AttentionSoftmaxRows(probs, probs, ws.keep[:n], head*T, (head+1)*T, T, nh*T)
+			if d.attention > 0 {
+				nn.DropoutAt(probsDrop[po:po+T*T], probs[po:po+T*T], probsMask[po:po+T*T], d.attention, seed, po)
+			}
+			blas.SgemmSerial(false, false, T, hd, T, 1, probsDrop[po:], T, v[o:], H, 0, ctx[o:], H)
 		}
-	}
+	})
 
 	attnOut, res1 := a.attnOut[:n*H], a.res1[:n*H]
 	nn.LinearForward(attnOut, ctx, p.ow, p.ob, n, H, H)
@@ -181,9 +181,10 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 	nn.LayerNormForward(a.ln1Out[:n*H], a.ln1Mean[:n], a.ln1Rstd[:n], res1, p.ln1w, p.ln1b, n, H, eps)
 
 	nn.LinearForward(a.ffnPre[:n*I], a.ln1Out[:n*H], p.iw, p.ib, n, H, I)
-	nn.ActivationForward(m.act, a.ffnAct[:n*I], a.ffnPre[:n*I])
+	act := ws.ffnAct[:n*I]
+	nn.ActivationForward(m.act, act, a.ffnAux, a.ffnPre[:n*I])
 	ffnOut, res2 := a.ffnOut[:n*H], a.res2[:n*H]
-	nn.LinearForward(ffnOut, a.ffnAct[:n*I], p.fw, p.fb, n, I, H)
+	nn.LinearForward(ffnOut, act, p.fw, p.fb, n, I, H)
 	nn.Dropout(ffnOut, ffnOut, a.ffnMask[:n*H], d.hidden, nn.SeedFor(d.seed, siteFFNOutput, uint64(l)))
 	addInto(res2, ffnOut, a.ln1Out[:n*H])
 	nn.LayerNormForward(a.out[:n*H], a.ln2Mean[:n], a.ln2Rstd[:n], res2, p.ln2w, p.ln2b, n, H, eps)
@@ -207,8 +208,10 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 	copy(dLN1, dRes)
 	nn.DropoutBackward(dRes, dRes, a.ffnMask[:n*H], d.hidden)
 	dFFN := ws.dFFN[:n*I]
-	nn.LinearBackward(dFFN, g.fw, g.fb, dRes, a.ffnAct[:n*I], p.fw, n, I, H, false)
-	nn.ActivationBackward(m.act, dFFN, dFFN, a.ffnPre[:n*I])
+	act := ws.ffnAct[:n*I]
+	nn.ActivationRecompute(m.act, act, a.ffnAux, a.ffnPre[:n*I])
+	nn.LinearBackward(dFFN, g.fw, g.fb, dRes, act, p.fw, n, I, H, false)
+	nn.ActivationBackward(m.act, dFFN, dFFN, a.ffnPre[:n*I], a.ffnAux)
 	nn.LinearBackward(dLN1, g.iw, g.ib, dFFN, a.ln1Out[:n*H], p.iw, n, H, I, true)
 
 	// LayerNorm 1, residual, attention output dense.
@@ -218,35 +221,32 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 	dCtx := dLN1
 	nn.LinearBackward(dCtx, g.ow, g.ob, dRes, a.ctx[:n*H], p.ow, n, H, H, false)
 
-	// Attention core, per sequence and head.
+	// Attention core, per sequence and head, each on its own core.
 	att := B * nh * T * T
-	probs, probsDrop, dProbs := a.probs[:att], a.probsDrop[:att], ws.dProbs[:att]
+	probs, probsDrop, probsMask, dProbs := a.probs[:att], a.probsDrop[:att], a.probsMask[:att], ws.dProbs[:att]
 	if d.attention <= 0 {
 		probsDrop = probs
 	}
 	q, k, v := a.q[:n*H], a.k[:n*H], a.v[:n*H]
 	dq, dk, dv := ws.dq[:n*H], ws.dk[:n*H], ws.dv[:n*H]
-	for s := 0; s < B; s++ {
-		for hh := 0; hh < nh; hh++ {
-			o, po := s*T*H+hh*hd, (s*nh+hh)*T*T
-			// dP = dCtx·Vᵀ; dV = Pᵀ·dCtx
-			blas.Sgemm(false, true, T, T, hd, 1, dCtx[o:], H, v[o:], H, 0, dProbs[po:], T)
-			blas.Sgemm(true, false, T, hd, T, 1, probsDrop[po:], T, dCtx[o:], H, 0, dv[o:], H)
-		}
-	}
-	if d.attention > 0 {
-		nn.DropoutBackward(dProbs, dProbs, a.probsMask[:att], d.attention)
-	}
-	nn.SoftmaxBackward(dProbs, dProbs, probs, B*nh*T, T)
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	for s := 0; s < B; s++ {
-		for hh := 0; hh < nh; hh++ {
-			o, po := s*T*H+hh*hd, (s*nh+hh)*T*T
+	nn.ParallelFor(B*nh, 10*T*T*hd, func(lo, hi int) {
+		for head := lo; head < hi; head++ {
+			s, hh := head/nh, head%nh
+			o, po := s*T*H+hh*hd, head*T*T
+			dp := dProbs[po : po+T*T]
+			// dP = dCtx·Vᵀ; dV = Pᵀ·dCtx
+			blas.SgemmSerial(false, true, T, T, hd, 1, dCtx[o:], H, v[o:], H, 0, dp, T)
+			blas.SgemmSerial(true, false, T, hd, T, 1, probsDrop[po:], T, dCtx[o:], H, 0, dv[o:], H)
+			if d.attention > 0 {
+				nn.DropoutBackwardAt(dp, dp, probsMask[po:po+T*T], d.attention)
+			}
+			nn.SoftmaxBackwardRows(dProbs, dProbs, probs, head*T, (head+1)*T, T)
 			// S = scale·Q·Kᵀ: dQ = scale·dS·K; dK = scale·dSᵀ·Q
-			blas.Sgemm(false, false, T, hd, T, scale, dProbs[po:], T, k[o:], H, 0, dq[o:], H)
-			blas.Sgemm(true, false, T, hd, T, scale, dProbs[po:], T, q[o:], H, 0, dk[o:], H)
+			blas.SgemmSerial(false, false, T, hd, T, scale, dp, T, k[o:], H, 0, dq[o:], H)
+			blas.SgemmSerial(true, false, T, hd, T, scale, dp, T, q[o:], H, 0, dk[o:], H)
 		}
-	}
+	})
 	nn.LinearBackward(dIn, g.qw, g.qb, dq, a.in, p.qw, n, H, H, true)
 	nn.LinearBackward(dIn, g.kw, g.kb, dk, a.in, p.kw, n, H, H, true)
 	nn.LinearBackward(dIn, g.vw, g.vb, dv, a.in, p.vw, n, H, H, true)

@@ -100,7 +100,7 @@ func (m *Model) mlmForward(ws *Workspace, b *Batch) {
 	}
 	bias, dw, db, lnw, lnb := m.mlmNames()
 	nn.LinearForward(ws.mlmDense[:M*H], x, m.headTensor(dw), m.headTensor(db), M, H, H)
-	nn.ActivationForward(m.mlmAct(), ws.mlmAct[:M*H], ws.mlmDense[:M*H])
+	nn.ActivationForward(m.mlmAct(), ws.mlmAct[:M*H], ws.mlmAux, ws.mlmDense[:M*H])
 	nn.LayerNormForward(ws.mlmLN[:M*H], ws.mlmMean[:M], ws.mlmRstd[:M], ws.mlmAct[:M*H], m.headTensor(lnw), m.headTensor(lnb), M, H, float32(c.LayerNormEps))
 	nn.LinearForward(ws.Logits[:M*V], ws.mlmLN[:M*H], m.Data[m.wordEmb:m.wordEmb+V*H], m.headTensor(bias), M, H, V)
 }
@@ -114,7 +114,7 @@ func (m *Model) mlmBackward(ws *Workspace, b *Batch, dHidden []float32) {
 		m.Data[m.wordEmb:m.wordEmb+V*H], M, H, V, false)
 	nn.LayerNormBackward(d2, m.headGrad(lnw), m.headGrad(lnb), d1, ws.mlmAct[:M*H], ws.mlmMean[:M], ws.mlmRstd[:M],
 		m.headTensor(lnw), M, H, ws.lnScratch)
-	nn.ActivationBackward(m.mlmAct(), d2, d2, ws.mlmDense[:M*H])
+	nn.ActivationBackward(m.mlmAct(), d2, d2, ws.mlmDense[:M*H], ws.mlmAux)
 	nn.LinearBackward(d1, m.headGrad(dw), m.headGrad(db), d2, ws.mlmIn[:M*H], m.headTensor(dw), M, H, H, false)
 	clear(dHidden[:b.B*b.T*H])
 	for r, pos := range ws.mlmRows[:M] {

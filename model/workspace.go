@@ -31,7 +31,8 @@ type layerActs struct {
 	res1             []float32 // N×H: attnOut + in, LayerNorm 1 input
 	ln1Mean, ln1Rstd []float32 // N
 	ln1Out           []float32 // N×H
-	ffnPre, ffnAct   []float32 // N×I
+	ffnPre           []float32 // N×I: intermediate dense output
+	ffnAux           []float32 // N×I: the activation's saved state (Φ(x) for GELU)
 	ffnOut           []float32 // N×H: after dropout
 	ffnMask          []uint8
 	res2             []float32 // N×H
@@ -69,6 +70,7 @@ type Workspace struct {
 	mlmRows                        []int32 // positions predicted
 	mlmLabels                      []int32
 	mlmIn, mlmDense, mlmAct, mlmLN []float32 // M×H
+	mlmAux                         []float32 // M×H
 	mlmMean, mlmRstd               []float32
 	maxMLM, mlmCount               int
 
@@ -76,6 +78,7 @@ type Workspace struct {
 	dA, dB, dC     []float32 // N×H
 	dq, dk, dv     []float32 // N×H
 	dFFN           []float32 // N×I
+	ffnAct         []float32 // N×I: activation output, recomputed per layer
 	dProbs         []float32 // B×nh×T×T
 	dHead1, dHead2 []float32 // B×H
 	lnScratch      []float32
@@ -98,7 +101,7 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 		embSum: f(n * h), embMean: f(n), embRstd: f(n), embLN: f(n * h), embMask: u(n * h), embOut: f(n * h),
 		positionIDs: make([]int32, n), keep: make([]bool, n),
 		dA: f(n * h), dB: f(n * h), dC: f(n * h), dq: f(n * h), dk: f(n * h), dv: f(n * h),
-		dFFN: f(n * i), dProbs: f(att),
+		dFFN: f(n * i), ffnAct: f(n * i), dProbs: f(att),
 		lnScratch: f(2 * max(h, 1) * nn.Workers()),
 	}
 	ws.layers = make([]layerActs, c.NumHiddenLayers)
@@ -113,7 +116,10 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 		}
 		a.ctx, a.attnOut, a.attnMask, a.res1 = f(n*h), f(n*h), u(n*h), f(n*h)
 		a.ln1Mean, a.ln1Rstd, a.ln1Out = f(n), f(n), f(n*h)
-		a.ffnPre, a.ffnAct = f(n*i), f(n*i)
+		a.ffnPre = f(n * i)
+		if m.act != nn.ReLU {
+			a.ffnAux = f(n * i)
+		}
 		a.ffnOut, a.ffnMask, a.res2 = f(n*h), u(n*h), f(n*h)
 		a.ln2Mean, a.ln2Rstd, a.out = f(n), f(n), f(n*h)
 	}
@@ -134,6 +140,7 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 		ws.mlmRows, ws.mlmLabels = make([]int32, maxMLM), make([]int32, maxMLM)
 		ws.mlmIn, ws.mlmDense, ws.mlmAct, ws.mlmLN = f(maxMLM*h), f(maxMLM*h), f(maxMLM*h), f(maxMLM*h)
 		ws.mlmMean, ws.mlmRstd = f(maxMLM), f(maxMLM)
+		ws.mlmAux = f(maxMLM * h)
 		ws.dMLM1, ws.dMLM2 = f(maxMLM*h), f(maxMLM*h)
 		ws.Logits, ws.dLogits = f(maxMLM*c.VocabSize), f(maxMLM*c.VocabSize)
 	}

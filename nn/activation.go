@@ -47,19 +47,28 @@ const (
 	geluCubic   = 0.044715
 )
 
-// ActivationForward applies a element-wise: out[i] = a(x[i]). out may alias x
-// only for ReLU; the backward pass needs the pre-activation values.
-func ActivationForward(a Activation, out, x []float32) {
+// ActivationForward applies a element-wise, out[i] = a(x[i]), and keeps in
+// aux what the backward pass needs beyond x: Φ(x) for GELU, the tanh for
+// GELUTanh, nothing for ReLU (aux may be nil there). Keeping aux rather than
+// out lets a caller recompute out cheaply (ActivationRecompute) instead of
+// storing it, and spares the backward pass a second erf per element.
+func ActivationForward(a Activation, out, aux, x []float32) {
 	ParallelFor(len(x), 24, func(lo, hi int) {
 		xs, os := x[lo:hi], out[lo:hi]
 		switch a {
 		case GELU:
+			as := aux[lo:hi]
 			for i, v := range xs {
-				os[i] = 0.5 * v * (1 + Erf(v*invSqrt2))
+				cdf := 0.5 * (1 + Erf(v*invSqrt2))
+				as[i] = cdf
+				os[i] = v * cdf
 			}
 		case GELUTanh:
+			as := aux[lo:hi]
 			for i, v := range xs {
-				os[i] = 0.5 * v * (1 + Tanh(sqrt2OverPi*(v+geluCubic*v*v*v)))
+				t := Tanh(sqrt2OverPi * (v + geluCubic*v*v*v))
+				as[i] = t
+				os[i] = 0.5 * v * (1 + t)
 			}
 		case ReLU:
 			for i, v := range xs {
@@ -69,21 +78,46 @@ func ActivationForward(a Activation, out, x []float32) {
 	})
 }
 
-// ActivationBackward computes dx = dout·a'(x), overwriting dx (which may alias dout).
-func ActivationBackward(a Activation, dx, dout, x []float32) {
-	ParallelFor(len(x), 32, func(lo, hi int) {
+// ActivationRecompute rebuilds out = a(x) from x and the aux that
+// ActivationForward kept.
+func ActivationRecompute(a Activation, out, aux, x []float32) {
+	ParallelFor(len(x), 2, func(lo, hi int) {
+		xs, os := x[lo:hi], out[lo:hi]
+		switch a {
+		case GELU:
+			as := aux[lo:hi]
+			for i, v := range xs {
+				os[i] = v * as[i]
+			}
+		case GELUTanh:
+			as := aux[lo:hi]
+			for i, v := range xs {
+				os[i] = 0.5 * v * (1 + as[i])
+			}
+		case ReLU:
+			for i, v := range xs {
+				os[i] = max(v, 0)
+			}
+		}
+	})
+}
+
+// ActivationBackward computes dx = dout·a'(x), overwriting dx (which may
+// alias dout), from x and ActivationForward's aux.
+func ActivationBackward(a Activation, dx, dout, x, aux []float32) {
+	ParallelFor(len(x), 16, func(lo, hi int) {
 		xs, g, d := x[lo:hi], dout[lo:hi], dx[lo:hi]
 		switch a {
 		case GELU:
+			as := aux[lo:hi]
 			for i, v := range xs {
-				cdf := 0.5 * (1 + Erf(v*invSqrt2))
 				pdf := invSqrt2Pi * Exp(-0.5*v*v)
-				d[i] = g[i] * (cdf + v*pdf)
+				d[i] = g[i] * (as[i] + v*pdf)
 			}
 		case GELUTanh:
+			as := aux[lo:hi]
 			for i, v := range xs {
-				u := sqrt2OverPi * (v + geluCubic*v*v*v)
-				t := Tanh(u)
+				t := as[i]
 				du := sqrt2OverPi * (1 + 3*geluCubic*v*v)
 				d[i] = g[i] * (0.5*(1+t) + 0.5*v*(1-t*t)*du)
 			}

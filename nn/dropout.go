@@ -16,47 +16,62 @@ func Dropout(out, x []float32, mask []uint8, p float32, seed uint64) {
 		}
 		return
 	}
+	ParallelFor((len(x)+3)/4, 16, func(lo, hi int) {
+		lo, hi = 4*lo, min(4*hi, len(x))
+		DropoutAt(out[lo:hi], x[lo:hi], mask[lo:hi], p, seed, lo)
+	})
+}
+
+// DropoutAt applies to x the part of a Dropout mask that starts at element
+// offset (a multiple of 4) of a larger tensor, on the calling goroutine:
+// DropoutAt over the pieces of a tensor gives exactly Dropout of the whole.
+func DropoutAt(out, x []float32, mask []uint8, p float32, seed uint64, offset int) {
+	if p <= 0 {
+		copy(out, x)
+		for i := range mask[:len(x)] {
+			mask[i] = 1
+		}
+		return
+	}
 	scale := 1 / (1 - p)
 	// Each 64-bit hash yields four 16-bit uniforms; an element is dropped
 	// when its uniform falls below p·2¹⁶. The 1/65536 resolution shifts p
 	// by at most 1.5e-5.
 	threshold := uint64(p*65536 + 0.5)
-	ParallelFor((len(x)+3)/4, 16, func(lo, hi int) {
-		for q := lo; q < hi; q++ {
-			h := splitmix64(seed + uint64(q)*0x9E3779B97F4A7C15)
-			for j := 0; j < 4; j++ {
-				i := 4*q + j
-				if i >= len(x) {
-					break
-				}
-				if (h>>(16*j))&0xFFFF < threshold {
-					mask[i] = 0
-					out[i] = 0
-				} else {
-					mask[i] = 1
-					out[i] = x[i] * scale
-				}
+	for q := 0; 4*q < len(x); q++ {
+		h := splitmix64(seed + uint64(offset/4+q)*0x9E3779B97F4A7C15)
+		for j := 0; j < 4 && 4*q+j < len(x); j++ {
+			i := 4*q + j
+			if (h>>(16*j))&0xFFFF < threshold {
+				mask[i] = 0
+				out[i] = 0
+			} else {
+				mask[i] = 1
+				out[i] = x[i] * scale
 			}
 		}
-	})
+	}
 }
 
 // DropoutBackward computes dx = dout·mask/(1−p); dx may alias dout.
 func DropoutBackward(dx, dout []float32, mask []uint8, p float32) {
+	ParallelFor(len(dout), 2, func(lo, hi int) { DropoutBackwardAt(dx[lo:hi], dout[lo:hi], mask[lo:hi], p) })
+}
+
+// DropoutBackwardAt is DropoutBackward on the calling goroutine.
+func DropoutBackwardAt(dx, dout []float32, mask []uint8, p float32) {
 	if p <= 0 {
 		copy(dx, dout)
 		return
 	}
 	scale := 1 / (1 - p)
-	ParallelFor(len(dout), 2, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if mask[i] != 0 {
-				dx[i] = dout[i] * scale
-			} else {
-				dx[i] = 0
-			}
+	for i := range dout {
+		if mask[i] != 0 {
+			dx[i] = dout[i] * scale
+		} else {
+			dx[i] = 0
 		}
-	})
+	}
 }
 
 // splitmix64 is a fast, well-mixed 64-bit hash (Steele et al. 2014).

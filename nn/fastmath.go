@@ -17,7 +17,10 @@ func Exp(x float32) float32 {
 	}
 	const log2e = 1.44269504088896341
 	const ln2hi, ln2lo = 0.693359375, -2.12194440e-4
-	k := float32(math.Floor(float64(x*log2e + 0.5)))
+	// Round x·log2(e) to the nearest integer by adding and subtracting
+	// 1.5·2²³, which leaves no fraction bits in float32: no call to Floor.
+	const shifter = 12582912
+	k := (x*log2e + shifter) - shifter
 	r := x - k*ln2hi - k*ln2lo
 	p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
 	return p * math.Float32frombits(uint32(int32(k)+127)<<23)

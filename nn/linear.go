@@ -1,6 +1,10 @@
 package nn
 
-import "github.com/subtune/subtune/blas"
+import (
+	"sync"
+
+	"github.com/subtune/subtune/blas"
+)
 
 // LinearForward computes out = in·Wᵀ + b, as torch.nn.Linear does.
 // in is n×inDim, w is outDim×inDim (PyTorch's layout), b is outDim or nil,
@@ -42,13 +46,26 @@ func LinearBackward(din, dW, db, dout, in, w []float32, n, inDim, outDim int, ac
 // own disjoint column ranges, so the order of additions never depends on
 // scheduling.
 func ColumnSumInto(dst, x []float32, n, cols int) {
+	one := ones(n)
 	ParallelFor(cols, n, func(lo, hi int) {
-		for i := 0; i < n; i++ {
-			row := x[i*cols+lo : i*cols+hi]
-			d := dst[lo:hi]
-			for j, v := range row {
-				d[j] += v
-			}
-		}
+		blas.SgemvT(n, hi-lo, 1, x[lo:], cols, one, 1, dst[lo:hi])
 	})
+}
+
+var (
+	onesMu  sync.Mutex
+	onesBuf []float32
+)
+
+// ones returns a read-only slice of n ones, grown as needed and shared.
+func ones(n int) []float32 {
+	onesMu.Lock()
+	defer onesMu.Unlock()
+	if len(onesBuf) < n {
+		onesBuf = make([]float32, max(n, 2*len(onesBuf)))
+		for i := range onesBuf {
+			onesBuf[i] = 1
+		}
+	}
+	return onesBuf[:n]
 }

@@ -9,7 +9,13 @@ import "math"
 // probability exactly zero, which is what adding float32's most negative
 // value before softmax yields in HuggingFace's models.
 func AttentionSoftmaxForward(p, s []float32, keep []bool, rows, t, rowsPerSeq int) {
-	ParallelFor(rows, 8*t, func(lo, hi int) {
+	ParallelFor(rows, 8*t, func(lo, hi int) { AttentionSoftmaxRows(p, s, keep, lo, hi, t, rowsPerSeq) })
+}
+
+// AttentionSoftmaxRows is AttentionSoftmaxForward for rows [lo, hi) only, on
+// the calling goroutine.
+func AttentionSoftmaxRows(p, s []float32, keep []bool, lo, hi, t, rowsPerSeq int) {
+	{
 		for r := lo; r < hi; r++ {
 			k := keep[(r/rowsPerSeq)*t : (r/rowsPerSeq+1)*t]
 			in, out := s[r*t:(r+1)*t], p[r*t:(r+1)*t]
@@ -34,13 +40,19 @@ func AttentionSoftmaxForward(p, s []float32, keep []bool, rows, t, rowsPerSeq in
 				out[j] *= inv
 			}
 		}
-	})
+	}
 }
 
 // SoftmaxBackward computes ds = p ⊙ (dp − Σⱼ dpⱼpⱼ) row by row for rows×t
 // matrices; ds may alias dp.
 func SoftmaxBackward(ds, dp, p []float32, rows, t int) {
-	ParallelFor(rows, 4*t, func(lo, hi int) {
+	ParallelFor(rows, 4*t, func(lo, hi int) { SoftmaxBackwardRows(ds, dp, p, lo, hi, t) })
+}
+
+// SoftmaxBackwardRows is SoftmaxBackward for rows [lo, hi) only, on the
+// calling goroutine.
+func SoftmaxBackwardRows(ds, dp, p []float32, lo, hi, t int) {
+	{
 		for r := lo; r < hi; r++ {
 			pr, gr, dr := p[r*t:(r+1)*t], dp[r*t:(r+1)*t], ds[r*t:(r+1)*t]
 			var dot float32
@@ -51,5 +63,5 @@ func SoftmaxBackward(ds, dp, p []float32, rows, t int) {
 				dr[j] = v * (gr[j] - dot)
 			}
 		}
-	})
+	}
 }
