@@ -5,7 +5,7 @@ Run from the repository root (needs Debian's python3-torch and python3-numpy;
 HuggingFace `transformers` / `safetensors` are NOT needed and not used):
 
     /usr/bin/python3 model/testdata/golden.py            # regenerate everything
-    /usr/bin/python3 model/testdata/golden.py --check    # regenerate + self-tests only printed
+    /usr/bin/python3 model/testdata/golden.py --skip-gradcheck   # same, without the ~6 s gradcheck self-test
 
 What it is
 ----------
