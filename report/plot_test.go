@@ -1,0 +1,198 @@
+package report
+
+import (
+	"bytes"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// checkFigures asserts paths are exactly base.png and base.svg for each
+// base, and that each is a decodable, non-empty PNG or a non-empty SVG.
+func checkFigures(t *testing.T, paths []string, bases ...string) {
+	t.Helper()
+	var want []string
+	for _, b := range bases {
+		want = append(want, b+".png", b+".svg")
+	}
+	if !slices.Equal(paths, want) {
+		t.Fatalf("paths %q, want %q", paths, want)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch filepath.Ext(p) {
+		case ".png":
+			img, err := png.Decode(bytes.NewReader(b))
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if r := img.Bounds(); r.Dx() < 100 || r.Dy() < 100 {
+				t.Errorf("%s: %v image", p, r)
+			}
+		case ".svg":
+			if !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("</svg>")) || len(b) < 1000 {
+				t.Errorf("%s: not an SVG document (%d bytes)", p, len(b))
+			}
+		}
+	}
+}
+
+func TestPlotSpectra(t *testing.T) {
+	nan := math.NaN()
+	for _, tc := range []struct {
+		name    string
+		spectra []Spectrum
+		files   []string // base names
+		text    []string // strings the SVG must contain
+	}{
+		{
+			name:  "fixture",
+			files: []string{"spectrum_cola", "spectrum_sst2", "spectrum_stsb"},
+			text:  []string{"layer 0", "layer 2", "CoLA: singular values"},
+		},
+		{
+			name: "zeros, NaN and one layer",
+			spectra: []Spectrum{
+				{Task: "rte", Layer: 5, SingularValues: []float64{4, 2, 0, nan, 1e-9}},
+				{Task: "my/task", Layer: 0, SingularValues: []float64{1}},
+				{Task: "empty", Layer: 0, SingularValues: nil},
+			},
+			files: []string{"spectrum_rte", "spectrum_my_task"},
+			text:  []string{"layer 5"},
+		},
+		{
+			name:    "all zero",
+			spectra: []Spectrum{{Task: "sst2", Layer: 0, SingularValues: []float64{0, 0}}},
+			files:   []string{"spectrum_sst2"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fixture()
+			if tc.spectra != nil {
+				r = Results{Spectra: tc.spectra}
+			}
+			dir := t.TempDir()
+			paths, err := PlotSpectra(r, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var bases []string
+			for _, f := range tc.files {
+				bases = append(bases, filepath.Join(dir, f))
+			}
+			checkFigures(t, paths, bases...)
+			svg, _ := os.ReadFile(bases[0] + ".svg")
+			for _, s := range tc.text {
+				if !strings.Contains(string(svg), s) {
+					t.Errorf("%s.svg lacks %q", bases[0], s)
+				}
+			}
+		})
+	}
+}
+
+func TestPlotSpectraNone(t *testing.T) {
+	paths, err := PlotSpectra(Results{Tasks: []string{"sst2"}}, t.TempDir())
+	if err != nil || len(paths) != 0 {
+		t.Errorf("PlotSpectra without spectra = %q, %v", paths, err)
+	}
+}
+
+func TestHeatmap(t *testing.T) {
+	nan := math.NaN()
+	labels := []string{"CoLA", "SST-2", "STS-B"}
+	ok := [][]float64{{52, 40, 30}, {45, 91, nan}, {20, 70, 86}}
+	for _, tc := range []struct {
+		name string
+		h    HeatmapPlot
+		err  string
+	}{
+		{name: "transfer", h: HeatmapPlot{Matrix: ok, RowLabels: labels, ColLabels: labels, Title: "transfer", RowAxis: "from", ColAxis: "to"}},
+		{name: "diverging", h: HeatmapPlot{Matrix: [][]float64{{0, -3}, {2, 0}}, RowLabels: labels[:2], ColLabels: labels[:2], Diverging: true, Format: "%+.1f"}},
+		{name: "constant", h: HeatmapPlot{Matrix: [][]float64{{5, 5}}, RowLabels: labels[:1], ColLabels: labels[:2]}},
+		{name: "all NaN, no values", h: HeatmapPlot{Matrix: [][]float64{{nan}}, RowLabels: labels[:1], ColLabels: labels[:1], Format: "-"}},
+		{name: "fixed range", h: HeatmapPlot{Matrix: ok, RowLabels: labels, ColLabels: labels, Min: 50, Max: 100}},
+		{name: "many columns", h: HeatmapPlot{Matrix: [][]float64{{1, 2, 3, 4, 5, 6, 7, 8}}, RowLabels: []string{"r"},
+			ColLabels: []string{"CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE"}}},
+		{name: "empty", h: HeatmapPlot{}, err: "empty matrix"},
+		{name: "ragged", h: HeatmapPlot{Matrix: [][]float64{{1, 2}, {3}}, RowLabels: labels[:2], ColLabels: labels[:2]}, err: "row 1 has 1 columns"},
+		{name: "labels", h: HeatmapPlot{Matrix: ok, RowLabels: labels, ColLabels: labels[:2]}, err: "3×3 matrix with 3 row and 2 column labels"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := filepath.Join(t.TempDir(), "heat")
+			paths, err := tc.h.Save(base + ".png")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkFigures(t, paths, base)
+		})
+	}
+}
+
+func TestHeatmapFunc(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "transfer")
+	paths, err := Heatmap([][]float64{{1, 2}, {3, 4}}, []string{"a", "b"}, []string{"c", "d"}, "t", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFigures(t, paths, base)
+}
+
+func TestLinePlot(t *testing.T) {
+	nan := math.NaN()
+	base := filepath.Join(t.TempDir(), "dims")
+	paths, err := LinePlot([]Series{
+		{Label: "Intrinsic", X: []float64{8, 16, 32}, Y: []float64{80, 84, 86}, Err: []float64{1, 2, nan}},
+		{Label: "Random", X: []float64{8, 16, 32}, Y: []float64{60, nan, 64}},
+		{Label: "Full", X: []float64{8, 32}, Y: []float64{87, 87}, Dashed: true, NoPoint: true},
+		{Label: "nothing", X: []float64{1}, Y: []float64{nan}},
+	}, "score against d", "d", "score ×100", base+".svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFigures(t, paths, base)
+
+	if _, err := LinePlot([]Series{{Label: "bad", X: []float64{1, 2}, Y: []float64{1}}}, "t", "x", "y", base); err == nil {
+		t.Errorf("mismatched series: no error")
+	}
+	// A single point (zero range on both axes) still draws.
+	paths, err = LinePlot([]Series{{Label: "one", X: []float64{4}, Y: []float64{0}}}, "t", "x", "y", base+"1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFigures(t, paths, base+"1")
+}
+
+func TestLogTicks(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi float64
+		labels []string
+	}{
+		{0.016, 10, []string{"0.1", "1", "10"}},
+		{3, 80, []string{"5", "10", "20", "50"}},
+		{6e-5, 3, []string{"1e-04", "0.001", "0.01", "0.1", "1"}},
+	} {
+		var got []string
+		for _, tk := range (logTicks{}).Ticks(tc.lo, tc.hi) {
+			if tk.Label != "" {
+				got = append(got, tk.Label)
+			}
+		}
+		if !slices.Equal(got, tc.labels) {
+			t.Errorf("logTicks(%g, %g) labels %q, want %q", tc.lo, tc.hi, got, tc.labels)
+		}
+	}
+}
