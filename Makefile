@@ -4,11 +4,11 @@
 GO ?= go
 BIN := bin/subtune
 
-.PHONY: deps build test test-purego bench clean
+.PHONY: deps build test bench reproduce clean
 
 # deps installs OpenBLAS (the GEMM behind every dense layer) when missing.
 deps:
-	@if [ ! -e /usr/include/x86_64-linux-gnu/cblas.h ] && [ ! -e /usr/include/cblas.h ] && [ ! -e /usr/include/openblas/cblas.h ]; then \
+	@if ! ldconfig -p | grep -q 'libopenblas\.so '; then \
 		echo "installing libopenblas-dev"; \
 		SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenblas-dev >/dev/null; \
@@ -20,6 +20,11 @@ build: deps
 test: deps
 	$(GO) test ./...
 	$(GO) test -tags purego ./blas ./nn ./model
+
+# reproduce runs the paper's pipeline on the shipped model (quick profile);
+# ARGS passes more flags, e.g. make reproduce ARGS="--tasks stsb,mrpc".
+reproduce: build
+	./$(BIN) reproduce $(ARGS)
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./blas ./model

@@ -39,10 +39,11 @@ func baseLayer(b *testing.B) (*Model, *Workspace, *Batch, []float32) {
 }
 
 // BenchmarkLayerForward is one BERT-base encoder layer (hidden 768, 12
-// heads, FFN 3072) at batch 8 × 128 tokens in training mode (dropout on).
+// heads, FFN 3072) at batch 8 × 128 tokens without dropout, the workload of
+// bench/pytorch_bench.py --layer.
 func BenchmarkLayerForward(b *testing.B) {
 	m, ws, batch, in := baseLayer(b)
-	d := dropouts{hidden: 0.1, attention: 0.1, seed: 1}
+	d := dropouts{} // as bench/pytorch_bench.py: no dropout
 	for b.Loop() {
 		m.layerForward(ws, 0, batch, in, d)
 	}
@@ -52,7 +53,7 @@ func BenchmarkLayerForward(b *testing.B) {
 // BenchmarkLayerForwardBackward is the same layer's forward and backward.
 func BenchmarkLayerForwardBackward(b *testing.B) {
 	m, ws, batch, in := baseLayer(b)
-	d := dropouts{hidden: 0.1, attention: 0.1, seed: 1}
+	d := dropouts{} // as bench/pytorch_bench.py: no dropout
 	n := batch.B * batch.T * m.Config.HiddenSize
 	dOut, dIn := make([]float32, n), make([]float32, n)
 	for b.Loop() {

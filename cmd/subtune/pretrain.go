@@ -1,15 +1,19 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/pretrain"
+	"github.com/subtune/subtune/safetensors"
 )
 
 func init() {
@@ -66,5 +70,42 @@ random, 10% unchanged). Checkpoints go to --output_dir every --save_steps;
 	f.Uint64Var(&o.Seed, "seed", 42, "random seed")
 	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --output_dir")
 	f.IntVar(&threads, "threads", 0, "OpenBLAS threads (0: all cores)")
+	cmd.AddCommand(exportCmd())
 	rootCmd.AddCommand(cmd)
+}
+
+func exportCmd() *cobra.Command {
+	var o pretrain.ExportOptions
+	var dtype, downstream string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write a pre-training run's newest checkpoint as a model folder with its model card",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.DType = safetensors.DType(strings.ToUpper(dtype))
+			if downstream != "" {
+				data, err := os.ReadFile(downstream)
+				if err != nil {
+					return err
+				}
+				if err := json.Unmarshal(data, &o.Downstream); err != nil {
+					return fmt.Errorf("%s: %w", downstream, err)
+				}
+			}
+			if err := pretrain.Export(o); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", o.Output)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Run, "run", "runs/pretrain", "the pre-training output_dir")
+	f.StringVar(&o.Output, "output", defaultModel, "model folder to write")
+	f.StringVar(&o.TokenizerDir, "tokenizer", "tokenizer/testdata/bert-base-uncased", "tokenizer folder to ship with the model")
+	f.StringVar(&dtype, "dtype", "f16", "weight storage: f32, f16 or bf16")
+	f.StringVar(&o.Name, "name", "subtune-bert-mini", "model name for the card")
+	f.StringVar(&o.Corpus, "corpus", "../shared/corpus (93.9 MB, 15.8 M words of English; see CORPUS_SOURCES.md)", "corpus description for the card")
+	f.StringVar(&o.Command, "command", "", "the pre-training command, quoted in the card")
+	f.StringVar(&downstream, "downstream", "", "JSON list of {Model, Task, Metric, Dir, Command} fine-tuning runs to tabulate")
+	return cmd
 }

@@ -1,0 +1,151 @@
+package pretrain
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/subtune/subtune/atomicfile"
+	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/report"
+	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/tokenizer"
+	"github.com/subtune/subtune/trainer"
+)
+
+// ExportOptions describe the model folder a pre-training run becomes.
+type ExportOptions struct {
+	Run          string // the pre-training output_dir
+	Output       string // the model folder to write
+	TokenizerDir string
+	DType        safetensors.DType // storage of the weights (F16 halves the size)
+	Name         string            // model name for the card
+	Corpus       string            // corpus description for the card
+	Command      string            // the pre-training command, for the card
+	// Downstream are fine-tuning runs (output dirs with eval_results.json)
+	// to tabulate in the card, by label, e.g. "pre-trained SST-2".
+	Downstream []DownstreamRun
+}
+
+// DownstreamRun is one fine-tuning result quoted in the model card.
+type DownstreamRun struct {
+	Model, Task, Metric, Dir, Command string
+}
+
+// Export writes the newest checkpoint of a pre-training run as a
+// HuggingFace folder with the masked-LM head dropped (the encoder is what
+// fine-tuning loads), the learning curve as PNG and SVG, the training log as
+// JSON, and a model card README.md built from those numbers.
+func Export(o ExportOptions) error {
+	dir, ok := trainer.LatestCheckpoint(o.Run)
+	if !ok {
+		return fmt.Errorf("%s has no checkpoint to export", o.Run)
+	}
+	var st State
+	data, err := os.ReadFile(filepath.Join(dir, "trainer_state.json"))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	m, _, err := checkpoint.Load(dir, model.MaskedLM, checkpoint.Options{})
+	if err != nil {
+		return err
+	}
+	if err := checkpoint.Save(o.Output, m, o.DType); err != nil {
+		return err
+	}
+	tok, err := tokenizer.Load(o.TokenizerDir)
+	if err != nil {
+		return err
+	}
+	if err := tok.Save(o.Output); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(o.Output, "training_log.json"), st); err != nil {
+		return err
+	}
+	var steps, loss, evalLoss, evalAcc []float64
+	for _, h := range st.History {
+		steps = append(steps, float64(h.Step))
+		loss = append(loss, h.Loss)
+		evalLoss = append(evalLoss, h.EvalLoss)
+		evalAcc = append(evalAcc, 100*h.EvalAcc)
+	}
+	if len(steps) > 0 {
+		if _, err := report.LinePlot([]report.Series{{Label: "train loss", X: steps, Y: loss}, {Label: "held-out loss", X: steps, Y: evalLoss, Dashed: true}},
+			"Masked-LM loss", "step", "cross-entropy", filepath.Join(o.Output, "mlm_loss")); err != nil {
+			return err
+		}
+		if _, err := report.LinePlot([]report.Series{{Label: "held-out accuracy", X: steps, Y: evalAcc}},
+			"Masked-LM accuracy", "step", "masked tokens predicted (%)", filepath.Join(o.Output, "mlm_accuracy")); err != nil {
+			return err
+		}
+	}
+	return atomicfile.WriteFile(filepath.Join(o.Output, "README.md"), func(w io.Writer) error {
+		return writeCard(w, o, m, st, dir)
+	})
+}
+
+func writeCard(w io.Writer, o ExportOptions, m *model.Model, st State, from string) error {
+	c := m.Config
+	encoder := 0
+	for _, t := range m.Tensors {
+		if strings.Contains(t.Name, ".encoder.") {
+			encoder += t.Size
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n\n", o.Name)
+	fmt.Fprintf(&b, "A small BERT pre-trained from scratch by subtune with masked-LM (as HuggingFace's run_mlm.py), "+
+		"so that subtune's demo and tests have a *pre-trained* encoder on machines where no published BERT weights can be downloaded.\n\n")
+	fmt.Fprintf(&b, "| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| architecture | BERT, %d layers, hidden %d, %d heads, FFN %d, %s, max %d positions |\n",
+		c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize, c.HiddenAct, c.MaxPositionEmbeddings)
+	fmt.Fprintf(&b, "| parameters | %d (encoder layers %d, %d per layer) |\n", m.NumParams(), encoder, c.LayerSize())
+	fmt.Fprintf(&b, "| vocabulary | bert-base-uncased WordPiece, %d tokens |\n", c.VocabSize)
+	fmt.Fprintf(&b, "| weights | model.safetensors, %s |\n", o.DType)
+	fmt.Fprintf(&b, "| corpus | %s |\n", o.Corpus)
+	fmt.Fprintf(&b, "| training | %d steps × %d tokens = %d tokens seen, %.0f minutes of wall time on 2 CPU cores |\n",
+		st.Step, st.TokensSeen/int64(max(st.Step, 1)), st.TokensSeen, st.WallSeconds/60)
+	fmt.Fprintf(&b, "| exported from | `%s` |\n\n", filepath.ToSlash(from))
+	fmt.Fprintf(&b, "Pre-training command (resumed with `--resume` after each stop):\n\n```sh\n%s\n```\n\n", o.Command)
+	b.WriteString("## Learning curve\n\nMasked-token loss and accuracy on 512 held-out blocks of 128 tokens (the same masks at every evaluation).\n\n")
+	b.WriteString("![loss](mlm_loss.png) ![accuracy](mlm_accuracy.png)\n\n")
+	rows := [][]string{}
+	for _, h := range st.History {
+		rows = append(rows, []string{fmt.Sprint(h.Step), fmt.Sprint(h.TokensSeen), fmt.Sprintf("%.0f", h.WallSeconds/60),
+			fmt.Sprintf("%.3f", h.Loss), fmt.Sprintf("%.3f", h.EvalLoss), fmt.Sprintf("%.1f", 100*h.EvalAcc)})
+	}
+	b.WriteString(report.MarkdownTable([]string{"step", "tokens", "minutes", "train loss", "held-out loss", "held-out acc. %"}, rows))
+	if len(o.Downstream) > 0 {
+		b.WriteString("\n## Downstream: full fine-tuning, pre-trained vs random initialisation\n\n")
+		b.WriteString("Same architecture, same fine-tuning settings; the random-initialised model is this one's configuration with transformers' initialisation.\n\n")
+		rows = nil
+		var cmds []string
+		for _, d := range o.Downstream {
+			val := "—"
+			if data, err := os.ReadFile(filepath.Join(d.Dir, "eval_results.json")); err == nil {
+				var res map[string]any
+				if json.Unmarshal(data, &res) == nil {
+					if v, ok := res["eval_"+d.Metric].(float64); ok {
+						val = fmt.Sprintf("%.4f", v)
+					}
+				}
+			}
+			rows = append(rows, []string{d.Model, d.Task, d.Metric, val, "`" + filepath.ToSlash(d.Dir) + "`"})
+			cmds = append(cmds, d.Command)
+		}
+		b.WriteString(report.MarkdownTable([]string{"model", "task (dev)", "metric", "value", "run"}, rows))
+		b.WriteString("\nCommands:\n\n```sh\n" + strings.Join(cmds, "\n") + "\n```\n")
+	}
+	b.WriteString("\n## Licence\n\nThe weights are derived from the corpus in `../shared/corpus` (sources and licences in its SOURCES.md: " +
+		"public-domain, CC BY 4.0, CC BY-SA 3.0 and WordNet-licensed texts); the vocabulary is bert-base-uncased's (Apache-2.0).\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
