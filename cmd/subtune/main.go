@@ -14,6 +14,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// defaultModel is the model subtune ships (see its model card).
+const defaultModel = "models/subtune-bert-mini"
+
 var rootCmd = &cobra.Command{
 	Use:           "subtune",
 	Short:         "Find a transformer's intrinsic task-specific subspace and fine-tune inside it",
