@@ -29,8 +29,9 @@ const (
 // as an HF folder, AdamW's moments and the caller's state as JSON. The
 // folder is built under a temporary name and renamed into place, so a
 // killed run never leaves a checkpoint-N that looks complete. Older
-// checkpoints beyond keep are removed.
-func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW, state any, keep int) (string, error) {
+// checkpoints beyond keep are removed. Each extra function writes more files
+// into the folder before it is renamed into place (e.g. a Reparam's Save).
+func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW, state any, keep int, extra ...func(dir string) error) (string, error) {
 	final := filepath.Join(outputDir, fmt.Sprintf("%s%d", CheckpointPrefix, step))
 	tmp, err := os.MkdirTemp(outputDir, ".tmp-"+CheckpointPrefix)
 	if err != nil {
@@ -54,6 +55,11 @@ func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(tmp, stateFile), state); err != nil {
 		return "", err
+	}
+	for _, f := range extra {
+		if err := f(tmp); err != nil {
+			return "", err
+		}
 	}
 	os.RemoveAll(final) // a checkpoint of the same step from an earlier, killed attempt
 	if err := os.Rename(tmp, final); err != nil {

@@ -2,4 +2,95 @@
 // run_glue.py and Trainer do, records its trajectory, and writes the
 // Trainer's output layout. It also holds the resumable-checkpoint mechanics
 // shared with pre-training.
+//
+// # Layers
+//
+// Finetune is run_glue.py: Args (run_glue's argument names) in, an output
+// directory in the Trainer's layout out. Underneath it:
+//
+//   - Loop is the optimisation arithmetic, usable on its own (the golden
+//     test and the benchmarks drive it directly): per optimiser step,
+//     Begin, Accumulate each micro-batch (forward with dropout, backward),
+//     Finish (average, clip to the global norm, AdamW with the linear
+//     warmup/decay factor of the step). NewLoop builds the Trainer's
+//     parameter groups: weight decay on weights, none on biases and
+//     LayerNorm weights.
+//   - Reparam plugs a re-parameterisation into Loop and Finetune (issue 5's
+//     subspace training): which model tensors stay trainable in full space,
+//     its own optimiser groups, and the per-step hooks BeforeForward
+//     (materialise θ) and AfterBackward (project the gradient). Hooks.
+//     NewReparam builds it once the model is loaded.
+//   - Dataset and the batcher tokenise a split once and assemble padded
+//     batches into buffers allocated once; the workspace is allocated once
+//     for the largest batch, so a training step allocates nothing of its
+//     own.
+//
+// # Agreement with HuggingFace
+//
+// The first five steps from tiny-bert match PyTorch's AdamW, schedule and
+// clipping to 1e-6 in loss (testdata/adamw_golden.py). The run follows the
+// Trainer in: the parameter groups; warmup steps = --warmup_steps or
+// ceil(warmup_ratio × total); the schedule factor at step s used by step
+// s+1 (the first step has learning rate 0); max_steps =
+// ceil(epochs × steps per epoch); the logged "loss" (mean since the last
+// log, 4 decimals) and "learning_rate" (the next step's); evaluation on the
+// first dev set during training (MNLI: matched) and on all of them at the
+// end, mismatched keys suffixed "_mm" (epoch_mm included, as run_glue does);
+// eval_loss as the mean over examples; train_samples_per_second as
+// samples × epochs / runtime; group_by_length as LengthGroupedSampler; and
+// the file names and keys of train_results.json, eval_results.json,
+// all_results.json, trainer_state.json and predict_results_<task>.txt.
+//
+// Deliberate differences, each for a stated reason:
+//
+//   - Batches are padded to their longest sequence (DataCollatorWithPadding),
+//     as the issue asks; run_glue pads to max_seq_length unless told
+//     otherwise. --pad_to_max_length restores that. Padding changes only
+//     speed and, through the dropout masks' positions, the random stream.
+//   - The data order is a permutation drawn from (seed, epoch) with Go's
+//     PCG, not torch.randperm: the same seed gives another order than
+//     PyTorch's, but a resumed run recomputes its order without saved
+//     random state. Dropout masks likewise depend only on (seed, index of
+//     the micro-batch in the run).
+//   - With gradient accumulation an epoch ends with a step over its
+//     remaining micro-batches (recent transformers), so an epoch has
+//     ceil(batches / accumulation) steps.
+//   - --eval_strategy defaults to "epoch" (HF: "no"): the paper's runs
+//     report per-epoch dev results.
+//   - Metrics that are NaN or infinite (a correlation of constant
+//     predictions) are written as null, not Python's bare NaN, which is not
+//     JSON; they read back as NaN.
+//   - Optimiser moments are checkpointed as optimizer.safetensors, and the
+//     arguments as training_args.json, not as pickles.
+//
+// # Checkpoints, trajectory, resume
+//
+// A resumable checkpoint-N (the model and tokenizer, optimizer.safetensors,
+// trainer_state.json, and subtune_state.json with the running sums and the
+// settings a resume must share) is saved per --save_strategy and
+// --save_steps, after every trajectory checkpoint, at the end of training,
+// and when the context is cancelled (Ctrl-C). Every file is written under a
+// temporary name and renamed into place. When a trajectory is recorded and
+// --save_total_limit is unset, only the newest checkpoint is kept: the
+// trajectory holds the history.
+//
+// The trajectory (package trajectory) starts with θ0, the encoder as loaded;
+// a trajectory file is always committed before the checkpoint of the same
+// step, so a checkpoint never implies trajectory entries that do not exist.
+// --resume restores model, optimiser moments and step, drops trajectory
+// entries newer than the checkpoint, and continues; with the same thread
+// count the weights, the logged losses and every trajectory file are
+// bit-identical to those of an uninterrupted run (TestKillAndResume kills a
+// child process with SIGKILL to check it).
+//
+// A NaN or infinite loss or gradient norm stops the run before any weight
+// moves, with an error (wrapping ErrNonFinite) that names the step and the
+// last good checkpoint.
+//
+// # Threads and determinism
+//
+// SetThreads fixes the number of goroutines of the engine's kernels and of
+// OpenBLAS's threads; both decide the order of floating-point sums. Two
+// runs with the same seed and the same thread count give bit-identical
+// losses and weights.
 package trainer

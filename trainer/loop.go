@@ -1,0 +1,155 @@
+package trainer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/nn"
+	"github.com/subtune/subtune/optim"
+)
+
+// ErrNonFinite is returned (wrapped) when a loss or gradient norm is NaN or
+// infinite; the weights are left as they were before the step.
+var ErrNonFinite = errors.New("training diverged")
+
+// LoopConfig is the optimisation recipe of a Loop.
+type LoopConfig struct {
+	LearningRate, WeightDecay float64
+	Beta1, Beta2, Epsilon     float64 // 0: PyTorch's 0.9, 0.999, 1e-8
+	MaxGradNorm               float64 // <= 0: no clipping
+	WarmupSteps, TotalSteps   int     // the linear schedule
+	Reparam                   Reparam // nil: full fine-tuning
+}
+
+// Loop turns micro-batches into AdamW updates with the arithmetic of
+// HuggingFace's Trainer: per optimiser step, gradients of the micro-batches'
+// mean losses are averaged, clipped to a global norm, and applied with the
+// linear warmup/decay schedule evaluated at the step index. Step counts the
+// optimiser steps taken.
+type Loop struct {
+	Model   *model.Model
+	WS      *model.Workspace
+	Opt     *optim.AdamW
+	Reparam Reparam
+	Config  LoopConfig
+	Step    int
+
+	micro   int     // micro-batches accumulated into the current step
+	lossSum float64 // their losses
+}
+
+// StepStats reports one optimiser step.
+type StepStats struct {
+	Loss     float64 // mean of the micro-batches' losses
+	GradNorm float64 // global gradient norm before clipping
+	LR       float64 // the learning rate this step used (first group's)
+}
+
+// NewLoop builds the optimiser for m: the Trainer's two kinds of groups
+// (decay, no decay) over the trainable tensors, plus the Reparam's groups.
+func NewLoop(m *model.Model, ws *model.Workspace, c LoopConfig) *Loop {
+	var trainable func(model.Tensor) bool
+	if c.Reparam != nil {
+		trainable = c.Reparam.Trainable
+	}
+	groups := ParamGroups(m, c.LearningRate, c.WeightDecay, trainable)
+	if c.Reparam != nil {
+		groups = append(groups, c.Reparam.Groups()...)
+	}
+	opt := optim.NewAdamW(groups)
+	if c.Beta1 != 0 || c.Beta2 != 0 || c.Epsilon != 0 {
+		opt.Beta1, opt.Beta2, opt.Eps = c.Beta1, c.Beta2, c.Epsilon
+	}
+	return &Loop{Model: m, WS: ws, Opt: opt, Reparam: c.Reparam, Config: c}
+}
+
+// TrainableParams counts the numbers the optimiser updates.
+func (l *Loop) TrainableParams() int { return CountParams(l.Opt.Groups) }
+
+// Begin starts an optimiser step.
+func (l *Loop) Begin() {
+	l.Model.ZeroGrad()
+	l.micro, l.lossSum = 0, 0
+}
+
+// Accumulate runs forward (dropout on, masks from seed) and backward on one
+// micro-batch, adding its gradient to the model's.
+func (l *Loop) Accumulate(b *model.Batch, seed uint64) (float64, error) {
+	loss, err := l.Model.Forward(l.WS, b, model.Pass{Train: true, Seed: seed})
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, fmt.Errorf("%w: the loss is %v", ErrNonFinite, loss)
+	}
+	if err != nil {
+		return loss, err
+	}
+	l.Model.Backward(l.WS, b)
+	l.micro++
+	l.lossSum += loss
+	return loss, nil
+}
+
+// Finish averages the accumulated gradients, clips them, and takes the
+// optimiser step. A non-finite gradient norm aborts before any weight moves.
+func (l *Loop) Finish() (StepStats, error) {
+	if l.micro == 0 {
+		return StepStats{}, errors.New("trainer: optimiser step without a micro-batch")
+	}
+	m := l.Model
+	if l.micro > 1 {
+		// The Trainer divides each micro-batch's loss by the number of
+		// micro-batches; scaling the summed gradient once is the same.
+		s := float32(1 / float64(l.micro))
+		nn.ParallelFor(len(m.Grad), 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				m.Grad[i] *= s
+			}
+		})
+	}
+	if l.Reparam != nil {
+		l.Reparam.AfterBackward()
+	}
+	norm := optim.ClipGradNorm(l.Opt.Groups, l.Config.MaxGradNorm)
+	if math.IsNaN(norm) || math.IsInf(norm, 0) {
+		return StepStats{}, fmt.Errorf("%w: the gradient norm is %v", ErrNonFinite, norm)
+	}
+	factor := optim.LinearWarmup(l.Step, l.Config.WarmupSteps, l.Config.TotalSteps)
+	l.Opt.Step(factor)
+	l.Step++
+	if l.Reparam != nil {
+		l.Reparam.BeforeForward()
+	}
+	st := StepStats{Loss: l.lossSum / float64(l.micro), GradNorm: norm}
+	if len(l.Opt.Groups) > 0 {
+		st.LR = l.Opt.Groups[0].LR * factor
+	}
+	return st, nil
+}
+
+// TrainStep is Begin, Accumulate on each batch (seeds[i] for batches[i])
+// and Finish.
+func (l *Loop) TrainStep(batches []*model.Batch, seeds []uint64) (StepStats, error) {
+	l.Begin()
+	for i, b := range batches {
+		if _, err := l.Accumulate(b, seeds[i]); err != nil {
+			return StepStats{}, err
+		}
+	}
+	return l.Finish()
+}
+
+// NextLR is the learning rate of the next step, which the Trainer logs as
+// "learning_rate" (it reads the scheduler after stepping it).
+func (l *Loop) NextLR() float64 {
+	return l.Config.LearningRate * optim.LinearWarmup(l.Step, l.Config.WarmupSteps, l.Config.TotalSteps)
+}
+
+// dropoutSeed gives micro-batch k of a run its own dropout masks, a pure
+// function of (seed, k) so that a resumed run replays them.
+func dropoutSeed(seed uint64, k int) uint64 {
+	z := seed*0x9E3779B97F4A7C15 + uint64(k)*0xBF58476D1CE4E5B9 + 0x94D049BB133111EB
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}

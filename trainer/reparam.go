@@ -1,0 +1,44 @@
+package trainer
+
+import (
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/optim"
+)
+
+// Reparam re-parameterises what a run trains. Full fine-tuning needs none;
+// the subspace method (θℓ = θ0ℓ + Vℓ·z̄ℓ) and its baselines implement it.
+//
+// The loop calls, per optimiser step:
+//
+//	m.ZeroGrad()
+//	Forward + Backward on each micro-batch   (fills all of m.Grad)
+//	AfterBackward()                          (m.Grad → the Grad of Groups())
+//	clip + AdamW over ParamGroups(Trainable) ∪ Groups()
+//	BeforeForward()                          (z → θ in m.Data)
+//
+// BeforeForward is also called once before the first step (after a resume
+// has restored the state) so that m.Data always holds the θ the next
+// forward pass, an evaluation or a checkpoint sees.
+type Reparam interface {
+	// Trainable selects the model tensors that stay trained in full space
+	// (e.g. embeddings and the head); the others get no optimiser state.
+	Trainable(t model.Tensor) bool
+	// Groups returns the optimiser groups of the reparameterisation's own
+	// parameters (z, λ), each with its own learning rate and weight decay.
+	// Their Data and Grad slices must stay valid for the whole run.
+	Groups() []optim.Group
+	// BeforeForward writes θ, materialised from the current parameters,
+	// into the model's weights.
+	BeforeForward()
+	// AfterBackward turns the model's accumulated gradient into the Grad of
+	// Groups() (e.g. grad z = (1/h) Vᵀ ∇θ).
+	AfterBackward()
+	// Save writes what the run learned beyond the model's weights (z, λ)
+	// into dir: the output directory, and every resumable checkpoint.
+	Save(dir string) error
+	// Load restores what Save wrote, when a run resumes from dir.
+	Load(dir string) error
+	// Describe is a line for the log saying what is trained, e.g.
+	// "subspace: 12 layers × d=32 × h=16 coordinates".
+	Describe() string
+}
