@@ -41,6 +41,8 @@ type Options struct {
 	Seed           uint64
 	Resume         bool
 	Log            io.Writer
+
+	afterStep func() // test hook: called after every optimiser step
 }
 
 // State is what a checkpoint records beside the weights.
@@ -209,6 +211,9 @@ func Run(ctx context.Context, o Options) error {
 		lossSum += loss
 		lossCount++
 		bar.Update(st.Step, B, fmt.Sprintf("loss=%.4f", loss))
+		if o.afterStep != nil {
+			o.afterStep()
+		}
 		if st.Step%o.EvalEvery == 0 || st.Step == o.MaxSteps {
 			el, ea := evaluate()
 			line := LogLine{Step: st.Step, TokensSeen: st.TokensSeen, WallSeconds: st.WallSeconds + time.Since(start).Seconds(),

@@ -1,0 +1,126 @@
+package pretrain
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/safetensors"
+)
+
+// TestMaskerProportions checks DataCollatorForLanguageModeling's rates:
+// 15% of ordinary tokens predicted, of those 80% [MASK], 10% random, 10%
+// kept; special tokens never.
+func TestMaskerProportions(t *testing.T) {
+	const B, T = 64, 128
+	mk := &Masker{Prob: 0.15, MaskID: 103, VocabSize: 30522, Special: map[int32]bool{101: true, 102: true, 0: true}, MaxMaskedPerBatch: B * T}
+	b := &model.Batch{B: B, T: T, InputIDs: make([]int32, B*T), TokenTypeIDs: make([]int32, B*T), AttentionMask: make([]int32, B*T), MLMLabels: make([]int32, B*T)}
+	blocks := make([][]uint16, B)
+	for s := range blocks {
+		blocks[s] = make([]uint16, T)
+		for i := range blocks[s] {
+			blocks[s][i] = uint16(1000 + (s*T+i)%20000)
+		}
+		blocks[s][0], blocks[s][T-1] = 101, 102
+	}
+	var ordinary, predicted, masked, kept int
+	rng := rand.New(rand.NewPCG(1, 2))
+	for rep := 0; rep < 20; rep++ {
+		mk.Mask(b, blocks, rng)
+		for i, l := range b.MLMLabels {
+			orig := int32(blocks[i/T][i%T])
+			if mk.Special[orig] {
+				if l != model.IgnoreIndex || b.InputIDs[i] != orig {
+					t.Fatalf("special token %d at %d was masked", orig, i)
+				}
+				continue
+			}
+			ordinary++
+			if l == model.IgnoreIndex {
+				if b.InputIDs[i] != orig {
+					t.Fatalf("unpredicted token changed at %d", i)
+				}
+				continue
+			}
+			predicted++
+			switch b.InputIDs[i] {
+			case 103:
+				masked++
+			case orig:
+				kept++
+			}
+		}
+	}
+	rate := float64(predicted) / float64(ordinary)
+	if rate < 0.145 || rate > 0.155 {
+		t.Errorf("predicted %.4f of tokens, want 0.15", rate)
+	}
+	if f := float64(masked) / float64(predicted); f < 0.78 || f > 0.82 {
+		t.Errorf("[MASK] for %.3f of predicted tokens, want 0.8", f)
+	}
+	// Kept ≈ 10%, plus the rare random draw that equals the original.
+	if f := float64(kept) / float64(predicted); f < 0.085 || f > 0.115 {
+		t.Errorf("unchanged for %.3f of predicted tokens, want 0.1", f)
+	}
+}
+
+// TestRunResume pre-trains a tiny model 6 steps at once and in two halves,
+// the second resumed from the checkpoint the first wrote when it was
+// interrupted: the final weights must agree to the bit.
+func TestRunResume(t *testing.T) {
+	tmp := t.TempDir()
+	corpus := filepath.Join(tmp, "corpus.txt")
+	var text strings.Builder
+	for i := 0; i < 400; i++ {
+		text.WriteString("the quick brown fox jumps over the lazy dog and the cat sleeps in the warm sun .\n")
+		if i%10 == 9 {
+			text.WriteString("\n")
+		}
+	}
+	if err := os.WriteFile(corpus, []byte(text.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := model.DefaultConfig("bert")
+	cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, cfg.MaxPositionEmbeddings = 1, 16, 2, 32, 64
+	opts := func(dir string, steps int, resume bool) Options {
+		return Options{Corpus: []string{corpus}, TokenizerDir: "../tokenizer/testdata/bert-base-uncased", OutputDir: dir, Config: cfg,
+			MaxSeqLength: 32, BatchSize: 8, LearningRate: 1e-2, WarmupSteps: 1, MaxSteps: steps, MLMProbability: 0.15,
+			EvalEvery: 3, SaveEvery: 3, EvalBlocks: 8, Seed: 7, Resume: resume, Log: &strings.Builder{}}
+	}
+	whole, halves := filepath.Join(tmp, "whole"), filepath.Join(tmp, "halves")
+	if err := Run(context.Background(), opts(whole, 6, false)); err != nil {
+		t.Fatal(err)
+	}
+	first := opts(halves, 6, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	first.afterStep = func() {
+		if steps++; steps == 3 {
+			cancel()
+		}
+	}
+	if err := Run(ctx, first); err == nil {
+		t.Fatal("the interrupted run reported success")
+	}
+	if err := Run(context.Background(), opts(halves, 6, true)); err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := safetensors.ReadFile(filepath.Join(whole, "model", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := safetensors.ReadFile(filepath.Join(halves, "model", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ta := range a {
+		if !slices.Equal(ta.F32, b[name].F32) {
+			t.Errorf("%s differs between the whole run and the resumed one", name)
+		}
+	}
+}
