@@ -1,0 +1,209 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2/FMA inner loops of kernels.go, for n a positive multiple of 16.
+// Every element sees the same sequence of fused multiply-adds.
+
+// func expand4F32(out *float32, r0, r1, r2, r3 *float32, n int, a *[4]float32)
+// out[j] = fma(a3, r3[j], fma(a2, r2[j], fma(a1, r1[j], fma(a0, r0[j], out[j]))))
+TEXT ·expand4F32(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ r0+8(FP), R8
+	MOVQ r1+16(FP), R9
+	MOVQ r2+24(FP), R10
+	MOVQ r3+32(FP), R11
+	MOVQ n+40(FP), CX
+	MOVQ a+48(FP), AX
+	VBROADCASTSS 0(AX), Y0
+	VBROADCASTSS 4(AX), Y1
+	VBROADCASTSS 8(AX), Y2
+	VBROADCASTSS 12(AX), Y3
+	XORQ BX, BX
+
+e4f_loop:
+	CMPQ BX, CX
+	JAE  e4f_done
+	VMOVUPS     (DI)(BX*4), Y4
+	VMOVUPS     32(DI)(BX*4), Y5
+	VFMADD231PS (R8)(BX*4), Y0, Y4
+	VFMADD231PS 32(R8)(BX*4), Y0, Y5
+	VFMADD231PS (R9)(BX*4), Y1, Y4
+	VFMADD231PS 32(R9)(BX*4), Y1, Y5
+	VFMADD231PS (R10)(BX*4), Y2, Y4
+	VFMADD231PS 32(R10)(BX*4), Y2, Y5
+	VFMADD231PS (R11)(BX*4), Y3, Y4
+	VFMADD231PS 32(R11)(BX*4), Y3, Y5
+	VMOVUPS     Y4, (DI)(BX*4)
+	VMOVUPS     Y5, 32(DI)(BX*4)
+	ADDQ        $16, BX
+	JMP         e4f_loop
+
+e4f_done:
+	VZEROUPPER
+	RET
+
+// func expand4BF16(out *float32, r0, r1, r2, r3 *uint16, n int, a *[4]float32)
+// As expand4F32, each bfloat16 widened to float32 (zero-extend, shift 16).
+TEXT ·expand4BF16(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), DI
+	MOVQ r0+8(FP), R8
+	MOVQ r1+16(FP), R9
+	MOVQ r2+24(FP), R10
+	MOVQ r3+32(FP), R11
+	MOVQ n+40(FP), CX
+	MOVQ a+48(FP), AX
+	VBROADCASTSS 0(AX), Y0
+	VBROADCASTSS 4(AX), Y1
+	VBROADCASTSS 8(AX), Y2
+	VBROADCASTSS 12(AX), Y3
+	XORQ BX, BX
+
+e4b_loop:
+	CMPQ BX, CX
+	JAE  e4b_done
+	VMOVUPS     (DI)(BX*4), Y4
+	VMOVUPS     32(DI)(BX*4), Y5
+	VPMOVZXWD   (R8)(BX*2), Y6
+	VPMOVZXWD   16(R8)(BX*2), Y7
+	VPSLLD      $16, Y6, Y6
+	VPSLLD      $16, Y7, Y7
+	VFMADD231PS Y6, Y0, Y4
+	VFMADD231PS Y7, Y0, Y5
+	VPMOVZXWD   (R9)(BX*2), Y6
+	VPMOVZXWD   16(R9)(BX*2), Y7
+	VPSLLD      $16, Y6, Y6
+	VPSLLD      $16, Y7, Y7
+	VFMADD231PS Y6, Y1, Y4
+	VFMADD231PS Y7, Y1, Y5
+	VPMOVZXWD   (R10)(BX*2), Y6
+	VPMOVZXWD   16(R10)(BX*2), Y7
+	VPSLLD      $16, Y6, Y6
+	VPSLLD      $16, Y7, Y7
+	VFMADD231PS Y6, Y2, Y4
+	VFMADD231PS Y7, Y2, Y5
+	VPMOVZXWD   (R11)(BX*2), Y6
+	VPMOVZXWD   16(R11)(BX*2), Y7
+	VPSLLD      $16, Y6, Y6
+	VPSLLD      $16, Y7, Y7
+	VFMADD231PS Y6, Y3, Y4
+	VFMADD231PS Y7, Y3, Y5
+	VMOVUPS     Y4, (DI)(BX*4)
+	VMOVUPS     Y5, 32(DI)(BX*4)
+	ADDQ        $16, BX
+	JMP         e4b_loop
+
+e4b_done:
+	VZEROUPPER
+	RET
+
+// func project4F32(lanes *[32]float32, gv *float32, r0, r1, r2, r3 *float32, n int)
+// lanes[8i+k] = Σ over j ≡ k (mod 8) of ri[j]·g[j], two accumulators per row.
+TEXT ·project4F32(SB), NOSPLIT, $0-56
+	MOVQ lanes+0(FP), DI
+	MOVQ gv+8(FP), SI
+	MOVQ r0+16(FP), R8
+	MOVQ r1+24(FP), R9
+	MOVQ r2+32(FP), R10
+	MOVQ r3+40(FP), R11
+	MOVQ n+48(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   BX, BX
+
+p4f_loop:
+	CMPQ BX, CX
+	JAE  p4f_done
+	VMOVUPS     (SI)(BX*4), Y8
+	VMOVUPS     32(SI)(BX*4), Y9
+	VFMADD231PS (R8)(BX*4), Y8, Y0
+	VFMADD231PS 32(R8)(BX*4), Y9, Y4
+	VFMADD231PS (R9)(BX*4), Y8, Y1
+	VFMADD231PS 32(R9)(BX*4), Y9, Y5
+	VFMADD231PS (R10)(BX*4), Y8, Y2
+	VFMADD231PS 32(R10)(BX*4), Y9, Y6
+	VFMADD231PS (R11)(BX*4), Y8, Y3
+	VFMADD231PS 32(R11)(BX*4), Y9, Y7
+	ADDQ        $16, BX
+	JMP         p4f_loop
+
+p4f_done:
+	VADDPS  Y4, Y0, Y0
+	VADDPS  Y5, Y1, Y1
+	VADDPS  Y6, Y2, Y2
+	VADDPS  Y7, Y3, Y3
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VZEROUPPER
+	RET
+
+// func project4BF16(lanes *[32]float32, gv *float32, r0, r1, r2, r3 *uint16, n int)
+TEXT ·project4BF16(SB), NOSPLIT, $0-56
+	MOVQ lanes+0(FP), DI
+	MOVQ gv+8(FP), SI
+	MOVQ r0+16(FP), R8
+	MOVQ r1+24(FP), R9
+	MOVQ r2+32(FP), R10
+	MOVQ r3+40(FP), R11
+	MOVQ n+48(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   BX, BX
+
+p4b_loop:
+	CMPQ BX, CX
+	JAE  p4b_done
+	VMOVUPS     (SI)(BX*4), Y8
+	VMOVUPS     32(SI)(BX*4), Y9
+	VPMOVZXWD   (R8)(BX*2), Y10
+	VPMOVZXWD   16(R8)(BX*2), Y11
+	VPSLLD      $16, Y10, Y10
+	VPSLLD      $16, Y11, Y11
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y11, Y9, Y4
+	VPMOVZXWD   (R9)(BX*2), Y10
+	VPMOVZXWD   16(R9)(BX*2), Y11
+	VPSLLD      $16, Y10, Y10
+	VPSLLD      $16, Y11, Y11
+	VFMADD231PS Y10, Y8, Y1
+	VFMADD231PS Y11, Y9, Y5
+	VPMOVZXWD   (R10)(BX*2), Y10
+	VPMOVZXWD   16(R10)(BX*2), Y11
+	VPSLLD      $16, Y10, Y10
+	VPSLLD      $16, Y11, Y11
+	VFMADD231PS Y10, Y8, Y2
+	VFMADD231PS Y11, Y9, Y6
+	VPMOVZXWD   (R11)(BX*2), Y10
+	VPMOVZXWD   16(R11)(BX*2), Y11
+	VPSLLD      $16, Y10, Y10
+	VPSLLD      $16, Y11, Y11
+	VFMADD231PS Y10, Y8, Y3
+	VFMADD231PS Y11, Y9, Y7
+	ADDQ        $16, BX
+	JMP         p4b_loop
+
+p4b_done:
+	VADDPS  Y4, Y0, Y0
+	VADDPS  Y5, Y1, Y1
+	VADDPS  Y6, Y2, Y2
+	VADDPS  Y7, Y3, Y3
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VZEROUPPER
+	RET
