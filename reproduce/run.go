@@ -100,7 +100,7 @@ type pipeline struct {
 }
 
 func (p *pipeline) runDir(method string) string { return filepath.Join(p.dir, method) }
-func (p *pipeline) basisPath() string       { return filepath.Join(p.dir, "subspace.safetensors") }
+func (p *pipeline) basisPath() string           { return filepath.Join(p.dir, "subspace.safetensors") }
 
 // args are the fine-tuning arguments every method shares.
 func (p *pipeline) args(method string) (trainer.Args, error) {
