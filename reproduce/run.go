@@ -202,39 +202,25 @@ type paramCounter struct{ n int }
 func (p *pipeline) newReparam(method string, counter *paramCounter) func(m *model.Model) (trainer.Reparam, error) {
 	pr := p.o.Profile
 	return func(m *model.Model) (trainer.Reparam, error) {
-		full := 0
-		for _, t := range m.Tensors {
-			if !subspace.IsEncoderTensor(t.Name) {
-				full += t.Size
-			}
-		}
-		if method == MethodFreeze {
-			counter.n = full
-			return subspace.FreezeHook(false), nil
-		}
-		var b *subspace.Basis
-		var err error
+		spec := subspace.Spec{Ensemble: pr.Ensemble, LearningRate: pr.SubspaceLR, Seed: uint64(p.seed)}
 		switch method {
+		case MethodFreeze:
+			spec.FreezeEncoder = true
 		case MethodIntrinsic:
-			b, err = subspace.LoadBasis(p.basisPath(), subspace.Expect{})
+			spec.BasisFile = p.basisPath()
 		case MethodRandom:
-			dim, derr := p.basisDim()
-			if derr != nil {
-				return nil, derr
+			dim, err := p.basisDim()
+			if err != nil {
+				return nil, err
 			}
-			b, err = subspace.NewRandomBasis("dense", m.Config.NumHiddenLayers, m.Config.LayerSize(), dim, uint64(p.seed), safetensors.F32)
+			spec.Random, spec.Dim = subspace.KindDense, dim
 		}
+		h, n, err := spec.NewHook(m)
 		if err != nil {
 			return nil, err
 		}
-		opts := subspace.DefaultOptions()
-		opts.Ensemble, opts.Seed = pr.Ensemble, uint64(p.seed)
-		r, err := subspace.New(m, b, opts)
-		if err != nil {
-			return nil, err
-		}
-		counter.n = full + r.NumTrainable()
-		return r.Hook(m, pr.SubspaceLR, false), nil
+		counter.n = n
+		return h, nil
 	}
 }
 

@@ -44,7 +44,7 @@ func (h *Hook) Trainable(t model.Tensor) bool {
 	if IsEncoderTensor(t.Name) {
 		return false
 	}
-	if strings.Contains(t.Name, ".embeddings.") {
+	if isEmbeddingTensor(t.Name) {
 		return !h.freezeEmbeddings
 	}
 	return true

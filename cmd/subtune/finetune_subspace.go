@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/subspace"
+	"github.com/subtune/subtune/trainer"
+)
+
+// Subspace fine-tuning (the paper's Intrinsic, Random and Freeze rows) as
+// flags of `subtune finetune`.
+func init() {
+	var s subspace.Spec
+	var dtype string
+	registerFinetuneExtension(finetuneExtension{
+		Name: "subspace",
+		Flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&s.BasisFile, "subspace", "", "fine-tune the encoder inside this subspace (from `subtune extract`): θ = θ0 + Vᵀ·(1/h)Σzᵢ")
+			fs.StringVar(&s.Random, "random_subspace", "", "fine-tune inside a random subspace: dense, fastfood or said")
+			fs.IntVar(&s.Dim, "subspace_dim", 0, "dimension per layer of a random subspace")
+			fs.StringVar(&dtype, "random_subspace_dtype", "f32", "storage of a dense random basis: f32 or bf16")
+			fs.BoolVar(&s.FreezeEncoder, "freeze_encoder", false, "keep the encoder fixed (the paper's Freeze baseline)")
+			fs.BoolVar(&s.FreezeEmbeddings, "freeze_embeddings", false, "also keep the embeddings fixed (only z and the head train)")
+			fs.IntVar(&s.Ensemble, "ensemble", 16, "copies h of the subspace coordinates z")
+			fs.Float64Var(&s.LearningRate, "subspace_learning_rate", 0.01, "learning rate of z (and of SAID's λ)")
+		},
+		Reparam: func(a *trainer.Args) (func(m *model.Model) (trainer.Reparam, error), error) {
+			if !s.Active() {
+				return nil, nil
+			}
+			s.Seed = uint64(a.Seed)
+			s.RandomDType = safetensors.DType(strings.ToUpper(dtype))
+			if err := s.Validate(); err != nil {
+				return nil, err
+			}
+			return func(m *model.Model) (trainer.Reparam, error) {
+				h, n, err := s.NewHook(m)
+				if err != nil {
+					return nil, err
+				}
+				fmt.Fprintf(os.Stderr, "subspace fine-tuning: %d numbers trained\n", n)
+				return h, nil
+			}, nil
+		},
+	})
+}

@@ -1,0 +1,98 @@
+package subspace
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/safetensors"
+)
+
+// Spec is a choice of how a fine-tuning run trains the encoder, as the
+// command line states it: in an extracted subspace (BasisFile), in a random
+// one (Random with Dim), frozen, or — the zero Spec — not re-parameterised.
+type Spec struct {
+	BasisFile        string            // intrinsic subspace from `subtune extract`
+	Random           string            // KindDense, KindFastfood or KindSAID
+	Dim              int               // random subspace dimension per layer
+	RandomDType      safetensors.DType // storage of a dense random basis
+	FreezeEncoder    bool              // the paper's Freeze baseline
+	FreezeEmbeddings bool              // also keep the embeddings fixed
+	Ensemble         int               // copies h of z (0: 16)
+	LearningRate     float64           // of z and λ (0: 0.01)
+	Seed             uint64            // of the copies' initial values and of a random basis
+}
+
+// Active reports whether the Spec re-parameterises anything.
+func (s Spec) Active() bool {
+	return s.BasisFile != "" || s.Random != "" || s.FreezeEncoder || s.FreezeEmbeddings
+}
+
+// Validate rejects contradictory choices.
+func (s Spec) Validate() error {
+	n := 0
+	for _, on := range []bool{s.BasisFile != "", s.Random != "", s.FreezeEncoder} {
+		if on {
+			n++
+		}
+	}
+	if n > 1 {
+		return fmt.Errorf("choose one of --subspace, --random_subspace and --freeze_encoder")
+	}
+	switch s.Random {
+	case "", KindDense, KindFastfood, KindSAID:
+	default:
+		return fmt.Errorf("random subspace %q: want dense, fastfood or said", s.Random)
+	}
+	if s.Random != "" && s.Dim <= 0 {
+		return fmt.Errorf("a random subspace needs its dimension (--subspace_dim)")
+	}
+	return nil
+}
+
+// NewHook builds the trainer hook for m and returns it with the number of
+// numbers it trains (full-space tensors plus z and λ).
+func (s Spec) NewHook(m *model.Model) (*Hook, int, error) {
+	if err := s.Validate(); err != nil {
+		return nil, 0, err
+	}
+	full := 0
+	for _, t := range m.Tensors {
+		if IsEncoderTensor(t.Name) {
+			continue
+		}
+		if s.FreezeEmbeddings && isEmbeddingTensor(t.Name) {
+			continue
+		}
+		full += t.Size
+	}
+	if s.BasisFile == "" && s.Random == "" {
+		return FreezeHook(s.FreezeEmbeddings), full, nil
+	}
+	var b *Basis
+	var err error
+	if s.BasisFile != "" {
+		b, err = LoadBasis(s.BasisFile, Expect{})
+	} else {
+		b, err = NewRandomBasis(s.Random, m.Config.NumHiddenLayers, m.Config.LayerSize(), s.Dim, s.Seed, s.RandomDType)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	opts := DefaultOptions()
+	if s.Ensemble > 0 {
+		opts.Ensemble = s.Ensemble
+	}
+	opts.Seed = s.Seed
+	r, err := New(m, b, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	lr := s.LearningRate
+	if lr == 0 {
+		lr = 0.01
+	}
+	return r.Hook(m, lr, s.FreezeEmbeddings), full + r.NumTrainable(), nil
+}
+
+func isEmbeddingTensor(name string) bool { return strings.Contains(name, ".embeddings.") }
