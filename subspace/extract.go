@@ -138,10 +138,13 @@ type extractor struct {
 //
 // It streams: one layer of every checkpoint is in memory at a time (t×D
 // float32, which later holds that layer's basis), plus one layer of θ0.
-// The first pass reads every layer to build the t×t Gram matrices and
-// checks θ0's hash; the singular values and ranks, which the file's header
-// must declare, follow from them. The second pass reads every layer again
-// and turns it into its basis, V = WᵀUΣ⁻¹, written in the file's order.
+// θ0's hash is checked first. The first pass reads every layer to build
+// the t×t Gram matrices; the singular values and ranks, which the file's
+// header must declare, follow from them. The second pass reads every layer
+// again and turns it into its basis, V = WᵀUΣ⁻¹, written in the file's
+// order. Reading the trajectory twice costs less than the alternatives: a
+// header declared before the ranks are known, or a temporary copy of the
+// output.
 func Extract(tr Trajectory, path string, o ExtractOptions) (*ExtractStats, error) {
 	if err := o.normalise(); err != nil {
 		return nil, err
@@ -160,20 +163,9 @@ func Extract(tr Trajectory, path string, o ExtractOptions) (*ExtractStats, error
 	if sb, ok := tr.(interface{ StoredBytes() int64 }); ok {
 		x.stored = sb.StoredBytes()
 	}
-	x.readers = []Trajectory{tr}
-	if f, ok := tr.(Forker); ok {
-		// Reading a checkpoint is hashing and decoding it: CPU work that
-		// parallelises across checkpoints, one reader per thread.
-		for len(x.readers) < min(runtime.GOMAXPROCS(0), x.t) {
-			fr, err := f.Fork()
-			if err != nil {
-				return nil, err
-			}
-			if c, ok := fr.(io.Closer); ok {
-				defer c.Close()
-			}
-			x.readers = append(x.readers, fr)
-		}
+	defer x.closeForks()
+	if err := x.fork(); err != nil {
+		return nil, err
 	}
 	x.makeUnits()
 	x.w = make([]float32, x.t*x.D)
@@ -188,6 +180,9 @@ func Extract(tr Trajectory, path string, o ExtractOptions) (*ExtractStats, error
 		o.Scope, tr.Source(), x.t, x.L, x.D, o.Rows)
 
 	start := time.Now()
+	if err := x.checkTheta0(); err != nil {
+		return nil, err
+	}
 	if err := x.pass1(); err != nil {
 		return nil, err
 	}
@@ -213,6 +208,33 @@ func Extract(tr Trajectory, path string, o ExtractOptions) (*ExtractStats, error
 		float64(st.BytesRead)/1e6, (st.Pass1 + st.Pass2).Seconds(), st.ReadMBps(), st.Pass1.Seconds(), st.Pass2.Seconds(),
 		path, float64(st.BytesWritten)/1e6, o.DType)
 	return st, nil
+}
+
+// fork opens one reader per thread when the trajectory can: reading a
+// checkpoint is hashing and decoding it, CPU work that parallelises across
+// checkpoints.
+func (x *extractor) fork() error {
+	x.readers = []Trajectory{x.tr}
+	f, ok := x.tr.(Forker)
+	if !ok {
+		return nil
+	}
+	for len(x.readers) < min(runtime.GOMAXPROCS(0), x.t) {
+		fr, err := f.Fork()
+		if err != nil {
+			return err
+		}
+		x.readers = append(x.readers, fr)
+	}
+	return nil
+}
+
+func (x *extractor) closeForks() {
+	for _, r := range x.readers[min(1, len(x.readers)):] {
+		if c, ok := r.(io.Closer); ok {
+			c.Close()
+		}
+	}
 }
 
 func (x *extractor) makeUnits() {
@@ -293,15 +315,32 @@ func (x *extractor) loadLayer(l int, needTheta0 bool) error {
 	return nil
 }
 
-// pass1 accumulates every unit's Gram matrix and checks θ0's hash.
-func (x *extractor) pass1() error {
+// checkTheta0 hashes θ0 as trajectory.HashLayers does and compares it with
+// the hash the trajectory records, before anything else is read: every
+// delta is relative to θ0, and the basis will be bound to that hash.
+func (x *extractor) checkTheta0() error {
 	h := newLayerHasher()
-	raw := x.o.Rows == RowsRaw
 	for l := 0; l < x.L; l++ {
-		if err := x.loadLayer(l, true); err != nil {
+		if err := x.tr.ReadTheta0(l, x.theta0); err != nil {
 			return err
 		}
+		x.read += 4 * int64(x.D)
 		h.add(x.theta0)
+	}
+	if got, want := h.sum(), x.tr.Theta0Hash(); got != want {
+		return fmt.Errorf("%s: θ0 hashes to %.12s…, but the trajectory records %.12s… (θ0 was replaced or is corrupt)",
+			x.tr.Source(), got, want)
+	}
+	return nil
+}
+
+// pass1 accumulates every unit's Gram matrix.
+func (x *extractor) pass1() error {
+	raw := x.o.Rows == RowsRaw
+	for l := 0; l < x.L; l++ {
+		if err := x.loadLayer(l, raw); err != nil {
+			return err
+		}
 		for _, u := range x.unitsOf(l) {
 			addGram(u.g.dd, x.w, x.t, x.D, u.off, u.off+u.n, x.tmp)
 			if raw {
@@ -312,10 +351,6 @@ func (x *extractor) pass1() error {
 				u.g.tt += dot64(th, th)
 			}
 		}
-	}
-	if got, want := h.sum(), x.tr.Theta0Hash(); got != want {
-		return fmt.Errorf("%s: θ0 hashes to %.12s…, but the trajectory records %.12s… (θ0 was replaced or is corrupt)",
-			x.tr.Source(), got, want)
 	}
 	return nil
 }

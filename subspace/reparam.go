@@ -45,9 +45,11 @@ func DefaultOptions() Options { return Options{Ensemble: 16, Seed: 42, InitStd: 
 //
 // Every copy receives the same gradient, (1/h)V∇θ, so from their different
 // starting points the copies move in lockstep under AdamW without weight
-// decay: the ensemble amounts to a starting point z̄ with the variance of
-// one copy divided by h. It is implemented literally all the same, so that
-// it stays the paper's method under any optimiser.
+// decay: the ensemble is one coordinate vector started at the mean of h
+// draws (the variance of one divided by h) and trained with AdamW's ε
+// multiplied by h (TestIdentityBasisEqualsFullTraining). It is implemented
+// literally all the same, so that it stays the paper's method under any
+// optimiser.
 type Reparam struct {
 	basis *Basis
 	opts  Options

@@ -96,7 +96,9 @@ func TestExtractFromTrajectoryDir(t *testing.T) {
 			if dt == safetensors.BF16 {
 				stored, pass2Theta0 = 2*D, 0
 			}
-			if want := L*(4*D+n*stored) + L*n*stored + pass2Theta0; st.BytesRead != want {
+			// θ0 once for its hash, then two passes over the checkpoints,
+			// with θ0 again wherever deltas are formed from θk.
+			if want := L*4*D + 2*(L*n*stored+pass2Theta0); st.BytesRead != want {
 				t.Errorf("read %d bytes, want %d", st.BytesRead, want)
 			}
 			f, err := safetensors.Open(out)
