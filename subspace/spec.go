@@ -13,6 +13,7 @@ import (
 // one (Random with Dim), frozen, or — the zero Spec — not re-parameterised.
 type Spec struct {
 	BasisFile        string            // intrinsic subspace from `subtune extract`
+	BasisDType       safetensors.DType // in-memory storage of that basis ("" keeps the file's; BF16 halves it)
 	Random           string            // KindDense, KindFastfood or KindSAID
 	Dim              int               // random subspace dimension per layer
 	RandomDType      safetensors.DType // storage of a dense random basis
@@ -72,7 +73,7 @@ func (s Spec) NewHook(m *model.Model) (*Hook, int, error) {
 	var b *Basis
 	var err error
 	if s.BasisFile != "" {
-		b, err = LoadBasis(s.BasisFile, Expect{})
+		b, err = LoadBasis(s.BasisFile, ExpectFor(m, s.BasisDType))
 	} else {
 		b, err = NewRandomBasis(s.Random, m.Config.NumHiddenLayers, m.Config.LayerSize(), s.Dim, s.Seed, s.RandomDType)
 	}

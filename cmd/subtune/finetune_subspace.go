@@ -24,7 +24,7 @@ func init() {
 			fs.StringVar(&s.BasisFile, "subspace", "", "fine-tune the encoder inside this subspace (from `subtune extract`): θ = θ0 + Vᵀ·(1/h)Σzᵢ")
 			fs.StringVar(&s.Random, "random_subspace", "", "fine-tune inside a random subspace: dense, fastfood or said")
 			fs.IntVar(&s.Dim, "subspace_dim", 0, "dimension per layer of a random subspace")
-			fs.StringVar(&dtype, "random_subspace_dtype", "f32", "storage of a dense random basis: f32 or bf16")
+			fs.StringVar(&dtype, "subspace_dtype", "f32", "in-memory storage of the basis (--subspace or a dense --random_subspace): f32 or bf16, half the memory")
 			fs.BoolVar(&s.FreezeEncoder, "freeze_encoder", false, "keep the encoder fixed (the paper's Freeze baseline)")
 			fs.BoolVar(&s.FreezeEmbeddings, "freeze_embeddings", false, "also keep the embeddings fixed (only z and the head train)")
 			fs.IntVar(&s.Ensemble, "ensemble", 16, "copies h of the subspace coordinates z")
@@ -36,6 +36,7 @@ func init() {
 			}
 			s.Seed = uint64(a.Seed)
 			s.RandomDType = safetensors.DType(strings.ToUpper(dtype))
+			s.BasisDType = s.RandomDType
 			if err := s.Validate(); err != nil {
 				return nil, err
 			}
