@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
 	"github.com/subtune/subtune/atomicfile"
 )
 
@@ -212,21 +215,11 @@ func formatCount(n int) string {
 	if n == 0 {
 		return "—"
 	}
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
+	return thousands.Sprintf("%d", n)
 }
+
+// thousands formats integers with English digit grouping (1,234,567).
+var thousands = message.NewPrinter(language.English)
 
 // formatSeconds writes a wall time as "12m34s"; 0 or NaN (unknown) as "—".
 func formatSeconds(s float64) string {

@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
 	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/glue"
@@ -757,19 +760,4 @@ func embeddingParams(m *model.Model) int {
 }
 
 // commas formats n with thousands separators, as Python's f"{n:,}".
-func commas(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func commas(n int) string { return message.NewPrinter(language.English).Sprintf("%d", n) }
