@@ -1,0 +1,40 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/subtune/subtune/tokenizer"
+)
+
+// TestTokenizeLines checks the command's output on a single sentence and a
+// pair against the tokenizer's own encoding (itself golden-tested against
+// HuggingFace).
+func TestTokenizeLines(t *testing.T) {
+	tok, err := tokenizer.Load("../../tokenizer/testdata/bert-base-uncased")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	in := "Hello, world!\nThe cat sat.\tIt was warm.\n"
+	if err := tokenizeLines(tok, strings.NewReader(in), &out, 8); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d output lines, want 2:\n%s", len(lines), out.String())
+	}
+	for i, tc := range []struct {
+		a, b    string
+		hasPair bool
+	}{{"Hello, world!", "", false}, {"The cat sat.", "It was warm.", true}} {
+		want := string(appendEncodingJSON(nil, tok.Encode(tc.a, tc.b, tc.hasPair, 8)))
+		if strings.TrimSpace(lines[i]) != strings.TrimSpace(want) {
+			t.Errorf("line %d: %s, want %s", i+1, lines[i], want)
+		}
+	}
+	if !strings.Contains(lines[0], `"input_ids":[101,7592,1010,2088,999,102]`) {
+		t.Errorf("line 1 is %s, want [CLS] hello , world ! [SEP] = 101 7592 1010 2088 999 102", lines[0])
+	}
+}
