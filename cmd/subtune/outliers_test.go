@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/subtune/subtune/analysis"
+	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/subspace"
+	"github.com/subtune/subtune/trainer"
+)
+
+// outliersModelDir saves a small random BERT (2 layers, H = 16) with the
+// real uncased vocabulary into a folder.
+func outliersModelDir(t *testing.T, seed uint64) string {
+	t.Helper()
+	c := model.DefaultConfig("bert")
+	c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize, c.MaxPositionEmbeddings = 16, 2, 2, 32, 64
+	m, err := model.New(c, model.NoHead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(seed)
+	dir := t.TempDir()
+	if err := checkpoint.Save(dir, m, ""); err != nil {
+		t.Fatal(err)
+	}
+	vocab, err := os.ReadFile(realVocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "vocab.txt"), vocab, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// smallRunArgs fine-tunes on 32 SST-2 examples for a few steps, on one
+// thread.
+func smallRunArgs(modelDir, out string, steps int) trainer.Args {
+	a := trainer.DefaultArgs()
+	a.ModelNameOrPath, a.OutputDir, a.TaskName = modelDir, out, "sst2"
+	a.DoTrain = true
+	a.MaxTrainSamples, a.PerDeviceTrainBatchSize, a.MaxSeqLength = 32, 8, 32
+	a.MaxSteps, a.LearningRate, a.LoggingSteps = steps, 1e-2, 100
+	a.SaveStrategy, a.EvalStrategy = "no", "no"
+	a.Threads = 1
+	return a
+}
+
+// subspaceRun fine-tunes modelDir in the subspace s and returns the output
+// directory.
+func subspaceRun(t *testing.T, modelDir string, s subspace.Spec) string {
+	t.Helper()
+	out := t.TempDir()
+	hooks := trainer.Hooks{NewReparam: func(m *model.Model) (trainer.Reparam, error) {
+		h, _, err := s.NewHook(m)
+		return h, err
+	}}
+	if _, err := trainer.Finetune(context.Background(), smallRunArgs(modelDir, out, 4), io.Discard, hooks); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// updateFromWeights is θ_final − θ0 per layer, read from the two folders.
+func updateFromWeights(t *testing.T, modelDir, run string) [][]float32 {
+	t.Helper()
+	m0, _, err := checkpoint.Load(modelDir, model.NoHead, checkpoint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1, _, err := checkpoint.Load(run, model.NoHead, checkpoint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := make([][]float32, m0.Config.NumHiddenLayers)
+	for l := range d {
+		a, b := m0.Layer(l), m1.Layer(l)
+		d[l] = make([]float32, len(a))
+		for i := range a {
+			d[l][i] = b[i] - a[i]
+		}
+	}
+	return d
+}
+
+// TestOutliersCommand runs `subtune outliers` on small subspace runs: a
+// dense random basis kept in float32 and in bfloat16, and an intrinsic
+// subspace extracted from a recorded trajectory. The rebuilt update must
+// match the run's weights and give the analysis of θ_final − θ0.
+func TestOutliersCommand(t *testing.T) {
+	modelDir := outliersModelDir(t, 3)
+
+	// The intrinsic subspace: a full run recording its trajectory, then
+	// extraction.
+	full := t.TempDir()
+	fa := smallRunArgs(modelDir, full, 4)
+	fa.LearningRate, fa.SaveTrajectory = 1e-3, "steps:1"
+	if _, err := trainer.Finetune(context.Background(), fa, io.Discard, trainer.Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := subspace.OpenTrajectory(filepath.Join(full, "trajectory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	basis := filepath.Join(t.TempDir(), "subspace.safetensors")
+	if _, err := subspace.Extract(tr, basis, subspace.ExtractOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+
+	for _, tc := range []struct {
+		name      string
+		spec      subspace.Spec
+		heldAs    string
+		notHeldAs string
+	}{
+		{"dense-f32", subspace.Spec{Random: subspace.KindDense, Dim: 4, Ensemble: 2, Seed: 5, LearningRate: 0.05}, "held as F32", "held as BF16"},
+		{"dense-bf16", subspace.Spec{Random: subspace.KindDense, Dim: 4, Ensemble: 2, Seed: 5, LearningRate: 0.05, RandomDType: safetensors.BF16}, "held as BF16", ""},
+		{"said", subspace.Spec{Random: subspace.KindSAID, Dim: 4, Ensemble: 2, Seed: 6, LearningRate: 0.05}, "held as Fastfood", ""},
+		{"intrinsic", subspace.Spec{BasisFile: basis, Ensemble: 2, Seed: 7, LearningRate: 0.05}, "held as F32", "held as BF16"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := subspaceRun(t, modelDir, tc.spec)
+			out := t.TempDir()
+			var stdout, log bytes.Buffer
+			res, err := runOutliers(outliersOptions{Run: run, Output: out, Sigma: 2.5, Top: 5, Threads: 1}, &stdout, &log)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, log.String())
+			}
+			t.Logf("log:\n%s", log.String())
+			if !strings.Contains(log.String(), tc.heldAs) || (tc.notHeldAs != "" && strings.Contains(log.String(), tc.notHeldAs)) {
+				t.Errorf("log does not say the basis was %q:\n%s", tc.heldAs, log.String())
+			}
+			// The same analysis as of θ_final − θ0 (up to the rounding of
+			// that subtraction, which may move an entry across 2.5σ).
+			c := model.DefaultConfig("bert")
+			c.HiddenSize, c.NumHiddenLayers, c.IntermediateSize = 16, 2, 32
+			ref, err := analysis.Outliers(updateFromWeights(t, modelDir, run), analysis.LayoutFor(c), 2.5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := res.Count - ref.Count; d < -2 || d > 2 || res.Count == 0 {
+				t.Errorf("%d outliers from the rebuilt update, %d from the weights", res.Count, ref.Count)
+			}
+			f, err := analysis.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Source.ReconstructionError == nil || *f.Source.ReconstructionError > 1e-4 || f.Source.Run != run || f.Source.Model != modelDir {
+				t.Errorf("source %+v", f.Source)
+			}
+			if p, err := f.Positions(); err != nil || p.Count() != res.Count {
+				t.Errorf("positions: %v (%d)", err, p.Count())
+			}
+			for _, name := range []string{"outliers.md", "outliers.png", "outliers.svg", "outlier_dims.png", "outlier_dims.svg"} {
+				if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
+					t.Errorf("%s: %v", name, err)
+				}
+			}
+			for _, want := range []string{"Table 4", "output.LayerNorm.weight", "Hidden dimensions that recur"} {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("stdout lacks %q", want)
+				}
+			}
+			if !strings.Contains(log.String(), "--disable_dims outliers:"+filepath.Join(out, analysis.FileName)) {
+				t.Errorf("log does not give the ablation command:\n%s", log.String())
+			}
+			if tc.name == "dense-bf16" {
+				// Pinned to the wrong storage: analysed, with a warning.
+				log.Reset()
+				if _, err := runOutliers(outliersOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, DType: "f32", Threads: 1}, io.Discard, &log); err != nil ||
+					!strings.Contains(log.String(), "warning: the rebuilt update matches the run's weights only to") || strings.Contains(log.String(), "BF16") {
+					t.Errorf("--subspace_dtype f32 on a bfloat16 run: %v\n%s", err, log.String())
+				}
+				if _, err := runOutliers(outliersOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, DType: "f16"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--subspace_dtype") {
+					t.Errorf("--subspace_dtype f16: %v", err)
+				}
+			}
+		})
+	}
+
+	// Errors name what is wrong.
+	var sink bytes.Buffer
+	if _, err := runOutliers(outliersOptions{Run: full, Sigma: 3}, &sink, &sink); err == nil || !strings.Contains(err.Error(), subspace.CoordinatesFile) {
+		t.Errorf("a full fine-tuning run: %v", err)
+	}
+	run := subspaceRun(t, modelDir, subspace.Spec{Random: subspace.KindDense, Dim: 4, Ensemble: 2, Seed: 5, LearningRate: 0.05})
+	other := outliersModelDir(t, 4)
+	if _, err := runOutliers(outliersOptions{Run: run, Model: other, Sigma: 3, Output: t.TempDir()}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "does not reproduce the run's weights") {
+		t.Errorf("another base model: %v", err)
+	}
+	if _, err := runOutliers(outliersOptions{Sigma: 3}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "--run") {
+		t.Errorf("no --run: %v", err)
+	}
+	os.Remove(filepath.Join(run, "training_args.json"))
+	if _, err := runOutliers(outliersOptions{Run: run, Sigma: 3}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "--model") {
+		t.Errorf("no training_args.json: %v", err)
+	}
+}
+
+func TestOutliersIsRegistered(t *testing.T) {
+	for _, c := range rootCmd.Commands() {
+		if c.Name() == "outliers" {
+			if f := c.Flags().Lookup("sigma"); f == nil || f.DefValue != "3" {
+				t.Errorf("--sigma default %v", f)
+			}
+			return
+		}
+	}
+	t.Fatal("outliers is not a subcommand of subtune")
+}
