@@ -3,20 +3,15 @@ package analysis
 import (
 	"fmt"
 	"image/color"
-	"io"
 	"math"
-	"path/filepath"
 	"strconv"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 
-	"github.com/subtune/subtune/atomicfile"
+	"github.com/subtune/subtune/report"
 )
 
 var (
@@ -126,7 +121,7 @@ func (r *Result) Plot(title, path string) ([]string, error) {
 	}
 	w := vg.Length(cols) * 3 * vg.Inch
 	h := vg.Length(rows)*2.1*vg.Inch + 0.4*vg.Inch
-	return saveFigure(figureBase(path), w, h, func(dc draw.Canvas) {
+	return report.SaveFigure(report.FigureBase(path), w, h, func(dc draw.Canvas) {
 		top := dc
 		top.Min.Y = top.Max.Y - 0.4*vg.Inch
 		body := dc
@@ -219,7 +214,7 @@ func (r *Result) PlotRecurrence(title, path string, top int) ([]string, error) {
 	p.Legend.Top = true
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	pad := vg.Points(6)
-	return saveFigure(figureBase(path), 8*vg.Inch, 3.5*vg.Inch, func(dc draw.Canvas) {
+	return report.SaveFigure(report.FigureBase(path), 8*vg.Inch, 3.5*vg.Inch, func(dc draw.Canvas) {
 		p.Draw(draw.Crop(dc, pad, -pad, pad, -pad))
 	})
 }
@@ -230,44 +225,4 @@ func sortByRecurrence(hs []int, recur map[int]int) {
 			hs[j], hs[j-1] = hs[j-1], hs[j]
 		}
 	}
-}
-
-// saveFigure renders paint at w×h into base+".png" (144 dpi) and
-// base+".svg", on white, each written atomically, as package report does.
-func saveFigure(base string, w, h vg.Length, paint func(dc draw.Canvas)) ([]string, error) {
-	png := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(144), vgimg.UseBackgroundColor(color.White))
-	paint(draw.New(png))
-	svg := vgsvg.New(w, h)
-	var bg vg.Path
-	bg.Move(vg.Point{})
-	bg.Line(vg.Point{X: w})
-	bg.Line(vg.Point{X: w, Y: h})
-	bg.Line(vg.Point{Y: h})
-	bg.Close()
-	svg.SetColor(color.White)
-	svg.Fill(bg)
-	paint(draw.New(svg))
-	var paths []string
-	for _, f := range []struct {
-		ext string
-		w   io.WriterTo
-	}{{".png", vgimg.PngCanvas{Canvas: png}}, {".svg", svg}} {
-		path := base + f.ext
-		if err := atomicfile.WriteFile(path, func(w io.Writer) error {
-			_, err := f.w.WriteTo(w)
-			return err
-		}); err != nil {
-			return paths, fmt.Errorf("analysis: %w", err)
-		}
-		paths = append(paths, path)
-	}
-	return paths, nil
-}
-
-func figureBase(path string) string {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".png", ".svg":
-		return strings.TrimSuffix(path, filepath.Ext(path))
-	}
-	return path
 }

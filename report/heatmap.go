@@ -183,7 +183,7 @@ func (h HeatmapPlot) Save(path string) ([]string, error) {
 	w := max(4*vg.Inch, vg.Length(nc)*cell+2.2*vg.Inch)
 	ht := max(3*vg.Inch, vg.Length(nr)*cell*0.7+1.6*vg.Inch)
 	barW := 0.9 * vg.Inch
-	return saveFigure(figureBase(path), w, ht, func(dc draw.Canvas) {
+	return SaveFigure(FigureBase(path), w, ht, func(dc draw.Canvas) {
 		main := draw.Crop(dc, vg.Points(6), -barW, vg.Points(6), -vg.Points(6))
 		p.Draw(main)
 		// The bar spans the heat map's vertical extent, roughly: below the

@@ -98,7 +98,7 @@ func LinePlot(series []Series, title, xLabel, yLabel, path string) ([]string, er
 		p.Y.Min, p.Y.Max = ylo-0.05*dy, yhi+dy*(0.05+0.09*float64(shown))
 	}
 	pad := vg.Points(6)
-	return saveFigure(figureBase(path), 6*vg.Inch, 4*vg.Inch, func(dc draw.Canvas) {
+	return SaveFigure(FigureBase(path), 6*vg.Inch, 4*vg.Inch, func(dc draw.Canvas) {
 		p.Draw(draw.Crop(dc, pad, -pad, pad, -pad))
 	})
 }

@@ -21,9 +21,9 @@ import (
 // still small files.
 const pngDPI = 144
 
-// saveFigure renders paint at w×h into base+".png" and base+".svg", each
+// SaveFigure renders paint at w×h into base+".png" and base+".svg", each
 // written atomically, and returns the two paths.
-func saveFigure(base string, w, h vg.Length, paint func(dc draw.Canvas)) ([]string, error) {
+func SaveFigure(base string, w, h vg.Length, paint func(dc draw.Canvas)) ([]string, error) {
 	// A white background, so the figure reads in dark themes too.
 	png := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI), vgimg.UseBackgroundColor(color.White))
 	paint(draw.New(png))
@@ -55,9 +55,9 @@ func saveFigure(base string, w, h vg.Length, paint func(dc draw.Canvas)) ([]stri
 	return paths, nil
 }
 
-// figureBase strips a .png or .svg extension, so callers may name either
+// FigureBase strips a .png or .svg extension, so callers may name either
 // file or neither.
-func figureBase(path string) string {
+func FigureBase(path string) string {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".png", ".svg":
 		return strings.TrimSuffix(path, filepath.Ext(path))

@@ -137,7 +137,7 @@ func plotSpectra(task string, spectra []Spectrum, base string) ([]string, error)
 	}
 
 	w, h := 10*vg.Inch, 4*vg.Inch
-	return saveFigure(base, w, h, func(dc draw.Canvas) {
+	return SaveFigure(base, w, h, func(dc draw.Canvas) {
 		pad := vg.Points(8)
 		half := (dc.Max.X - dc.Min.X) / 2
 		sv.Draw(draw.Crop(dc, pad, -half-pad, pad, -pad))
