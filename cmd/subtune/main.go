@@ -1,8 +1,3 @@
-// Command subtune finds the intrinsic task-specific subspace of a pre-trained
-// transformer encoder and fine-tunes inside it (Zhang, Liu & Shao, ACL 2023).
-//
-// Each subcommand lives in its own file in this directory; the logic lives in
-// the packages they call.
 package main
 
 import (
