@@ -42,6 +42,13 @@ epoch (or N steps) into <output_dir>/trajectory, the input of
 ends with the same weights as an uninterrupted run; Ctrl-C saves a
 checkpoint first.
 
+The paper's variants: --subspace FILE (from 'subtune extract') trains the
+encoder only inside that subspace, θ = θ0 + Vᵀ·(1/h)Σzᵢ, with the embeddings
+and head in full space; --random_subspace dense|fastfood|said with
+--subspace_dim d is the random baseline; --freeze_encoder the frozen one.
+--disable_dims outliers:FILE|random:N holds those encoder positions at zero
+(the outlier ablation; FILE from 'subtune outliers').
+
 Without --data_dir the GLUE files shipped with subtune are used, so
   subtune finetune --task_name rte --model_name_or_path MODEL --output_dir OUT --do_train --do_eval
 works on a fresh checkout.`,
