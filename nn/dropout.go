@@ -23,8 +23,10 @@ func Dropout(out, x []float32, mask []uint8, p float32, seed uint64) {
 }
 
 // DropoutAt applies to x the part of a Dropout mask that starts at element
-// offset (a multiple of 4) of a larger tensor, on the calling goroutine:
-// DropoutAt over the pieces of a tensor gives exactly Dropout of the whole.
+// offset of a larger tensor, on the calling goroutine. When every piece
+// starts at a multiple of 4, DropoutAt over the pieces gives exactly Dropout
+// of the whole; otherwise the mask is still a pure function of (seed,
+// offset), which is all reproducibility needs.
 func DropoutAt(out, x []float32, mask []uint8, p float32, seed uint64, offset int) {
 	if p <= 0 {
 		copy(out, x)
