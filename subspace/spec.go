@@ -21,6 +21,7 @@ type Spec struct {
 	FreezeEmbeddings bool              // also keep the embeddings fixed
 	Ensemble         int               // copies h of z (0: 16)
 	LearningRate     float64           // of z and λ (0: 0.01)
+	InitStd          *float64          // std of each copy's N(0, σ²) start (nil: DefaultOptions' 1)
 	Seed             uint64            // of the copies' initial values and of a random basis
 }
 
@@ -85,6 +86,9 @@ func (s Spec) NewHook(m *model.Model) (*Hook, int, error) {
 		opts.Ensemble = s.Ensemble
 	}
 	opts.Seed = s.Seed
+	if s.InitStd != nil {
+		opts.InitStd = *s.InitStd
+	}
 	r, err := New(m, b, opts)
 	if err != nil {
 		return nil, 0, err

@@ -18,6 +18,7 @@ import (
 func init() {
 	var s subspace.Spec
 	var dtype string
+	var initStd float64
 	registerFinetuneExtension(finetuneExtension{
 		Name: "subspace",
 		Flags: func(fs *pflag.FlagSet) {
@@ -29,12 +30,14 @@ func init() {
 			fs.BoolVar(&s.FreezeEmbeddings, "freeze_embeddings", false, "also keep the embeddings fixed (only z and the head train)")
 			fs.IntVar(&s.Ensemble, "ensemble", 16, "copies h of the subspace coordinates z")
 			fs.Float64Var(&s.LearningRate, "subspace_learning_rate", 0.01, "learning rate of z (and of SAID's λ)")
+			fs.Float64Var(&initStd, "subspace_init_std", 1, "standard deviation of each copy's random start N(0, σ²); 0 starts z at zero (θ = θ0)")
 		},
 		Reparam: func(a *trainer.Args) (func(m *model.Model) (trainer.Reparam, error), error) {
 			if !s.Active() {
 				return nil, nil
 			}
 			s.Seed = uint64(a.Seed)
+			s.InitStd = &initStd
 			s.RandomDType = safetensors.DType(strings.ToUpper(dtype))
 			s.BasisDType = s.RandomDType
 			if err := s.Validate(); err != nil {
