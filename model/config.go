@@ -63,7 +63,7 @@ var quietKeys = map[string]bool{
 	"output_attentions": true, "torchscript": true, "pruned_heads": true,
 	"tie_word_embeddings": true, "directionality": true, "pooler_fc_size": true,
 	"pooler_num_attention_heads": true, "pooler_num_fc_layers": true, "pooler_size_per_head": true,
-	"pooler_type": true, "layer_norm_epsilon": false,
+	"pooler_type": true,
 }
 
 // DefaultConfig returns HuggingFace's BertConfig defaults (BERT-base) for the

@@ -123,13 +123,6 @@ func (m *Model) Backward(ws *Workspace, b *Batch) {
 	m.embeddingsBackward(ws, b, dOut, d)
 }
 
-// BackwardFrom is Backward with ∂loss/∂logits supplied by the caller in
-// place of the built-in loss (used by tests and custom objectives).
-func (m *Model) BackwardFrom(ws *Workspace, b *Batch, dLogits []float32) {
-	copy(ws.dLogits, dLogits)
-	m.Backward(ws, b)
-}
-
 func (m *Model) checkBatch(ws *Workspace, b *Batch) error {
 	c := m.Config
 	if b.B <= 0 || b.T <= 0 {

@@ -24,7 +24,6 @@ type Model struct {
 	// Offsets of the pieces the forward pass needs, resolved once.
 	wordEmb, posEmb, typeEmb, embLNw, embLNb int
 	layerOff                                 []int
-	headOff                                  map[string]int
 }
 
 // New allocates a model with zeroed parameters. Use Init or load a
@@ -40,7 +39,7 @@ func New(c Config, head Head) (*Model, error) {
 	ts := layout(c, head)
 	n := ts[len(ts)-1].Offset + ts[len(ts)-1].Size
 	m := &Model{Config: c, Head: head, Tensors: ts, Data: make([]float32, n), Grad: make([]float32, n),
-		act: act, byName: map[string]int{}, headOff: map[string]int{}}
+		act: act, byName: map[string]int{}}
 	for i, t := range ts {
 		m.byName[t.Name] = i
 	}
@@ -52,11 +51,6 @@ func New(c Config, head Head) (*Model, error) {
 	m.embLNb = m.offset(p + ".embeddings.LayerNorm.bias")
 	for l := 0; l < c.NumHiddenLayers; l++ {
 		m.layerOff = append(m.layerOff, m.offset(fmt.Sprintf("%s.encoder.layer.%d.attention.self.query.weight", p, l)))
-	}
-	for _, t := range ts {
-		if !strings.HasPrefix(t.Name, p+".embeddings.") && !strings.HasPrefix(t.Name, p+".encoder.") {
-			m.headOff[strings.TrimPrefix(t.Name, p+".")] = t.Offset
-		}
 	}
 	return m, nil
 }

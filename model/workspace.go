@@ -84,8 +84,7 @@ type Workspace struct {
 	lnScratch      []float32
 	dMLM1, dMLM2   []float32 // M×H
 
-	lossLabels []int32
-	drop       dropouts
+	drop dropouts
 }
 
 // NewWorkspace allocates the buffers for batches of up to maxB sequences of
@@ -131,7 +130,6 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 		ws.clsMask, ws.headMask = u(maxB*h), u(maxB*h)
 		ws.dHead1, ws.dHead2 = f(maxB*h), f(maxB*h)
 		ws.Logits, ws.dLogits = f(maxB*nl), f(maxB*nl)
-		ws.lossLabels = make([]int32, maxB)
 	case MaskedLM:
 		if maxMLM <= 0 {
 			maxMLM = n

@@ -3,7 +3,6 @@ package pretrain
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -175,6 +174,8 @@ func Run(ctx context.Context, o Options) error {
 		return sumLoss / float64(total), float64(correct) / float64(total)
 	}
 
+	var order []int // the training blocks' order in epoch orderEpoch
+	orderEpoch := -1
 	bar := progress.New(log, "pretrain", st.Step, o.MaxSteps, 30*time.Second)
 	var lossSum float64
 	var lossCount int
@@ -192,7 +193,10 @@ func Run(ctx context.Context, o Options) error {
 		for s := 0; s < B; s++ {
 			k := first + s
 			epoch, at := k/len(train), k%len(train)
-			blocks[s] = corpus.Block(train[permutationAt(o.Seed, epoch, len(train), at)])
+			if epoch != orderEpoch {
+				order, orderEpoch = epochOrder(o.Seed, epoch, len(train)), epoch
+			}
+			blocks[s] = corpus.Block(train[order[at]])
 		}
 		rng := rand.New(rand.NewPCG(o.Seed, uint64(st.Step)))
 		masker.Mask(batch, blocks, rng)
@@ -241,23 +245,8 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// permutationAt returns element at of a pseudo-random permutation of [0, n)
-// fixed by (seed, epoch). It rebuilds the permutation once per epoch and
-// keeps it, so resuming mid-epoch finds the same order.
-func permutationAt(seed uint64, epoch, n, at int) int {
-	if permCache.seed != seed || permCache.epoch != epoch || len(permCache.perm) != n {
-		rng := rand.New(rand.NewPCG(seed, uint64(epoch)+0x5EED))
-		permCache.perm = rng.Perm(n)
-		permCache.seed, permCache.epoch = seed, epoch
-	}
-	return permCache.perm[at]
+// epochOrder is the order in which epoch visits n training blocks: a
+// permutation fixed by (seed, epoch), so a resumed run finds the same order.
+func epochOrder(seed uint64, epoch, n int) []int {
+	return rand.New(rand.NewPCG(seed, uint64(epoch)+0x5EED)).Perm(n)
 }
-
-var permCache struct {
-	seed  uint64
-	epoch int
-	perm  []int
-}
-
-// ErrInterrupted is returned when a run stops early on request.
-var ErrInterrupted = errors.New("interrupted")
