@@ -18,7 +18,7 @@ import (
 
 func init() {
 	var o pretrain.Options
-	var corpusGlob string
+	var corpusGlob, glueTrain, glueDataDir string
 	var layers, hidden, heads, ffn, maxPos, threads int
 	cmd := &cobra.Command{
 		Use:   "pretrain",
@@ -39,6 +39,13 @@ random, 10% unchanged). Checkpoints go to --output_dir every --save_steps;
 				return fmt.Errorf("--corpus %q matches no files", corpusGlob)
 			}
 			sort.Strings(files)
+			if glueTrain != "" {
+				extra, err := pretrain.GLUETrainCorpus(o.OutputDir, glueDataDir, strings.Split(glueTrain, ","))
+				if err != nil {
+					return err
+				}
+				files = append(files, extra)
+			}
 			o.Corpus = files
 			c := model.DefaultConfig("bert")
 			c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize = layers, hidden, heads, ffn
@@ -50,6 +57,8 @@ random, 10% unchanged). Checkpoints go to --output_dir every --save_steps;
 	}
 	f := cmd.Flags()
 	f.StringVar(&corpusGlob, "corpus", "../shared/corpus/*.txt", "glob of corpus text files (one paragraph per line)")
+	f.StringVar(&glueTrain, "glue_train", "", "comma-separated GLUE tasks whose train sentences join the corpus (never dev or test)")
+	f.StringVar(&glueDataDir, "glue_data_dir", "", "GLUE root for --glue_train (default: the files shipped with subtune)")
 	f.StringVar(&o.TokenizerDir, "tokenizer", "tokenizer/testdata/bert-base-uncased", "folder with the WordPiece vocabulary")
 	f.StringVar(&o.OutputDir, "output_dir", "runs/pretrain", "where checkpoints and the final model go")
 	f.IntVar(&layers, "num_hidden_layers", 4, "encoder layers")
