@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -96,15 +97,35 @@ func TestGoldenAgainstPyTorch(t *testing.T) {
 				must(t, json.Unmarshal(g.Logits, &l))
 				wantLogits = flatten2(l)
 			}
-			if _, err := m.Forward(ws, b, model.Pass{}); err != nil {
-				t.Fatal(err)
-			}
-			compare(t, "logits", ws.Logits[:len(wantLogits)], wantLogits, 1e-4, 0)
 			var wantHidden []float32
 			for _, r := range g.LastHiddenState {
 				wantHidden = append(wantHidden, flatten2(r)...)
 			}
-			compare(t, "last_hidden_state", ws.Hidden(m), wantHidden, 1e-4, 0)
+			// With the padding kept every position matches PyTorch; packed,
+			// every real token does (the rows ws.Rows names).
+			H, V := m.Config.HiddenSize, m.Config.VocabSize
+			for _, keep := range []bool{true, false} {
+				ws.KeepPadding = keep
+				if _, err := m.Forward(ws, b, model.Pass{}); err != nil {
+					t.Fatal(err)
+				}
+				wantL, wantH := wantLogits, wantHidden
+				if !keep {
+					wantL, wantH = nil, nil
+					for _, pos := range ws.Rows() {
+						wantH = append(wantH, wantHidden[int(pos)*H:int(pos+1)*H]...)
+						if head == model.MaskedLM {
+							wantL = append(wantL, wantLogits[int(pos)*V:int(pos+1)*V]...)
+						}
+					}
+					if head != model.MaskedLM {
+						wantL = wantLogits
+					}
+				}
+				what := fmt.Sprintf(" (KeepPadding %v)", keep)
+				compare(t, "logits"+what, ws.Logits[:len(wantL)], wantL, 1e-4, 0)
+				compare(t, "last_hidden_state"+what, ws.Hidden(m), wantH, 1e-4, 0)
+			}
 
 			// Loss and gradients.
 			switch {

@@ -28,11 +28,11 @@ type dropouts struct {
 
 func (m *Model) embeddingsForward(ws *Workspace, b *Batch, d dropouts) {
 	c := m.Config
-	h, n := c.HiddenSize, b.B*b.T
+	h, n := c.HiddenSize, ws.nTok
 	// Position ids: 0..T−1 for BERT; for RoBERTa, padding_idx+1 onwards
 	// counting only non-pad tokens, and padding_idx on pads
 	// (create_position_ids_from_input_ids).
-	pos := ws.positionIDs[:n]
+	pos := ws.positionIDs[:b.B*b.T]
 	for s := 0; s < b.B; s++ {
 		count := int32(0)
 		for t := 0; t < b.T; t++ {
@@ -49,15 +49,19 @@ func (m *Model) embeddingsForward(ws *Workspace, b *Batch, d dropouts) {
 			}
 		}
 	}
+	for r, i := range ws.rowSrc[:n] {
+		ws.rowPos[r] = pos[i]
+	}
 	word, posE, typ := m.Data[m.wordEmb:], m.Data[m.posEmb:], m.Data[m.typeEmb:]
 	sum := ws.embSum[:n*h]
 	nn.ParallelFor(n, 3*h, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			w := int(b.InputIDs[i]) * h
-			p := int(pos[i]) * h
+			src := ws.rowSrc[i]
+			w := int(b.InputIDs[src]) * h
+			p := int(ws.rowPos[i]) * h
 			tt := 0
 			if b.TokenTypeIDs != nil {
-				tt = int(b.TokenTypeIDs[i]) * h
+				tt = int(b.TokenTypeIDs[src]) * h
 			}
 			o := sum[i*h : (i+1)*h]
 			for j := range o {
@@ -71,7 +75,7 @@ func (m *Model) embeddingsForward(ws *Workspace, b *Batch, d dropouts) {
 
 func (m *Model) embeddingsBackward(ws *Workspace, b *Batch, dOut []float32, d dropouts) {
 	c := m.Config
-	h, n := c.HiddenSize, b.B*b.T
+	h, n := c.HiddenSize, ws.nTok
 	nn.DropoutBackward(dOut, dOut, ws.embMask[:n*h], d.hidden)
 	dSum := ws.dC[:n*h]
 	nn.LayerNormBackward(dSum, m.Grad[m.embLNw:m.embLNw+h], m.Grad[m.embLNb:m.embLNb+h], dOut, ws.embSum[:n*h],
@@ -81,12 +85,13 @@ func (m *Model) embeddingsBackward(ws *Workspace, b *Batch, dOut []float32, d dr
 	// padding_idx get no gradient, as nn.Embedding(padding_idx=...).
 	pad := int32(c.PadTokenID)
 	gw, gp, gt := m.Grad[m.wordEmb:], m.Grad[m.posEmb:], m.Grad[m.typeEmb:]
-	pos := ws.positionIDs[:n]
+	pos := ws.rowPos[:n]
 	nn.ParallelFor(h, 3*n, func(lo, hi int) {
 		for i := 0; i < n; i++ {
 			g := dSum[i*h+lo : i*h+hi]
-			if b.InputIDs[i] != pad {
-				row := gw[int(b.InputIDs[i])*h+lo : int(b.InputIDs[i])*h+hi]
+			src := ws.rowSrc[i]
+			if id := b.InputIDs[src]; id != pad {
+				row := gw[int(id)*h+lo : int(id)*h+hi]
 				for j, v := range g {
 					row[j] += v
 				}
@@ -99,7 +104,7 @@ func (m *Model) embeddingsBackward(ws *Workspace, b *Batch, dOut []float32, d dr
 			}
 			tt := 0
 			if b.TokenTypeIDs != nil {
-				tt = int(b.TokenTypeIDs[i])
+				tt = int(b.TokenTypeIDs[src])
 			}
 			row := gt[tt*h+lo : tt*h+hi]
 			for j, v := range g {
@@ -138,9 +143,9 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 	c := m.Config
 	a := &ws.layers[l]
 	p := splitLayer(c, m.Layer(l))
-	B, T, H, I := b.B, b.T, c.HiddenSize, c.IntermediateSize
+	B, H, I := b.B, c.HiddenSize, c.IntermediateSize
 	nh, hd := c.NumAttentionHeads, c.HeadDim()
-	n := B * T
+	n := ws.nTok
 	eps := float32(c.LayerNormEps)
 	a.in = in
 
@@ -151,9 +156,9 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 
 	// Per sequence and head, on its own core: scores S = Q·Kᵀ/√d, softmax
 	// over the unmasked keys, dropout on the probabilities, context = P·V.
-	// Keeping one head's T×T block hot in cache through all four steps is
+	// Keeping one head's L×L block hot in cache through all four steps is
 	// what makes attention cheap next to the dense layers.
-	att := B * nh * T * T
+	att := ws.attStart[B]
 	probs, probsDrop, probsMask := a.probs[:att], a.probsDrop[:att], a.probsMask[:att]
 	if d.attention <= 0 {
 		probsDrop = probs
@@ -161,16 +166,18 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	ctx := a.ctx[:n*H]
 	seed := nn.SeedFor(d.seed, siteAttentionProbs, uint64(l))
-	nn.ParallelFor(B*nh, 6*T*T*hd, func(lo, hi int) {
+	nn.ParallelFor(B*nh, 6*att/(B*nh)*hd, func(lo, hi int) {
 		for head := lo; head < hi; head++ {
 			s, hh := head/nh, head%nh
-			o, po := s*T*H+hh*hd, head*T*T
-			blas.SgemmSerial(false, true, T, T, hd, scale, q[o:], H, k[o:], H, 0, probs[po:], T)
-			nn.AttentionSoftmaxRows(probs, probs, ws.keep[:n], head*T, (head+1)*T, T, nh*T)
+			L, start := ws.seqLen[s], ws.seqStart[s]
+			o, po := start*H+hh*hd, ws.attStart[s]+hh*L*L
+			p := probs[po : po+L*L]
+			blas.SgemmSerial(false, true, L, L, hd, scale, q[o:], H, k[o:], H, 0, p, L)
+			nn.AttentionSoftmaxRows(p, p, ws.keep[start:start+L], 0, L, L, L)
 			if d.attention > 0 {
-				nn.DropoutAt(probsDrop[po:po+T*T], probs[po:po+T*T], probsMask[po:po+T*T], d.attention, seed, po)
+				nn.DropoutAt(probsDrop[po:po+L*L], p, probsMask[po:po+L*L], d.attention, seed, po)
 			}
-			blas.SgemmSerial(false, false, T, hd, T, 1, probsDrop[po:], T, v[o:], H, 0, ctx[o:], H)
+			blas.SgemmSerial(false, false, L, hd, L, 1, probsDrop[po:], L, v[o:], H, 0, ctx[o:], H)
 		}
 	})
 
@@ -197,9 +204,9 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 	a := &ws.layers[l]
 	p := splitLayer(c, m.Layer(l))
 	g := splitLayer(c, m.LayerGrad(l))
-	B, T, H, I := b.B, b.T, c.HiddenSize, c.IntermediateSize
+	B, H, I := b.B, c.HiddenSize, c.IntermediateSize
 	nh, hd := c.NumAttentionHeads, c.HeadDim()
-	n := B * T
+	n := ws.nTok
 
 	// LayerNorm 2, then the residual splits the gradient two ways.
 	dRes := ws.dC[:n*H]
@@ -222,7 +229,7 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 	nn.LinearBackward(dCtx, g.ow, g.ob, dRes, a.ctx[:n*H], p.ow, n, H, H, false)
 
 	// Attention core, per sequence and head, each on its own core.
-	att := B * nh * T * T
+	att := ws.attStart[B]
 	probs, probsDrop, probsMask, dProbs := a.probs[:att], a.probsDrop[:att], a.probsMask[:att], ws.dProbs[:att]
 	if d.attention <= 0 {
 		probsDrop = probs
@@ -230,21 +237,22 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 	q, k, v := a.q[:n*H], a.k[:n*H], a.v[:n*H]
 	dq, dk, dv := ws.dq[:n*H], ws.dk[:n*H], ws.dv[:n*H]
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	nn.ParallelFor(B*nh, 10*T*T*hd, func(lo, hi int) {
+	nn.ParallelFor(B*nh, 10*att/(B*nh)*hd, func(lo, hi int) {
 		for head := lo; head < hi; head++ {
 			s, hh := head/nh, head%nh
-			o, po := s*T*H+hh*hd, head*T*T
-			dp := dProbs[po : po+T*T]
+			L := ws.seqLen[s]
+			o, po := ws.seqStart[s]*H+hh*hd, ws.attStart[s]+hh*L*L
+			dp := dProbs[po : po+L*L]
 			// dP = dCtx·Vᵀ; dV = Pᵀ·dCtx
-			blas.SgemmSerial(false, true, T, T, hd, 1, dCtx[o:], H, v[o:], H, 0, dp, T)
-			blas.SgemmSerial(true, false, T, hd, T, 1, probsDrop[po:], T, dCtx[o:], H, 0, dv[o:], H)
+			blas.SgemmSerial(false, true, L, L, hd, 1, dCtx[o:], H, v[o:], H, 0, dp, L)
+			blas.SgemmSerial(true, false, L, hd, L, 1, probsDrop[po:], L, dCtx[o:], H, 0, dv[o:], H)
 			if d.attention > 0 {
-				nn.DropoutBackwardAt(dp, dp, probsMask[po:po+T*T], d.attention)
+				nn.DropoutBackwardAt(dp, dp, probsMask[po:po+L*L], d.attention)
 			}
-			nn.SoftmaxBackwardRows(dProbs, dProbs, probs, head*T, (head+1)*T, T)
+			nn.SoftmaxBackwardRows(dp, dp, probs[po:po+L*L], 0, L, L)
 			// S = scale·Q·Kᵀ: dQ = scale·dS·K; dK = scale·dSᵀ·Q
-			blas.SgemmSerial(false, false, T, hd, T, scale, dp, T, k[o:], H, 0, dq[o:], H)
-			blas.SgemmSerial(true, false, T, hd, T, scale, dp, T, q[o:], H, 0, dk[o:], H)
+			blas.SgemmSerial(false, false, L, hd, L, scale, dp, L, k[o:], H, 0, dq[o:], H)
+			blas.SgemmSerial(true, false, L, hd, L, scale, dp, L, q[o:], H, 0, dk[o:], H)
 		}
 	})
 	nn.LinearBackward(dIn, g.qw, g.qb, dq, a.in, p.qw, n, H, H, true)

@@ -29,10 +29,8 @@ func (m *Model) Forward(ws *Workspace, b *Batch, pass Pass) (float64, error) {
 		d.classifier = float32(c.ClassifierDropoutProb())
 	}
 	ws.b, ws.t, ws.drop = b.B, b.T, d
-	n := b.B * b.T
-	for i := 0; i < n; i++ {
-		ws.keep[i] = b.AttentionMask == nil || b.AttentionMask[i] != 0
-	}
+	ws.layout(b, c.NumAttentionHeads)
+	n := ws.nTok
 	m.embeddingsForward(ws, b, d)
 	in := ws.embOut[:n*c.HiddenSize]
 	for l := range ws.layers {
@@ -45,12 +43,12 @@ func (m *Model) Forward(ws *Workspace, b *Batch, pass Pass) (float64, error) {
 		return m.classifierLoss(ws, b)
 	case MaskedLM:
 		ws.mlmCount = 0
-		for i := 0; i < n; i++ {
+		for r, i := range ws.rowSrc[:n] {
 			if b.MLMLabels == nil || b.MLMLabels[i] != IgnoreIndex {
 				if ws.mlmCount == ws.maxMLM {
 					return 0, fmt.Errorf("batch has more than %d positions to predict", ws.maxMLM)
 				}
-				ws.mlmRows[ws.mlmCount] = int32(i)
+				ws.mlmRows[ws.mlmCount], ws.mlmHidden[ws.mlmCount] = i, int32(r)
 				if b.MLMLabels != nil {
 					ws.mlmLabels[ws.mlmCount] = b.MLMLabels[i]
 				}
@@ -105,7 +103,7 @@ func checkLoss(loss float64) error {
 // It needs a Forward with labels on the same workspace just before.
 func (m *Model) Backward(ws *Workspace, b *Batch) {
 	c := m.Config
-	n, H := b.B*b.T, c.HiddenSize
+	n, H := ws.nTok, c.HiddenSize
 	d := ws.drop
 	dOut, dIn := ws.dA[:n*H], ws.dB[:n*H]
 	switch m.Head {
@@ -160,4 +158,42 @@ func (m *Model) checkBatch(ws *Workspace, b *Batch) error {
 		}
 	}
 	return nil
+}
+
+// layout decides the token rows of a pass. A batch whose every sequence is
+// a run of real tokens followed by padding (and whose masked-LM labels, if
+// any, sit on real tokens) is packed: padding rows are dropped, since no
+// real token attends to them and no loss reads them. Any other batch, or
+// ws.KeepPadding, keeps the B×T layout with padded keys masked out.
+func (ws *Workspace) layout(b *Batch, heads int) {
+	B, T := b.B, b.T
+	packed := !ws.KeepPadding && b.AttentionMask != nil
+	for s := 0; s < B && packed; s++ {
+		mask := b.AttentionMask[s*T : (s+1)*T]
+		L := 0
+		for L < T && mask[L] != 0 {
+			L++
+		}
+		packed = L > 0
+		for t := L; t < T && packed; t++ {
+			packed = mask[t] == 0 && (b.MLMLabels == nil || b.MLMLabels[s*T+t] == IgnoreIndex)
+		}
+		ws.seqLen[s] = L
+	}
+	ws.packed = packed
+	ws.seqStart[0], ws.attStart[0] = 0, 0
+	for s := 0; s < B; s++ {
+		if !packed {
+			ws.seqLen[s] = T
+		}
+		L := ws.seqLen[s]
+		ws.seqStart[s+1] = ws.seqStart[s] + L
+		ws.attStart[s+1] = ws.attStart[s] + heads*L*L
+		for t := 0; t < L; t++ {
+			r, i := ws.seqStart[s]+t, s*T+t
+			ws.rowSrc[r] = int32(i)
+			ws.keep[r] = b.AttentionMask == nil || b.AttentionMask[i] != 0
+		}
+	}
+	ws.nTok = ws.seqStart[B]
 }

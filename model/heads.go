@@ -15,7 +15,8 @@ func (m *Model) classifierForward(ws *Workspace, b *Batch, d dropouts) {
 	hidden := ws.Hidden(m)
 	cls := ws.cls[:B*H]
 	for s := 0; s < B; s++ {
-		copy(cls[s*H:(s+1)*H], hidden[s*b.T*H:s*b.T*H+H])
+		o := ws.seqStart[s] * H
+		copy(cls[s*H:(s+1)*H], hidden[o:o+H])
 	}
 	logits := ws.Logits[:B*nl]
 	if c.ModelType == "roberta" {
@@ -42,7 +43,7 @@ func (m *Model) classifierForward(ws *Workspace, b *Batch, d dropouts) {
 // ∂loss/∂hidden into dHidden (B×T×H), zero except at the first token.
 func (m *Model) classifierBackward(ws *Workspace, b *Batch, dHidden []float32, d dropouts) {
 	c := m.Config
-	H, B, T, nl := c.HiddenSize, b.B, b.T, c.NumLabels()
+	H, B, nl := c.HiddenSize, b.B, c.NumLabels()
 	dl := ws.dLogits[:B*nl]
 	d1, d2 := ws.dHead1[:B*H], ws.dHead2[:B*H]
 	if c.ModelType == "roberta" {
@@ -64,9 +65,10 @@ func (m *Model) classifierBackward(ws *Workspace, b *Batch, dHidden []float32, d
 		nn.TanhBackward(d1, d1, ws.pooled[:B*H])
 		nn.LinearBackward(d2, gp, gbp, d1, ws.cls[:B*H], wp, B, H, H, false)
 	}
-	clear(dHidden[:B*T*H])
+	clear(dHidden[:ws.nTok*H])
 	for s := 0; s < B; s++ {
-		copy(dHidden[s*T*H:s*T*H+H], d2[s*H:(s+1)*H])
+		o := ws.seqStart[s] * H
+		copy(dHidden[o:o+H], d2[s*H:(s+1)*H])
 	}
 }
 
@@ -95,8 +97,8 @@ func (m *Model) mlmForward(ws *Workspace, b *Batch) {
 	H, V, M := c.HiddenSize, c.VocabSize, ws.mlmCount
 	hidden := ws.Hidden(m)
 	x := ws.mlmIn[:M*H]
-	for r, pos := range ws.mlmRows[:M] {
-		copy(x[r*H:(r+1)*H], hidden[int(pos)*H:int(pos)*H+H])
+	for r, row := range ws.mlmHidden[:M] {
+		copy(x[r*H:(r+1)*H], hidden[int(row)*H:int(row)*H+H])
 	}
 	bias, dw, db, lnw, lnb := m.mlmNames()
 	nn.LinearForward(ws.mlmDense[:M*H], x, m.headTensor(dw), m.headTensor(db), M, H, H)
@@ -116,9 +118,9 @@ func (m *Model) mlmBackward(ws *Workspace, b *Batch, dHidden []float32) {
 		m.headTensor(lnw), M, H, ws.lnScratch)
 	nn.ActivationBackward(m.mlmAct(), d2, d2, ws.mlmDense[:M*H], ws.mlmAux)
 	nn.LinearBackward(d1, m.headGrad(dw), m.headGrad(db), d2, ws.mlmIn[:M*H], m.headTensor(dw), M, H, H, false)
-	clear(dHidden[:b.B*b.T*H])
-	for r, pos := range ws.mlmRows[:M] {
-		copy(dHidden[int(pos)*H:int(pos)*H+H], d1[r*H:(r+1)*H])
+	clear(dHidden[:ws.nTok*H])
+	for r, row := range ws.mlmHidden[:M] {
+		copy(dHidden[int(row)*H:int(row)*H+H], d1[r*H:(r+1)*H])
 	}
 }
 

@@ -44,8 +44,27 @@ type layerActs struct {
 // backward pass, sized for up to maxB sequences of up to maxT tokens. Reusing
 // one Workspace across steps means training allocates nothing per step.
 type Workspace struct {
+	// KeepPadding makes the encoder compute padding positions too, as
+	// HuggingFace's models do. By default a right-padded batch is packed:
+	// the dense layers run on the real tokens only and attention on each
+	// sequence's own length, which gives the same logits and gradients
+	// with less work. Set it to read hidden states at padding positions.
+	KeepPadding bool
+
 	maxB, maxT int
 	b, t       int // shape of the last forward pass
+
+	// Token rows of the last forward pass. Sequence s occupies rows
+	// seqStart[s] … seqStart[s]+seqLen[s]−1 of every N×H activation;
+	// rowSrc[i] is row i's flat B×T position in the batch. Padded layout:
+	// seqStart[s] = s·T and seqLen[s] = T; packed: real tokens only.
+	nTok     int
+	packed   bool
+	seqStart []int
+	seqLen   []int
+	attStart []int   // B+1 offsets of each sequence's nh×L×L attention block
+	rowSrc   []int32 // N
+	rowPos   []int32 // N: position id of each row
 
 	// Embeddings.
 	embSum           []float32 // N×H: word+position+type, LayerNorm input
@@ -53,8 +72,8 @@ type Workspace struct {
 	embLN            []float32 // N×H
 	embMask          []uint8
 	embOut           []float32 // N×H: after dropout, layer 0 input
-	positionIDs      []int32
-	keep             []bool // B×T attention keep flags
+	positionIDs      []int32   // B×T
+	keep             []bool    // N attention keep flags, one per row
 
 	layers []layerActs
 
@@ -67,7 +86,8 @@ type Workspace struct {
 	dLogits []float32
 
 	// Masked-LM head.
-	mlmRows                        []int32 // positions predicted
+	mlmRows                        []int32 // flat B×T positions predicted
+	mlmHidden                      []int32 // their rows in the N×H activations
 	mlmLabels                      []int32
 	mlmIn, mlmDense, mlmAct, mlmLN []float32 // M×H
 	mlmAux                         []float32 // M×H
@@ -99,6 +119,8 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 	ws := &Workspace{maxB: maxB, maxT: maxT,
 		embSum: f(n * h), embMean: f(n), embRstd: f(n), embLN: f(n * h), embMask: u(n * h), embOut: f(n * h),
 		positionIDs: make([]int32, n), keep: make([]bool, n),
+		seqStart: make([]int, maxB+1), seqLen: make([]int, maxB), attStart: make([]int, maxB+1),
+		rowSrc: make([]int32, n), rowPos: make([]int32, n),
 		dA: f(n * h), dB: f(n * h), dC: f(n * h), dq: f(n * h), dk: f(n * h), dv: f(n * h),
 		dFFN: f(n * i), ffnAct: f(n * i), dProbs: f(att),
 		lnScratch: f(2 * max(h, 1) * nn.Workers()),
@@ -135,7 +157,7 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 			maxMLM = n
 		}
 		ws.maxMLM = maxMLM
-		ws.mlmRows, ws.mlmLabels = make([]int32, maxMLM), make([]int32, maxMLM)
+		ws.mlmRows, ws.mlmHidden, ws.mlmLabels = make([]int32, maxMLM), make([]int32, maxMLM), make([]int32, maxMLM)
 		ws.mlmIn, ws.mlmDense, ws.mlmAct, ws.mlmLN = f(maxMLM*h), f(maxMLM*h), f(maxMLM*h), f(maxMLM*h)
 		ws.mlmMean, ws.mlmRstd = f(maxMLM), f(maxMLM)
 		ws.mlmAux = f(maxMLM * h)
@@ -145,14 +167,20 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 	return ws
 }
 
-// Hidden returns the encoder output of the last forward pass, B×T×H.
+// Hidden returns the encoder output of the last forward pass, one row of H
+// per token row: B×T×H when the padding was kept (KeepPadding, or a batch
+// that is not right-padded), else the real tokens only, sequence after
+// sequence; Rows maps each row to its batch position.
 func (ws *Workspace) Hidden(m *Model) []float32 {
-	n := ws.b * ws.t * m.Config.HiddenSize
+	n := ws.nTok * m.Config.HiddenSize
 	if len(ws.layers) == 0 {
 		return ws.embOut[:n]
 	}
 	return ws.layers[len(ws.layers)-1].out[:n]
 }
+
+// Rows returns, for each row of Hidden, its flat B×T position in the batch.
+func (ws *Workspace) Rows() []int32 { return ws.rowSrc[:ws.nTok] }
 
 // MaskedPositions returns the flat B×T positions the masked-LM head predicted
 // in the last forward pass, in the row order of Logits.
