@@ -57,11 +57,10 @@ func ActivationForward(a Activation, out, aux, x []float32) {
 		xs, os := x[lo:hi], out[lo:hi]
 		switch a {
 		case GELU:
-			as := aux[lo:hi]
-			for i, v := range xs {
-				cdf := 0.5 * (1 + Erf(v*invSqrt2))
-				as[i] = cdf
-				os[i] = v * cdf
+			if useAVX2 {
+				geluForwardSIMD(os, aux[lo:hi], xs)
+			} else {
+				geluForward(os, aux[lo:hi], xs)
 			}
 		case GELUTanh:
 			as := aux[lo:hi]
@@ -76,6 +75,27 @@ func ActivationForward(a Activation, out, aux, x []float32) {
 			}
 		}
 	})
+}
+
+// geluForward is the exact GELU in scalar Go, out = x·Φ(x) and aux = Φ(x):
+// the reference for geluForwardSIMD and the code on machines without AVX2.
+func geluForward(out, aux, x []float32) {
+	out, aux = out[:len(x)], aux[:len(x)]
+	for i, v := range x {
+		cdf := 0.5 * (1 + Erf(v*invSqrt2))
+		aux[i] = cdf
+		out[i] = v * cdf
+	}
+}
+
+// geluBackward is dx = dout·(Φ(x) + x·φ(x)) in scalar Go, with Φ(x) from
+// aux; dx may alias dout.
+func geluBackward(dx, dout, x, aux []float32) {
+	dx, dout, aux = dx[:len(x)], dout[:len(x)], aux[:len(x)]
+	for i, v := range x {
+		pdf := invSqrt2Pi * Exp(-0.5*v*v)
+		dx[i] = dout[i] * (aux[i] + v*pdf)
+	}
 }
 
 // ActivationRecompute rebuilds out = a(x) from x and the aux that
@@ -109,10 +129,10 @@ func ActivationBackward(a Activation, dx, dout, x, aux []float32) {
 		xs, g, d := x[lo:hi], dout[lo:hi], dx[lo:hi]
 		switch a {
 		case GELU:
-			as := aux[lo:hi]
-			for i, v := range xs {
-				pdf := invSqrt2Pi * Exp(-0.5*v*v)
-				d[i] = g[i] * (as[i] + v*pdf)
+			if useAVX2 {
+				geluBackwardSIMD(d, g, xs, aux[lo:hi])
+			} else {
+				geluBackward(d, g, xs, aux[lo:hi])
 			}
 		case GELUTanh:
 			as := aux[lo:hi]

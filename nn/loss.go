@@ -30,30 +30,29 @@ func CrossEntropyForward(dlogits, logits []float32, labels []int32, n, c int, ig
 				}
 				continue
 			}
-			m := row[0]
-			for _, v := range row {
-				m = max(m, v)
-			}
 			// Softmax in float32 with the row sum in float64: the vocabulary
 			// rows of the masked-LM head make this the largest exp count of
 			// a pre-training step.
-			var sum float64
+			var d []float32
 			if dlogits != nil {
-				d := dlogits[i*c : (i+1)*c]
-				for j, v := range row {
-					e := Exp(v - m)
-					d[j] = e
-					sum += float64(e)
-				}
-				scale := float32(inv / sum)
-				for j := range d {
-					d[j] *= scale
+				d = dlogits[i*c : (i+1)*c]
+			}
+			var m float32
+			var sum float64
+			if useAVX2 {
+				m = rowMaxSIMD(row)
+				sum = expSumSIMD(d, row, m)
+			} else {
+				m = rowMax(row)
+				sum = expSum(d, row, m)
+			}
+			if d != nil {
+				if useAVX2 {
+					scaleSIMD(d, float32(inv/sum))
+				} else {
+					scaleRow(d, float32(inv/sum))
 				}
 				d[labels[i]] -= float32(inv)
-			} else {
-				for _, v := range row {
-					sum += float64(Exp(v - m))
-				}
 			}
 			lse := float64(m) + math.Log(sum)
 			losses[i] = lse - float64(row[labels[i]])
@@ -63,6 +62,41 @@ func CrossEntropyForward(dlogits, logits []float32, labels []int32, n, c int, ig
 		loss += l
 	}
 	return loss * inv, count
+}
+
+// rowMax is the largest element of a non-empty row; a NaN makes it NaN.
+func rowMax(row []float32) float32 {
+	m := row[0]
+	for _, v := range row {
+		m = max(m, v)
+	}
+	return m
+}
+
+// expSum returns Σⱼ e^(xⱼ−shift) summed in float64, and when out is not nil
+// also writes the terms there.
+func expSum(out, x []float32, shift float32) float64 {
+	var sum float64
+	if out != nil {
+		out = out[:len(x)]
+		for j, v := range x {
+			e := Exp(v - shift)
+			out[j] = e
+			sum += float64(e)
+		}
+		return sum
+	}
+	for _, v := range x {
+		sum += float64(Exp(v - shift))
+	}
+	return sum
+}
+
+// scaleRow multiplies x by s in place.
+func scaleRow(x []float32, s float32) {
+	for j := range x {
+		x[j] *= s
+	}
 }
 
 // MSEForward returns mean((pred−target)²) over n values and writes its

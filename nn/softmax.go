@@ -15,31 +15,39 @@ func AttentionSoftmaxForward(p, s []float32, keep []bool, rows, t, rowsPerSeq in
 // AttentionSoftmaxRows is AttentionSoftmaxForward for rows [lo, hi) only, on
 // the calling goroutine.
 func AttentionSoftmaxRows(p, s []float32, keep []bool, lo, hi, t, rowsPerSeq int) {
-	{
-		for r := lo; r < hi; r++ {
-			k := keep[(r/rowsPerSeq)*t : (r/rowsPerSeq+1)*t]
-			in, out := s[r*t:(r+1)*t], p[r*t:(r+1)*t]
-			m := float32(math.Inf(-1))
-			for j, v := range in {
-				if k[j] && v > m {
-					m = v
-				}
-			}
-			var sum float32
-			for j, v := range in {
-				if k[j] {
-					e := Exp(v - m)
-					out[j] = e
-					sum += e
-				} else {
-					out[j] = 0
-				}
-			}
-			inv := 1 / sum
-			for j := range out {
-				out[j] *= inv
-			}
+	for r := lo; r < hi; r++ {
+		k := keep[(r/rowsPerSeq)*t : (r/rowsPerSeq+1)*t]
+		if useAVX2 {
+			softmaxRowSIMD(p[r*t:(r+1)*t], s[r*t:(r+1)*t], k)
+		} else {
+			softmaxRow(p[r*t:(r+1)*t], s[r*t:(r+1)*t], k)
 		}
+	}
+}
+
+// softmaxRow is one row of AttentionSoftmaxRows in scalar Go: the reference
+// for softmaxRowSIMD. out may alias in.
+func softmaxRow(out, in []float32, keep []bool) {
+	out, keep = out[:len(in)], keep[:len(in)]
+	m := float32(math.Inf(-1))
+	for j, v := range in {
+		if keep[j] && v > m {
+			m = v
+		}
+	}
+	var sum float32
+	for j, v := range in {
+		if keep[j] {
+			e := Exp(v - m)
+			out[j] = e
+			sum += e
+		} else {
+			out[j] = 0
+		}
+	}
+	inv := 1 / sum
+	for j := range out {
+		out[j] *= inv
 	}
 }
 
@@ -52,16 +60,23 @@ func SoftmaxBackward(ds, dp, p []float32, rows, t int) {
 // SoftmaxBackwardRows is SoftmaxBackward for rows [lo, hi) only, on the
 // calling goroutine.
 func SoftmaxBackwardRows(ds, dp, p []float32, lo, hi, t int) {
-	{
-		for r := lo; r < hi; r++ {
-			pr, gr, dr := p[r*t:(r+1)*t], dp[r*t:(r+1)*t], ds[r*t:(r+1)*t]
-			var dot float32
-			for j, v := range pr {
-				dot += v * gr[j]
-			}
-			for j, v := range pr {
-				dr[j] = v * (gr[j] - dot)
-			}
+	for r := lo; r < hi; r++ {
+		if useAVX2 {
+			softmaxBackwardRowSIMD(ds[r*t:(r+1)*t], dp[r*t:(r+1)*t], p[r*t:(r+1)*t])
+		} else {
+			softmaxBackwardRow(ds[r*t:(r+1)*t], dp[r*t:(r+1)*t], p[r*t:(r+1)*t])
 		}
+	}
+}
+
+// softmaxBackwardRow is one row of SoftmaxBackwardRows in scalar Go.
+func softmaxBackwardRow(dr, gr, pr []float32) {
+	dr, gr = dr[:len(pr)], gr[:len(pr)]
+	var dot float32
+	for j, v := range pr {
+		dot += v * gr[j]
+	}
+	for j, v := range pr {
+		dr[j] = v * (gr[j] - dot)
 	}
 }
