@@ -27,9 +27,7 @@ func baseLayer(b *testing.B) (*Model, *Workspace, *Batch, []float32) {
 	const B, T = 8, 128
 	ws := m.NewWorkspace(B, T, 0)
 	batch := &Batch{B: B, T: T, InputIDs: make([]int32, B*T)}
-	for i := range ws.keep[:B*T] {
-		ws.keep[i] = true
-	}
+	ws.layout(batch, c.NumAttentionHeads) // every position a real token, as the PyTorch script
 	rng := rand.New(rand.NewPCG(1, 1))
 	in := make([]float32, B*T*c.HiddenSize)
 	for i := range in {
