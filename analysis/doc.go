@@ -22,7 +22,11 @@
 // RandomPositions draws the paper's control for the ablation of Table 3:
 // the same number of positions, chosen uniformly from the encoder.
 // WriteFile and ReadFile keep an analysis, with the positions, as
-// outliers.json; Plot and PlotRecurrence draw it.
+// outliers.json; Plot and PlotRecurrence draw it. AnalyzeRun is all of it
+// for a subspace run's directory (`subtune outliers`), and DisableHook the
+// ablation's full fine-tuning with the positions held at zero (`subtune
+// finetune --disable_dims`); `subtune reproduce --analyses outliers` runs
+// both.
 //
 // # Where the paper is silent, and what is decided here
 //

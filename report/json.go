@@ -137,14 +137,15 @@ func (s *Spectrum) UnmarshalJSON(b []byte) error {
 }
 
 type resultsJSON struct {
-	Model       string     `json:"model"`
-	Profile     string     `json:"profile"`
-	Tasks       []string   `json:"tasks"`
-	Seeds       []int      `json:"seeds"`
-	WallSeconds jsonFloat  `json:"wall_seconds"`
-	Command     string     `json:"command"`
-	Runs        []Run      `json:"runs"`
-	Spectra     []Spectrum `json:"spectra"`
+	Model       string          `json:"model"`
+	Profile     string          `json:"profile"`
+	Tasks       []string        `json:"tasks"`
+	Seeds       []int           `json:"seeds"`
+	WallSeconds jsonFloat       `json:"wall_seconds"`
+	Command     string          `json:"command"`
+	Runs        []Run           `json:"runs"`
+	Spectra     []Spectrum      `json:"spectra"`
+	Analyses    []AnalysisTable `json:"analyses,omitempty"`
 }
 
 // MarshalJSON encodes r with snake_case keys; empty lists are written as
@@ -153,7 +154,7 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	j := resultsJSON{
 		Model: r.Model, Profile: r.Profile, Tasks: r.Tasks, Seeds: r.Seeds,
 		WallSeconds: jsonFloat(r.WallSeconds), Command: r.Command,
-		Runs: r.Runs, Spectra: r.Spectra,
+		Runs: r.Runs, Spectra: r.Spectra, Analyses: r.Analyses,
 	}
 	if j.Tasks == nil {
 		j.Tasks = []string{}
@@ -179,7 +180,7 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 	*r = Results{
 		Model: j.Model, Profile: j.Profile, Tasks: j.Tasks, Seeds: j.Seeds,
 		WallSeconds: float64(j.WallSeconds), Command: j.Command,
-		Runs: j.Runs, Spectra: j.Spectra,
+		Runs: j.Runs, Spectra: j.Spectra, Analyses: j.Analyses,
 	}
 	return nil
 }

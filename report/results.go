@@ -54,6 +54,9 @@ type Results struct {
 
 	Runs    []Run
 	Spectra []Spectrum
+	// Analyses are the tables of the analyses beyond Table 1, each number
+	// with the runs behind it.
+	Analyses []AnalysisTable
 }
 
 // Save writes r to path as indented JSON, atomically.
@@ -77,8 +80,9 @@ func Load(path string) (Results, error) {
 
 // Validate reports every inconsistency that would make a table ambiguous:
 // runs without task or method, two runs for the same (task, method, seed),
-// negative parameter counts or more trainable than total parameters, and
-// two spectra for the same (task, layer).
+// negative parameter counts or more trainable than total parameters, two
+// spectra for the same (task, layer), and analysis tables that are ragged
+// or named twice.
 func (r Results) Validate() error {
 	var errs []error
 	type key struct {
@@ -112,6 +116,17 @@ func (r Results) Validate() error {
 			errs = append(errs, fmt.Errorf("two spectra for task %s layer %d", s.Task, s.Layer))
 		}
 		sseen[k] = true
+	}
+	aseen := map[string]bool{}
+	for _, t := range r.Analyses {
+		if err := t.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if k := analysisKey(t); aseen[k] {
+			errs = append(errs, fmt.Errorf("two analysis tables %s", k))
+		} else {
+			aseen[k] = true
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("report: invalid results: %w", errors.Join(errs...))

@@ -2,6 +2,7 @@ package reproduce
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
 )
 
@@ -62,12 +64,12 @@ func TestRunPipeline(t *testing.T) {
 	if len(res.Spectra) != 2 {
 		t.Errorf("%d spectra, want one per layer", len(res.Spectra))
 	}
-	report, err := os.ReadFile(filepath.Join(out, "REPORT.md"))
+	md, err := os.ReadFile(filepath.Join(out, "REPORT.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| Full", "| Intrinsic", "spectrum_rte.png"} {
-		if !strings.Contains(string(report), want) {
+		if !strings.Contains(string(md), want) {
 			t.Errorf("REPORT.md lacks %q", want)
 		}
 	}
@@ -85,5 +87,94 @@ func TestRunPipeline(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "cached in"); n != 4 {
 		t.Errorf("second run reused %d of 4 stages:\n%s", n, log.String())
+	}
+}
+
+// TestRunAnalyses runs every analysis on a tiny model, two tasks and two
+// seeds: every run is traced in results.json and REPORT.md, sweep values
+// equal to Table 1's subspace reuse its run, and a second invocation trains
+// nothing.
+func TestRunAnalyses(t *testing.T) {
+	out := t.TempDir()
+	p := Profiles["quick"]
+	p.MaxTrainSamples, p.MaxEvalSamples, p.Epochs, p.BatchSize, p.Checkpoints, p.Dim, p.Ensemble = 48, 32, 2, 8, 6, 4, 2
+	p.Seeds = []int{1, 2}
+	var log strings.Builder
+	o := Options{Model: tinyModel(t), Tasks: []string{"sst2", "cola"}, Profile: p, OutputDir: out, Log: &log,
+		Analyses: AnalysisNames, Dims: []int{2, 4, 8}, Lengths: []int{2, 6, 8}}
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	// Per task and seed: Table 1's 4; transfer 1; unified, zero-shot and
+	// random 3; dims d=2 and d=8→6 (d=4 is Table 1's); t=2 (t=6 and t=8→6
+	// are Table 1's); raw and centered rows; the two ablation runs.
+	const perPipe = 4 + 1 + 3 + 2 + 1 + 2 + 2
+	if n := len(res.Runs); n != 2*2*perPipe {
+		t.Errorf("%d runs, want %d", n, 2*2*perPipe)
+	}
+	if !strings.Contains(log.String(), fmt.Sprintf("(run %d of %d, ", 2*2*perPipe, 2*2*perPipe)) {
+		t.Errorf("the log does not count the runs:\n%s", log.String())
+	}
+	tables := map[string]report.AnalysisTable{}
+	for _, tab := range res.Analyses {
+		tables[tab.Analysis+"/"+tab.Name] = tab
+		for i, row := range tab.Cells {
+			for j, c := range row {
+				if c.N == 0 && tab.Analysis != AnalysisOutliers {
+					t.Errorf("%s/%s [%s, %s] has no value", tab.Analysis, tab.Name, tab.Rows[i], tab.Cols[j])
+				}
+				for _, d := range c.Runs {
+					if _, err := os.Stat(d); err != nil {
+						t.Errorf("%s/%s [%s, %s]: run %v", tab.Analysis, tab.Name, tab.Rows[i], tab.Cols[j], err)
+					}
+				}
+			}
+		}
+	}
+	for _, want := range []string{"transfer/scores", "transfer/drop", "unified/scores", "dims/scores", "trajectory/scores", "rows/scores", "outliers/outliers", "outliers/ablation"} {
+		if _, ok := tables[want]; !ok {
+			t.Errorf("no analysis table %s", want)
+		}
+	}
+	if c := tables["dims/scores"].Cells[2][0]; c.Note != "d=6" || c.N != 2 {
+		t.Errorf("dims d=8 on a 6-checkpoint trajectory: %+v", c)
+	}
+	if c := tables["dims/scores"].Cells[1][1]; c.Note != "Table 1's run" || !strings.HasSuffix(c.Runs[0], filepath.Join("cola", "seed1", "intrinsic")) {
+		t.Errorf("dims d=4 should be Table 1's run: %+v", c)
+	}
+	if c := tables["transfer/scores"].Cells[1][0]; !strings.HasSuffix(c.Runs[0], filepath.Join("sst2", "seed1", "transfer_from_cola")) {
+		t.Errorf("transfer cola → sst2 from %v", c.Runs)
+	}
+
+	md, err := os.ReadFile(filepath.Join(out, "REPORT.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Transfer between tasks", "## Unified subspace", "## Subspace dimension", "## Trajectory length",
+		"## Rows of the trajectory matrix", "## Outlier dimensions", "Zero-shot (d=1)", "transfer_scores.png", "dims.png",
+		"trajectory.png", "outliers_sst2.png", "| transfer:cola", "| disable_random"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("REPORT.md lacks %q", want)
+		}
+	}
+	for _, f := range []string{"transfer_scores.svg", "transfer_drop.png", "dims.svg", "trajectory.svg", "outliers_cola.svg",
+		"unified/seed2/zeroshot_cola.safetensors", "sst2/seed1/subspace_d2.safetensors", "sst2/seed1/outliers/outliers.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	saved, err := report.Load(filepath.Join(out, "results.json"))
+	if err != nil || len(saved.Analyses) != len(res.Analyses) {
+		t.Errorf("results.json: %d analysis tables, %v", len(saved.Analyses), err)
+	}
+
+	// A second run trains nothing.
+	log.Reset()
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log.String(), "cached in"); n != 2*2*perPipe {
+		t.Errorf("second run reused %d of %d runs:\n%s", n, 2*2*perPipe, log.String())
 	}
 }

@@ -2,22 +2,17 @@ package reproduce
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/subtune/subtune/glue"
-	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
-	"github.com/subtune/subtune/subspace"
-	"github.com/subtune/subtune/trainer"
 )
 
 // Options configure a reproduction.
@@ -30,6 +25,13 @@ type Options struct {
 	Threads   int
 	Command   string // the command line, for the report
 	Log       io.Writer
+	// Analyses are the paper's analyses to run beyond Table 1, by the names
+	// of AnalysisNames (ParseAnalyses reads --analyses).
+	Analyses []string
+	// Dims and Lengths are the subspace dimensions and trajectory lengths
+	// the dims and trajectory analyses sweep (nil: DefaultDims and
+	// DefaultLengths).
+	Dims, Lengths []int
 }
 
 // Methods in the order of the paper's Table 1.
@@ -40,19 +42,92 @@ const (
 	MethodIntrinsic = "intrinsic"
 )
 
-// Run executes every stage that has not finished yet and writes REPORT.md,
-// results.json and the plots into o.OutputDir.
+// Run executes every run that has not finished yet and writes REPORT.md,
+// results.json and the plots into o.OutputDir. The full runs come first,
+// since every other run depends on their trajectories; then Table 1's
+// other runs and those of the analyses.
 func Run(ctx context.Context, o Options) (*report.Results, error) {
 	start := time.Now()
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	r, err := newReproduction(o)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
 		return nil, err
 	}
-	res := &report.Results{Model: o.Model, Profile: o.Profile.Name, Tasks: o.Tasks, Seeds: o.Profile.Seeds, Command: o.Command}
-	total := len(o.Tasks) * len(o.Profile.Seeds) * 4
-	done := 0
+	var full []job
+	for _, p := range r.pipes {
+		full = append(full, job{p, p.mainSpec(MethodFull)})
+	}
+	// Until the full runs have finished, the later runs are planned with
+	// the trajectory lengths the schedule predicts.
+	later, err := r.laterJobs()
+	if err != nil {
+		return nil, err
+	}
+	prog := &progress{log: o.Log}
+	prog.plan(full, later, slices.ContainsFunc(full, func(j job) bool { return !j.cached() }))
+	if err := r.execute(ctx, full, prog); err != nil {
+		return nil, err
+	}
+	if later, err = r.laterJobs(); err != nil {
+		return nil, err
+	}
+	prog.plan(nil, later, false)
+	if err := r.execute(ctx, later, prog); err != nil {
+		return nil, err
+	}
+
+	res := &report.Results{Model: o.Model, Profile: o.Profile.Name, Tasks: o.Tasks, Seeds: o.Profile.Seeds, Command: o.Command, Runs: r.runs}
+	for _, task := range o.Tasks {
+		sp, err := spectra(r.pipe(task, o.Profile.Seeds[0]).basisPath(), task)
+		if err != nil {
+			return nil, err
+		}
+		res.Spectra = append(res.Spectra, sp...)
+	}
+	sections, err := r.report(res)
+	if err != nil {
+		return nil, err
+	}
+	res.WallSeconds = time.Since(start).Seconds()
+	if err := res.Save(filepath.Join(o.OutputDir, "results.json")); err != nil {
+		return nil, err
+	}
+	if err := report.WriteMarkdown(*res, o.OutputDir, sections...); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// reproduction is one Run: a pipeline per task and seed, the analyses
+// asked for, and the runs finished so far.
+type reproduction struct {
+	o        Options
+	pipes    []*pipeline // task-major, in the order of o.Tasks and the seeds
+	byKey    map[runKey]*pipeline
+	analyses []analysisDef
+	runs     []report.Run
+	done     map[string]bool // run directories finished
+}
+
+// runKey names one run: a task, a method and a seed.
+type runKey struct {
+	task, method string
+	seed         int
+}
+
+func newReproduction(o Options) (*reproduction, error) {
+	if len(o.Tasks) == 0 {
+		return nil, fmt.Errorf("no tasks")
+	}
+	if len(o.Profile.Seeds) == 0 {
+		return nil, fmt.Errorf("profile %s has no seeds", o.Profile.Name)
+	}
+	r := &reproduction{o: o, byKey: map[runKey]*pipeline{}, done: map[string]bool{}}
 	for _, name := range o.Tasks {
 		task, err := glue.Lookup(name)
 		if err != nil {
@@ -60,192 +135,63 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		}
 		for _, seed := range o.Profile.Seeds {
 			p := &pipeline{o: o, task: task, seed: seed, dir: filepath.Join(o.OutputDir, task.Name, fmt.Sprintf("seed%d", seed))}
-			for _, method := range []string{MethodFull, MethodIntrinsic, MethodRandom, MethodFreeze} {
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-				fmt.Fprintf(o.Log, "== %s seed %d: %s (%d of %d runs)\n", task.Name, seed, method, done+1, total)
-				run, err := p.stage(ctx, method)
-				if err != nil {
-					return nil, fmt.Errorf("%s seed %d %s: %w", task.Name, seed, method, err)
-				}
-				res.Runs = append(res.Runs, run)
-				done++
-			}
-			if seed == o.Profile.Seeds[0] {
-				sp, err := spectra(p.basisPath(), task.Name)
-				if err != nil {
-					return nil, err
-				}
-				res.Spectra = append(res.Spectra, sp...)
-			}
+			r.pipes = append(r.pipes, p)
+			r.byKey[runKey{task: name, seed: seed}] = p
 		}
 	}
-	res.WallSeconds = time.Since(start).Seconds()
-	if err := res.Save(filepath.Join(o.OutputDir, "results.json")); err != nil {
+	defs, err := lookupAnalyses(o.Analyses, len(o.Tasks))
+	if err != nil {
 		return nil, err
 	}
-	if err := report.WriteMarkdown(*res, o.OutputDir); err != nil {
-		return nil, err
+	r.analyses = defs
+	return r, nil
+}
+
+// pipe is the pipeline of task and seed.
+func (r *reproduction) pipe(task string, seed int) *pipeline {
+	return r.byKey[runKey{task: task, seed: seed}]
+}
+
+// laterJobs are every run after the full ones: Table 1's others, then each
+// analysis's, without repeats (an analysis may reuse a run of Table 1).
+func (r *reproduction) laterJobs() ([]job, error) {
+	var jobs []job
+	for _, p := range r.pipes {
+		for _, m := range []string{MethodIntrinsic, MethodRandom, MethodFreeze} {
+			jobs = append(jobs, job{p, p.mainSpec(m)})
+		}
 	}
-	return res, nil
-}
-
-// pipeline is one task and seed.
-type pipeline struct {
-	o    Options
-	task *glue.Task
-	seed int
-	dir  string
-}
-
-func (p *pipeline) runDir(method string) string { return filepath.Join(p.dir, method) }
-func (p *pipeline) basisPath() string           { return filepath.Join(p.dir, "subspace.safetensors") }
-
-// args are the fine-tuning arguments every method shares.
-func (p *pipeline) args(method string) (trainer.Args, error) {
-	pr := p.o.Profile
-	a := trainer.DefaultArgs()
-	a.ModelNameOrPath = p.o.Model
-	a.TaskName = p.task.Name
-	a.DataDir = p.o.DataDir
-	a.OutputDir = p.runDir(method)
-	a.DoTrain, a.DoEval = true, true
-	a.NumTrainEpochs = pr.Epochs
-	a.MaxTrainSamples = pr.MaxTrainSamples
-	a.MaxEvalSamples = pr.MaxEvalSamples
-	a.PerDeviceTrainBatchSize = pr.BatchSize
-	a.PerDeviceEvalBatchSize = 64
-	a.LearningRate = pr.LearningRate
-	a.WarmupRatio = pr.WarmupRatio
-	a.Seed = p.seed
-	a.Threads = p.o.Threads
-	a.Resume = true
-	a.SaveStrategy = "epoch"
-	a.SaveTotalLimit = 1
-	a.EvalStrategy = "no"
-	a.LoggingSteps = 50
-	if method == MethodFull {
-		every, err := p.trajectoryEvery()
+	for _, a := range r.analyses {
+		js, err := a.jobs(r)
 		if err != nil {
-			return a, err
+			return nil, fmt.Errorf("analysis %s: %w", a.name, err)
 		}
-		a.SaveTrajectory = every
+		jobs = append(jobs, js...)
 	}
-	return a, nil
+	return dedupe(jobs), nil
 }
 
-// trajectoryEvery spaces the profile's t checkpoints over the run: one per
-// epoch when t equals the epochs, else every ⌈steps/t⌉ steps.
-func (p *pipeline) trajectoryEvery() (string, error) {
-	pr := p.o.Profile
-	if float64(pr.Checkpoints) == pr.Epochs {
-		return "epoch", nil
-	}
-	train, err := p.task.Load(p.o.DataDir, glue.Train)
-	if err != nil {
-		return "", err
-	}
-	n := len(train)
-	if pr.MaxTrainSamples > 0 {
-		n = min(n, pr.MaxTrainSamples)
-	}
-	steps := int(math.Ceil(float64((n+pr.BatchSize-1)/pr.BatchSize) * pr.Epochs))
-	return fmt.Sprintf("steps:%d", max(1, (steps+pr.Checkpoints-1)/pr.Checkpoints)), nil
-}
-
-// stage runs one method unless its results exist, and returns its numbers.
-func (p *pipeline) stage(ctx context.Context, method string) (report.Run, error) {
-	dir := p.runDir(method)
-	run := report.Run{Task: p.task.Name, Method: method, Seed: p.seed, Dir: dir, Metric: p.task.MainMetric()}
-	if cached, err := readRun(dir, &run); err == nil && cached {
-		fmt.Fprintf(p.o.Log, "   cached in %s\n", dir)
-		return run, nil
-	}
-	if method == MethodIntrinsic {
-		if err := p.extract(); err != nil {
-			return run, err
+// execute runs jobs in order, recording their results.
+func (r *reproduction) execute(ctx context.Context, jobs []job, prog *progress) error {
+	for _, j := range jobs {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-	}
-	a, err := p.args(method)
-	if err != nil {
-		return run, err
-	}
-	var hooks trainer.Hooks
-	var counter *paramCounter
-	if method != MethodFull {
-		counter = &paramCounter{}
-		hooks.NewReparam = p.newReparam(method, counter)
-	}
-	start := time.Now()
-	res, err := trainer.Finetune(ctx, a, p.o.Log, hooks)
-	if err != nil {
-		return run, err
-	}
-	run.WallSeconds = time.Since(start).Seconds()
-	run.Total = res.Model.NumParams()
-	run.Trainable = run.Total
-	if counter != nil {
-		run.Trainable = counter.n
-	}
-	fillMetrics(&run, res.Eval)
-	if err := writeRun(dir, run); err != nil {
-		return run, err
-	}
-	return run, nil
-}
-
-type paramCounter struct{ n int }
-
-// newReparam builds the re-parameterisation of a method once the trainer
-// has loaded the model.
-func (p *pipeline) newReparam(method string, counter *paramCounter) func(m *model.Model) (trainer.Reparam, error) {
-	pr := p.o.Profile
-	return func(m *model.Model) (trainer.Reparam, error) {
-		spec := subspace.Spec{Ensemble: pr.Ensemble, LearningRate: pr.SubspaceLR, Seed: uint64(p.seed)}
-		switch method {
-		case MethodFreeze:
-			spec.FreezeEncoder = true
-		case MethodIntrinsic:
-			spec.BasisFile = p.basisPath()
-		case MethodRandom:
-			dim, err := p.basisDim()
-			if err != nil {
-				return nil, err
-			}
-			spec.Random, spec.Dim = subspace.KindDense, dim
+		if r.done[j.dir()] {
+			continue
 		}
-		h, n, err := spec.NewHook(m)
+		cached := j.cached()
+		prog.begin(fmt.Sprintf("%s seed %d: %s", j.p.task.Name, j.p.seed, j.spec.method), cached)
+		start := time.Now()
+		run, err := j.p.stage(ctx, j.spec)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("%s seed %d %s: %w", j.p.task.Name, j.p.seed, j.spec.method, err)
 		}
-		counter.n = n
-		return h, nil
+		prog.end(cached, time.Since(start))
+		r.runs = append(r.runs, run)
+		r.done[j.dir()] = true
 	}
-}
-
-// basisDim is the per-layer dimension of the extracted subspace, so that the
-// random baseline has exactly as many coordinates.
-func (p *pipeline) basisDim() (int, error) {
-	b, err := subspace.LoadBasis(p.basisPath(), subspace.Expect{})
-	if err != nil {
-		return 0, err
-	}
-	return b.Blocks()[0].Dim, nil
-}
-
-// extract builds the intrinsic subspace from the full run's trajectory.
-func (p *pipeline) extract() error {
-	if _, err := os.Stat(p.basisPath()); err == nil {
-		return nil
-	}
-	tr, err := subspace.OpenTrajectory(filepath.Join(p.runDir(MethodFull), "trajectory"))
-	if err != nil {
-		return err
-	}
-	defer tr.Close()
-	_, err = subspace.Extract(tr, p.basisPath(), subspace.ExtractOptions{Rows: p.o.Profile.Rows, Dim: p.o.Profile.Dim, Log: p.o.Log})
-	return err
+	return nil
 }
 
 // spectra reads the singular values of every layer from a subspace file.
@@ -272,83 +218,6 @@ func spectra(path, task string) ([]report.Spectrum, error) {
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-func fillMetrics(run *report.Run, eval trainer.Metrics) {
-	run.Metrics = map[string]float64{}
-	for k, v := range eval {
-		run.Metrics[k] = v
-	}
-	run.Score = math.NaN()
-	if v, ok := eval["eval_"+run.Metric]; ok {
-		run.Score = v
-	}
-}
-
-const runFile = "reproduce_run.json"
-
-func writeRun(dir string, run report.Run) error {
-	data, err := json.MarshalIndent(jsonRun(run), "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, runFile), append(data, '\n'), 0o644)
-}
-
-func readRun(dir string, run *report.Run) (bool, error) {
-	data, err := os.ReadFile(filepath.Join(dir, runFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	var jr runJSON
-	if err := json.Unmarshal(data, &jr); err != nil {
-		return false, err
-	}
-	*run = jr.run()
-	return true, nil
-}
-
-// runJSON stores a Run with NaN as null.
-type runJSON struct {
-	Task, Method, Dir, Metric string
-	Seed                      int
-	Score                     *float64
-	Metrics                   map[string]*float64
-	Trainable, Total          int
-	WallSeconds               float64
-}
-
-func jsonRun(r report.Run) runJSON {
-	j := runJSON{Task: r.Task, Method: r.Method, Dir: r.Dir, Metric: r.Metric, Seed: r.Seed, Trainable: r.Trainable, Total: r.Total, WallSeconds: r.WallSeconds, Metrics: map[string]*float64{}}
-	num := func(v float64) *float64 {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil
-		}
-		return &v
-	}
-	j.Score = num(r.Score)
-	for k, v := range r.Metrics {
-		j.Metrics[k] = num(v)
-	}
-	return j
-}
-
-func (j runJSON) run() report.Run {
-	r := report.Run{Task: j.Task, Method: j.Method, Dir: j.Dir, Metric: j.Metric, Seed: j.Seed, Trainable: j.Trainable, Total: j.Total, WallSeconds: j.WallSeconds, Metrics: map[string]float64{}}
-	val := func(p *float64) float64 {
-		if p == nil {
-			return math.NaN()
-		}
-		return *p
-	}
-	r.Score = val(j.Score)
-	for k, v := range j.Metrics {
-		r.Metrics[k] = val(v)
-	}
-	return r
 }
 
 // Tasks parses a comma-separated task list.

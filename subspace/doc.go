@@ -27,6 +27,16 @@
 // layer, or the whole encoder as one vector (the Gram matrix of the whole
 // encoder is the sum of the layers' Gram matrices, so it streams too).
 //
+// # Views of trajectories
+//
+// SelectCheckpoints and Unified are trajectories made of other
+// trajectories' checkpoints, read in place: a subset (EvenlySpaced picks t
+// of them ending at the last), for asking how many points a subspace
+// needs; and one checkpoint from each of several trajectories that share
+// θ0, for the paper's unified subspace (Sec. 4.4), which spans the
+// fine-tuned endpoints of several tasks. Extract takes them as it takes a
+// directory.
+//
 // # File layout
 //
 // One safetensors file. For the layer scope, per layer l:

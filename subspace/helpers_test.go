@@ -18,6 +18,7 @@ type memTrajectory struct {
 	tensors []LayerTensor
 	stored  bool // serve deltas through DeltaReader
 	hash    string
+	name    string // Source(); "memory" if empty
 }
 
 func newMemTrajectory(theta0 [][]float32, delta [][][]float32, tensors []LayerTensor) *memTrajectory {
@@ -38,8 +39,13 @@ func (m *memTrajectory) NumLayers() int              { return len(m.theta0) }
 func (m *memTrajectory) LayerSize() int              { return len(m.theta0[0]) }
 func (m *memTrajectory) LayerTensors() []LayerTensor { return m.tensors }
 func (m *memTrajectory) Theta0Hash() string          { return m.hash }
-func (m *memTrajectory) Source() string              { return "memory" }
-func (m *memTrajectory) DeltasStored() bool          { return m.stored }
+func (m *memTrajectory) Source() string {
+	if m.name == "" {
+		return "memory"
+	}
+	return m.name
+}
+func (m *memTrajectory) DeltasStored() bool { return m.stored }
 func (m *memTrajectory) ReadTheta0(l int, dst []float32) error {
 	copy(dst, m.theta0[l])
 	return nil

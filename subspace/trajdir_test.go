@@ -18,6 +18,12 @@ import (
 // data as a memTrajectory holding exactly the deltas a reader of that
 // storage type sees.
 func recordTrajectory(t *testing.T, dir string, dtype safetensors.DType, n int) *memTrajectory {
+	return recordTrajectorySeeded(t, dir, dtype, n, 12)
+}
+
+// recordTrajectorySeeded is recordTrajectory with the moves drawn from
+// seed: the same θ0, another path.
+func recordTrajectorySeeded(t *testing.T, dir string, dtype safetensors.DType, n int, seed uint64) *memTrajectory {
 	m := tinyModel(t, 2, 11)
 	c := m.Config
 	L, D := c.NumHiddenLayers, c.LayerSize()
@@ -30,7 +36,7 @@ func recordTrajectory(t *testing.T, dir string, dtype safetensors.DType, n int) 
 	for l := range theta0 {
 		theta0[l] = append([]float32(nil), m.Layer(l)...)
 	}
-	rng := rand.New(rand.NewPCG(12, 12))
+	rng := rand.New(rand.NewPCG(seed, 12))
 	var delta [][][]float32
 	for k := 0; k < n; k++ {
 		row := make([][]float32, L)

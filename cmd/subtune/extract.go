@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -10,14 +12,24 @@ import (
 	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/subspace"
+	"github.com/subtune/subtune/trajectory"
 )
 
+// extractOptions are the flags of `subtune extract`.
+type extractOptions struct {
+	subspace.ExtractOptions
+	Trajectory  string // a trajectory directory, or a run directory holding trajectory/
+	Unified     string // comma-separated trajectory or run directories: one checkpoint each
+	Checkpoints int    // keep this many evenly spaced checkpoints (0: all)
+	Output      string
+	DTypeName   string // f32 or bf16
+	Threads     int
+}
+
 func init() {
-	var o subspace.ExtractOptions
-	var dir, out, dtype string
-	var threads int
+	var o extractOptions
 	cmd := &cobra.Command{
-		Use:   "extract --trajectory DIR --output FILE [--dim d] [--rows raw|delta|centered] [--scope layer|matrix|global] [--dtype f32|bf16]",
+		Use:   "extract (--trajectory DIR | --unified DIR1,DIR2,...) --output FILE [--dim d] [--checkpoints N] [--rows raw|delta|centered] [--scope layer|matrix|global] [--dtype f32|bf16]",
 		Short: "Extract the intrinsic task-specific subspaces of a fine-tuning trajectory",
 		Long: `Extract the subspaces a fine-tuning run moved in (Zhang, Liu & Shao, ACL 2023,
 Sec. 3.2): per encoder layer, the t checkpoints of the trajectory recorded by
@@ -31,6 +43,17 @@ paper's literal text) or centered (deltas minus their mean; rank ≤ t−1).
 --scope chooses what one subspace covers: a layer (the paper), each weight
 tensor of a layer (matrix), or the whole encoder (global).
 
+--checkpoints N keeps only N of the t checkpoints, evenly spaced and ending
+at the last (N = 4 of 32 per-epoch checkpoints: epochs 8, 16, 24, 32): how
+many points does the subspace need?
+
+--unified DIR1,DIR2,... builds the paper's unified subspace (Sec. 4.4,
+Table 2) instead: one subspace from the last checkpoint of each trajectory
+(8 tasks give 8 dimensions). Every trajectory must start from the same θ0.
+Leaving the target task's trajectory out of the list gives the zero-shot
+variant. --trajectory and --unified take a trajectory directory or the
+output directory of the run that holds one in trajectory/.
+
 The trajectory is streamed (one layer of every checkpoint in memory at a
 time) and every layer read is checked against the manifest's SHA-256. The
 output is one safetensors file: layer.<l>.basis [d, D] (row i = direction i),
@@ -40,42 +63,118 @@ variance explained per layer are printed, and the read throughput. Subspace
 fine-tuning loads the file, checking that its θ0 is the model's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dir == "" || out == "" {
-				return fmt.Errorf("--trajectory and --output are required")
-			}
-			switch strings.ToLower(dtype) {
-			case "f32", "float32":
-				o.DType = safetensors.F32
-			case "bf16", "bfloat16":
-				o.DType = safetensors.BF16
-			default:
-				return fmt.Errorf("--dtype %q: want f32 or bf16", dtype)
-			}
-			if threads <= 0 {
-				threads = runtime.NumCPU()
-			}
-			// Threads read, hash and decode checkpoints; the GEMMs are
-			// t×t×256 and gain nothing from OpenBLAS threads, which would
-			// only spin.
-			runtime.GOMAXPROCS(threads)
-			blas.SetThreads(1)
-			tr, err := subspace.OpenTrajectory(dir)
-			if err != nil {
-				return err
-			}
-			defer tr.Close()
-			o.Log = cmd.ErrOrStderr()
-			_, err = subspace.Extract(tr, out, o)
+			_, err := runExtract(o, cmd.ErrOrStderr())
 			return err
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "trajectory", "", "trajectory directory written by 'subtune finetune --save_trajectory'")
-	f.StringVar(&out, "output", "", "safetensors file to write")
+	f.StringVar(&o.Trajectory, "trajectory", "", "trajectory directory written by 'subtune finetune --save_trajectory' (or the run's output directory)")
+	f.StringVar(&o.Unified, "unified", "", "comma-separated trajectories (or run directories): one subspace from the last checkpoint of each (paper Sec. 4.4)")
+	f.IntVar(&o.Checkpoints, "checkpoints", 0, "keep this many of the trajectory's checkpoints, evenly spaced and ending at the last (0: all)")
+	f.StringVar(&o.Output, "output", "", "safetensors file to write")
 	f.IntVar(&o.Dim, "dim", 0, "directions to keep per subspace (0: all t, less any numerically zero)")
 	f.StringVar(&o.Rows, "rows", subspace.RowsDelta, "rows of W: raw, delta or centered")
 	f.StringVar(&o.Scope, "scope", subspace.ScopeLayer, "one subspace per: layer, matrix (weight tensor) or global (whole encoder)")
-	f.StringVar(&dtype, "dtype", "f32", "storage of the bases: f32 or bf16 (half the size; fine-tuning widens to f32)")
-	f.IntVar(&threads, "threads", 0, "threads (0: all cores)")
+	f.StringVar(&o.DTypeName, "dtype", "f32", "storage of the bases: f32 or bf16 (half the size; fine-tuning widens to f32)")
+	f.IntVar(&o.Threads, "threads", 0, "threads (0: all cores)")
 	rootCmd.AddCommand(cmd)
+}
+
+// runExtract does the work of `subtune extract`, logging to log.
+func runExtract(o extractOptions, log io.Writer) (*subspace.ExtractStats, error) {
+	if (o.Trajectory == "") == (o.Unified == "") || o.Output == "" {
+		return nil, fmt.Errorf("give --output and one of --trajectory and --unified")
+	}
+	switch strings.ToLower(o.DTypeName) {
+	case "", "f32", "float32":
+		o.DType = safetensors.F32
+	case "bf16", "bfloat16":
+		o.DType = safetensors.BF16
+	default:
+		return nil, fmt.Errorf("--dtype %q: want f32 or bf16", o.DTypeName)
+	}
+	if o.Checkpoints < 0 {
+		return nil, fmt.Errorf("--checkpoints %d: want a number of checkpoints (0: all)", o.Checkpoints)
+	}
+	if o.Checkpoints > 0 && o.Unified != "" {
+		return nil, fmt.Errorf("--checkpoints selects checkpoints of one --trajectory; --unified takes the last of each")
+	}
+	threads := o.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	// Threads read, hash and decode checkpoints; the GEMMs are t×t×256 and
+	// gain nothing from OpenBLAS threads, which would only spin.
+	runtime.GOMAXPROCS(threads)
+	blas.SetThreads(1)
+
+	var opened []*subspace.DirTrajectory
+	defer func() {
+		for _, tr := range opened {
+			tr.Close()
+		}
+	}()
+	open := func(dir string) (*subspace.DirTrajectory, error) {
+		tr, err := subspace.OpenTrajectory(trajectoryDir(dir))
+		if err != nil {
+			return nil, err
+		}
+		opened = append(opened, tr)
+		return tr, nil
+	}
+	var tr subspace.Trajectory
+	if o.Unified != "" {
+		var trs []subspace.Trajectory
+		for _, dir := range splitList(o.Unified) {
+			t, err := open(dir)
+			if err != nil {
+				return nil, err
+			}
+			trs = append(trs, t)
+		}
+		u, err := subspace.Unified(trs, nil)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "unified subspace: the last checkpoint of each of %d trajectories\n", len(trs))
+		tr = u
+	} else {
+		t, err := open(o.Trajectory)
+		if err != nil {
+			return nil, err
+		}
+		tr = t
+		if n := t.NumCheckpoints(); o.Checkpoints > 0 && o.Checkpoints < n {
+			idx := subspace.EvenlySpaced(n, o.Checkpoints)
+			if tr, err = subspace.SelectCheckpoints(t, idx); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(log, "keeping %d of %d checkpoints: %v\n", len(idx), n, idx)
+		} else if o.Checkpoints > 0 {
+			fmt.Fprintf(log, "--checkpoints %d: the trajectory has %d, keeping them all\n", o.Checkpoints, n)
+		}
+	}
+	o.Log = log
+	return subspace.Extract(tr, o.Output, o.ExtractOptions)
+}
+
+// trajectoryDir is dir itself when it holds a trajectory, else the
+// trajectory/ folder of the run whose output directory dir is (where
+// 'subtune finetune --save_trajectory' puts it).
+func trajectoryDir(dir string) string {
+	if sub := filepath.Join(dir, "trajectory"); !trajectory.Exists(dir) && trajectory.Exists(sub) {
+		return sub
+	}
+	return dir
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }

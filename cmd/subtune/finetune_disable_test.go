@@ -117,7 +117,7 @@ func TestDisableDimsRandom(t *testing.T) {
 	// Seeded: the same seed, the same positions; another, others.
 	h2, _ := newDisableHook(m, disableSpec{random: 60}, 42)
 	h3, _ := newDisableHook(m, disableSpec{random: 60}, 43)
-	if !slices.Equal(h.pos, h2.pos) || slices.Equal(h.pos, h3.pos) {
+	if !slices.Equal(h.Offsets(), h2.Offsets()) || slices.Equal(h.Offsets(), h3.Offsets()) {
 		t.Error("random positions are not a function of the seed")
 	}
 }

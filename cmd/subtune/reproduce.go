@@ -14,7 +14,7 @@ import (
 
 func init() {
 	var o reproduce.Options
-	var tasks, profile string
+	var tasks, profile, analyses string
 	var seeds []int
 	var epochs float64
 	var maxTrain int
@@ -29,7 +29,28 @@ a Table-1-style table, singular-value spectra as PNG and SVG, results.json).
 Finished stages are skipped and interrupted ones resume, so rerunning the same
 command continues a reproduction. --profile quick (the default) finishes in
 about a quarter of an hour on two cores; --profile paper uses the paper's
-settings (32 checkpoints one per epoch, d = 32, h = 16, five seeds).`,
+settings (32 checkpoints one per epoch, d = 32, h = 16, five seeds).
+
+--analyses adds the paper's analyses, each a section of REPORT.md with its
+tables (mean ± std over seeds, every number traced to its run directories,
+also in results.json) and figures:
+
+  outliers    'subtune outliers' on every intrinsic run (Table 4, Fig. 4),
+              and full fine-tuning with the outlier positions disabled
+              against as many random positions (Table 3)
+  transfer    every task fine-tuned in every other task's subspace: score
+              and drop matrices and heatmaps, beside the random subspace
+              (Sec. 4.3, Fig. 2; needs two tasks or more)
+  unified     one subspace from the last checkpoint of every task (d = the
+              number of tasks), its zero-shot variant without the target
+              task, a random subspace of the same d, and Full (Table 2)
+  dims        the intrinsic subspace cut to d = 8, 16, 32 (Tables 5-6)
+  trajectory  the subspace of t = 4, 8, 16, 32 evenly spaced checkpoints
+  rows        raw, delta and centred rows of the trajectory matrix
+
+"all" runs every one. A run that equals one of Table 1's is reused; every
+extra run is skipped when it has finished, and the log counts the runs
+left with an ETA.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := reproduce.LookupProfile(profile)
 			if err != nil {
@@ -46,6 +67,9 @@ settings (32 checkpoints one per epoch, d = 32, h = 16, five seeds).`,
 			}
 			o.Profile = p
 			o.Tasks = reproduce.Tasks(tasks)
+			if o.Analyses, err = reproduce.ParseAnalyses(analyses); err != nil {
+				return fmt.Errorf("--analyses: %w", err)
+			}
 			if len(o.Tasks) == 0 {
 				return fmt.Errorf("--tasks is empty")
 			}
@@ -66,6 +90,7 @@ settings (32 checkpoints one per epoch, d = 32, h = 16, five seeds).`,
 	f.StringVar(&o.Model, "model_name_or_path", defaultModel, "pre-trained model folder")
 	f.StringVar(&tasks, "tasks", "stsb", "comma-separated GLUE tasks")
 	f.StringVar(&profile, "profile", "quick", "settings: quick or paper")
+	f.StringVar(&analyses, "analyses", "", "comma-separated analyses beyond Table 1: outliers, transfer, unified, dims, trajectory, rows, or all")
 	f.IntSliceVar(&seeds, "seeds", nil, "seeds (default: the profile's)")
 	f.Float64Var(&epochs, "num_train_epochs", 0, "epochs of every run (default: the profile's)")
 	f.IntVar(&maxTrain, "max_train_samples", 0, "training examples per task (default: the profile's; 0: all)")

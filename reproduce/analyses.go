@@ -1,0 +1,96 @@
+package reproduce
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/subtune/subtune/report"
+)
+
+// The analyses `subtune reproduce --analyses` runs beyond Table 1.
+const (
+	AnalysisOutliers   = "outliers"   // outlier dimensions of the intrinsic run, and the Table-3 ablation
+	AnalysisTransfer   = "transfer"   // one task's subspace used for another (Fig. 2)
+	AnalysisUnified    = "unified"    // one subspace from every task's endpoint (Table 2)
+	AnalysisDims       = "dims"       // subspace dimension d (Tables 5–6)
+	AnalysisTrajectory = "trajectory" // trajectory length t
+	AnalysisRows       = "rows"       // raw, delta or centred rows
+)
+
+// AnalysisNames lists the analyses in the order they run and are reported.
+var AnalysisNames = []string{AnalysisOutliers, AnalysisTransfer, AnalysisUnified, AnalysisDims, AnalysisTrajectory, AnalysisRows}
+
+// ParseAnalyses reads a comma-separated list of analyses; "all" stands for
+// every one, "" and "none" for none.
+func ParseAnalyses(s string) ([]string, error) {
+	var out []string
+	for _, a := range Tasks(strings.ToLower(s)) {
+		switch {
+		case a == "all":
+			out = append(out, AnalysisNames...)
+		case a == "none":
+		case slices.Contains(AnalysisNames, a):
+			out = append(out, a)
+		default:
+			return nil, fmt.Errorf("analysis %q: want some of %s, or all", a, strings.Join(AnalysisNames, ", "))
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return slices.Index(AnalysisNames, a) - slices.Index(AnalysisNames, b) })
+	return slices.Compact(out), nil
+}
+
+// analysisDef is one analysis: the runs it adds and the report section it
+// writes from them.
+type analysisDef struct {
+	name     string
+	minTasks int // transfer and unified compare tasks
+	// jobs lists its runs; before the full runs have finished it is called
+	// with predicted trajectory lengths, to count them.
+	jobs func(r *reproduction) ([]job, error)
+	// section writes its tables and figures once every run has finished.
+	section func(r *reproduction, res *report.Results) (report.Section, []report.AnalysisTable, error)
+}
+
+func analysisDefs() map[string]analysisDef {
+	return map[string]analysisDef{
+		AnalysisOutliers:   {name: AnalysisOutliers, jobs: outlierJobs, section: outlierSection},
+		AnalysisTransfer:   {name: AnalysisTransfer, minTasks: 2, jobs: transferJobs, section: transferSection},
+		AnalysisUnified:    {name: AnalysisUnified, minTasks: 2, jobs: unifiedJobs, section: unifiedSection},
+		AnalysisDims:       dimsSweep.def(),
+		AnalysisTrajectory: lengthSweep.def(),
+		AnalysisRows:       rowsSweep.def(),
+	}
+}
+
+// lookupAnalyses checks the names and that there are tasks enough, before
+// hours of training rather than after.
+func lookupAnalyses(names []string, tasks int) ([]analysisDef, error) {
+	defs := analysisDefs()
+	var out []analysisDef
+	for _, n := range names {
+		d, ok := defs[n]
+		if !ok {
+			return nil, fmt.Errorf("analysis %q: want some of %s", n, strings.Join(AnalysisNames, ", "))
+		}
+		if tasks < d.minTasks {
+			return nil, fmt.Errorf("analysis %s compares tasks: give at least %d with --tasks", n, d.minTasks)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// report writes every analysis's section, putting its tables into res.
+func (r *reproduction) report(res *report.Results) ([]report.Section, error) {
+	var sections []report.Section
+	for _, a := range r.analyses {
+		s, tables, err := a.section(r, res)
+		if err != nil {
+			return nil, fmt.Errorf("analysis %s: %w", a.name, err)
+		}
+		sections = append(sections, s)
+		res.Analyses = append(res.Analyses, tables...)
+	}
+	return sections, nil
+}

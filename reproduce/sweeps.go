@@ -1,0 +1,274 @@
+package reproduce
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/subtune/subtune/report"
+	"github.com/subtune/subtune/subspace"
+)
+
+// The sweeps' values when Options leave them unset: the paper's d of
+// Tables 5–6, and trajectory lengths up to its t = 32.
+var (
+	DefaultDims    = []int{8, 16, 32}
+	DefaultLengths = []int{4, 8, 16, 32}
+)
+
+// variant is a way of extracting the intrinsic subspace from the full
+// run's trajectory.
+type variant struct {
+	rows        string
+	dim         int // directions kept per layer (0: all)
+	checkpoints int // evenly spaced checkpoints kept (0: all)
+}
+
+// normal is v as extraction carries it out on a trajectory of t
+// checkpoints: t' = min(checkpoints or t, t) checkpoints (0 when that is
+// all of them) and min(dim or t', t') directions.
+func (v variant) normal(t int) variant {
+	tt := t
+	if v.checkpoints > 0 {
+		tt = min(v.checkpoints, t)
+	}
+	d := tt
+	if v.dim > 0 {
+		d = min(v.dim, tt)
+	}
+	n := variant{rows: v.rows, dim: d}
+	if tt < t {
+		n.checkpoints = tt
+	}
+	return n
+}
+
+// suffix names v by what differs from the profile's subspace main on a
+// trajectory of t checkpoints ("raw", "t4", "d8", joined by "_"); "" when
+// nothing does, and v is Table 1's Intrinsic.
+func (v variant) suffix(main variant, t int) string {
+	n := v.normal(t)
+	var parts []string
+	if n.rows != main.rows {
+		parts = append(parts, n.rows)
+	}
+	if n.checkpoints > 0 {
+		parts = append(parts, fmt.Sprintf("t%d", n.checkpoints))
+	}
+	// The dimension the profile would keep from n's checkpoints.
+	if n.dim != (variant{rows: n.rows, dim: main.dim, checkpoints: n.checkpoints}).normal(t).dim {
+		parts = append(parts, fmt.Sprintf("d%d", n.dim))
+	}
+	return strings.Join(parts, "_")
+}
+
+// mainVariant is how Table 1's intrinsic subspace is extracted.
+func (o Options) mainVariant() variant {
+	return variant{rows: o.Profile.Rows, dim: o.Profile.Dim}
+}
+
+// variantSpec is fine-tuning p in subspace v of its trajectory (t
+// checkpoints long): Table 1's Intrinsic run when v is the profile's
+// subspace, else method intrinsic_<suffix> with its own basis file.
+func (p *pipeline) variantSpec(v variant, t int) runSpec {
+	suffix := v.suffix(p.o.mainVariant(), t)
+	if suffix == "" {
+		return p.mainSpec(MethodIntrinsic)
+	}
+	path := filepath.Join(p.dir, "subspace_"+suffix+".safetensors")
+	return runSpec{method: MethodIntrinsic + "_" + suffix, basis: path,
+		prepare: func(*runSpec) error { return p.extractVariant(path, v) }}
+}
+
+// sweepPoint is one row of a sweep: a requested value and the subspace it
+// asks for.
+type sweepPoint struct {
+	label string
+	v     variant
+	// x is the value the point takes on a trajectory of t checkpoints
+	// (capped), for the plot and the table's note; nil for none.
+	x         func(t int) int
+	requested int
+	noteFmt   string // e.g. "d=%d", when x differs from requested
+}
+
+// sweep is an analysis that fine-tunes in variants of the intrinsic
+// subspace: the same trajectory, extracted another way.
+type sweep struct {
+	name, title, intro string
+	corner             string // the header of the table's label column
+	points             func(o Options) []sweepPoint
+	xLabel             string // the plot's axis; "" for no plot
+}
+
+func (s sweep) def() analysisDef {
+	return analysisDef{name: s.name, jobs: s.jobs, section: s.section}
+}
+
+var dimsSweep = sweep{
+	name:   AnalysisDims,
+	corner: "d",
+	title:  "Subspace dimension (paper Tables 5–6)",
+	intro:  "The intrinsic subspace keeps only its top d directions per layer, from the same trajectory; d is capped at the trajectory's t.",
+	points: func(o Options) []sweepPoint {
+		var out []sweepPoint
+		for _, d := range orDefault(o.Dims, DefaultDims) {
+			out = append(out, sweepPoint{label: fmt.Sprint(d), v: variant{rows: o.Profile.Rows, dim: d},
+				x: func(t int) int { return min(d, t) }, requested: d, noteFmt: "d=%d"})
+		}
+		return out
+	},
+	xLabel: "subspace dimension d per layer",
+}
+
+var lengthSweep = sweep{
+	name:   AnalysisTrajectory,
+	corner: "t",
+	title:  "Trajectory length",
+	intro: "The subspace is extracted from t of the full run's checkpoints, evenly spaced and ending at the last " +
+		"(how many points does it need? The paper leaves this open); t is capped at the trajectory's length, and d at t.",
+	points: func(o Options) []sweepPoint {
+		var out []sweepPoint
+		for _, n := range orDefault(o.Lengths, DefaultLengths) {
+			out = append(out, sweepPoint{label: fmt.Sprint(n), v: variant{rows: o.Profile.Rows, dim: o.Profile.Dim, checkpoints: n},
+				x: func(t int) int { return min(n, t) }, requested: n, noteFmt: "t=%d"})
+		}
+		return out
+	},
+	xLabel: "checkpoints t",
+}
+
+var rowsSweep = sweep{
+	name:   AnalysisRows,
+	corner: "rows",
+	title:  "Rows of the trajectory matrix: raw, delta or centred",
+	intro:  "The paper stacks the checkpoints θk (raw) but is ambiguous; delta stacks θk − θ0, centred the deltas minus their mean.",
+	points: func(o Options) []sweepPoint {
+		var out []sweepPoint
+		for _, rows := range []string{subspace.RowsRaw, subspace.RowsDelta, subspace.RowsCentered} {
+			out = append(out, sweepPoint{label: rows, v: variant{rows: rows, dim: o.Profile.Dim}})
+		}
+		return out
+	},
+}
+
+func orDefault(xs, def []int) []int {
+	if len(xs) == 0 {
+		return def
+	}
+	return xs
+}
+
+// jobs fine-tune every pipeline in every point's subspace.
+func (s sweep) jobs(r *reproduction) ([]job, error) {
+	var jobs []job
+	for _, p := range r.pipes {
+		t, _, err := p.checkpoints()
+		if err != nil {
+			return nil, err
+		}
+		for _, pt := range s.points(r.o) {
+			jobs = append(jobs, job{p, p.variantSpec(pt.v, t)})
+		}
+	}
+	return jobs, nil
+}
+
+// sweepTable assembles the sweep's scores: a row per point, a column per
+// task and their average. t gives each task's trajectory length (of its
+// first seed; the schedule makes it the same for every seed).
+func (s sweep) table(o Options, ix runIndex, t map[string]int, pipe func(task string, seed int) *pipeline) report.AnalysisTable {
+	points := s.points(o)
+	var labels []string
+	for _, pt := range points {
+		labels = append(labels, pt.label)
+	}
+	tab := report.NewAnalysisTable(s.name, "scores", "score ×100", labels, o.Tasks)
+	for i, pt := range points {
+		for j, task := range o.Tasks {
+			method := pipe(task, o.Profile.Seeds[0]).variantSpec(pt.v, t[task]).method
+			var notes []string
+			if pt.x != nil && pt.x(t[task]) != pt.requested {
+				notes = append(notes, fmt.Sprintf(pt.noteFmt, pt.x(t[task])))
+			}
+			if method == MethodIntrinsic {
+				notes = append(notes, "Table 1's run")
+			}
+			tab.Cells[i][j] = scoreCell(ix.get(task, method, o.Profile.Seeds), strings.Join(notes, "; "))
+		}
+	}
+	return withAvg(tab, nil)
+}
+
+func (s sweep) section(r *reproduction, res *report.Results) (report.Section, []report.AnalysisTable, error) {
+	t := map[string]int{}
+	for _, task := range r.o.Tasks {
+		n, _, err := r.pipe(task, r.o.Profile.Seeds[0]).checkpoints()
+		if err != nil {
+			return report.Section{}, nil, err
+		}
+		t[task] = n
+	}
+	tab := s.table(r.o, indexRuns(res.Runs), t, r.pipe)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s Everything else is Table 1's Intrinsic run (%s rows, d = %s, h = %d); a value equal to it reuses "+
+		"that run. The other runs are `intrinsic_<variant>`, their subspaces `subspace_<variant>.safetensors` beside them."+
+		"\n\nDev scores ×100, mean ± std over seeds; avg over tasks.\n\n",
+		s.intro, r.o.Profile.Rows, dimText(r.o.Profile.Dim), r.o.Profile.Ensemble)
+	b.WriteString(tab.Markdown(s.corner))
+	b.WriteString(r.runsNote(tab))
+	if s.xLabel != "" {
+		paths, err := s.plot(r, tab, t)
+		if err != nil {
+			return report.Section{}, nil, err
+		}
+		b.WriteString("\n" + figureLinks(paths, s.title))
+	}
+	if s.name == AnalysisRows {
+		b.WriteString("\n" + bestRow(tab) + "\n")
+	}
+	return report.Section{Title: s.title, Markdown: b.String()}, []report.AnalysisTable{tab}, nil
+}
+
+// plot draws score against the sweep's value, a curve per task, at the
+// values the points took (capped values coincide and are drawn once).
+func (s sweep) plot(r *reproduction, tab report.AnalysisTable, t map[string]int) ([]string, error) {
+	var series []report.Series
+	for j, task := range r.o.Tasks {
+		se := report.Series{Label: report.TaskLabel(task)}
+		seen := map[int]bool{}
+		for i, pt := range s.points(r.o) {
+			x := pt.x(t[task])
+			c := tab.Cells[i][j]
+			if seen[x] || c.N == 0 {
+				continue
+			}
+			seen[x] = true
+			se.X, se.Y, se.Err = append(se.X, float64(x)), append(se.Y, c.Mean), append(se.Err, c.Std)
+		}
+		series = append(series, se)
+	}
+	return report.LinePlot(series, s.title, s.xLabel, "dev score ×100", filepath.Join(r.o.OutputDir, s.name))
+}
+
+// bestRow says which row has the highest average.
+func bestRow(tab report.AnalysisTable) string {
+	avg := len(tab.Cols) - 1
+	best := -1
+	for i, row := range tab.Cells {
+		if row[avg].N > 0 && (best < 0 || row[avg].Mean > tab.Cells[best][avg].Mean) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "No row has a score."
+	}
+	return fmt.Sprintf("Best on average: %s rows (%.1f).", tab.Rows[best], tab.Cells[best][avg].Mean)
+}
+
+func dimText(d int) string {
+	if d == 0 {
+		return "t"
+	}
+	return fmt.Sprint(d)
+}
