@@ -14,7 +14,7 @@ const (
 	AnalysisTransfer   = "transfer"   // one task's subspace used for another (Fig. 2)
 	AnalysisUnified    = "unified"    // one subspace from every task's endpoint (Table 2)
 	AnalysisDims       = "dims"       // subspace dimension d (Tables 5–6)
-	AnalysisTrajectory = "trajectory" // trajectory length t
+	AnalysisTrajectory = "trajectory" // trajectory length t and spacing (per epoch or per N steps, first t or evenly spaced)
 	AnalysisRows       = "rows"       // raw, delta or centred rows
 )
 
@@ -58,7 +58,7 @@ func analysisDefs() map[string]analysisDef {
 		AnalysisTransfer:   {name: AnalysisTransfer, minTasks: 2, jobs: transferJobs, section: transferSection},
 		AnalysisUnified:    {name: AnalysisUnified, minTasks: 2, jobs: unifiedJobs, section: unifiedSection},
 		AnalysisDims:       dimsSweep.def(),
-		AnalysisTrajectory: lengthSweep.def(),
+		AnalysisTrajectory: trajectoryDef(),
 		AnalysisRows:       rowsSweep.def(),
 	}
 }

@@ -222,6 +222,11 @@ func TestVariantSuffix(t *testing.T) {
 		{variant{rows: "delta", dim: 32, checkpoints: 32}, 32, ""},
 		{variant{rows: "delta", dim: 32, checkpoints: 64}, 25, ""},
 		{variant{rows: "delta", dim: 2, checkpoints: 4}, 32, "t4_d2"},
+		{variant{rows: "delta", dim: 32, checkpoints: 4, first: true}, 32, "first4"},
+		{variant{rows: "delta", dim: 2, checkpoints: 4, first: true}, 32, "first4_d2"},
+		{variant{rows: "delta", dim: 32, checkpoints: 40, first: true}, 32, ""}, // all of them: Table 1's
+		{variant{rows: "delta", dim: 32, epoch: true}, 3, "epoch"},              // d follows the 3 epochs
+		{variant{rows: "raw", dim: 2, epoch: true}, 3, "epoch_raw_d2"},
 	} {
 		if got := tc.v.suffix(main, tc.t); got != tc.want {
 			t.Errorf("%+v on t=%d: %q, want %q", tc.v, tc.t, got, tc.want)

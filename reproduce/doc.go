@@ -9,11 +9,14 @@
 // of the same kind and a section of the report (see AnalysisNames):
 // outlier dimensions and their ablation, transfer between tasks, the
 // unified subspace, and sweeps of the subspace's dimension, of the
-// trajectory's length and of the extraction's rows. Every run of every
+// trajectory's length and spacing (per epoch or per N steps, its start or
+// the whole path) and of the extraction's rows. Every run of every
 // analysis is a runSpec of a pipeline, run, cached and recorded by the same
 // stage; a run that equals one of Table 1's (a sweep value capped at the
-// trajectory's length, say) is that run. The full runs come first, since
-// every other run depends on their trajectories; the log counts the runs
+// trajectory's length, say) is that run. Table 1's full runs come first,
+// since every other run depends on their trajectories (the per-epoch full
+// runs of the trajectory analysis come before the runs that use theirs);
+// the log counts the runs
 // and estimates the time left from the runs trained so far.
 //
 // Every number of an analysis is a report.Cell that names the run

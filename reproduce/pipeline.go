@@ -45,7 +45,8 @@ func dirName(method string) string {
 type runSpec struct {
 	method     string
 	dir        string // "": runDir(method)
-	trajectory bool   // record the trajectory (the full run)
+	trajectory bool   // record the trajectory (the full runs)
+	every      string // its schedule ("epoch", "steps:N"); "": the profile's (trajectorySchedule)
 	basis      string // train inside this subspace file
 	random     int    // or inside a dense random subspace of this dimension per layer
 	freeze     bool   // or train the head only
@@ -107,9 +108,12 @@ func (p *pipeline) args(s runSpec) (trainer.Args, error) {
 	a.EvalStrategy = "no"
 	a.LoggingSteps = 50
 	if s.trajectory {
-		every, _, err := p.trajectorySchedule()
-		if err != nil {
-			return a, err
+		every := s.every
+		if every == "" {
+			var err error
+			if every, _, err = p.trajectorySchedule(); err != nil {
+				return a, err
+			}
 		}
 		a.SaveTrajectory = every
 	}
@@ -121,7 +125,7 @@ func (p *pipeline) args(s runSpec) (trainer.Args, error) {
 // returns how many checkpoints that records.
 func (p *pipeline) trajectorySchedule() (string, int, error) {
 	pr := p.o.Profile
-	if float64(pr.Checkpoints) == pr.Epochs {
+	if pr.perEpoch() {
 		return "epoch", pr.Checkpoints, nil
 	}
 	n, err := p.trainExamples()
@@ -132,6 +136,16 @@ func (p *pipeline) trajectorySchedule() (string, int, error) {
 	every := max(1, (steps+pr.Checkpoints-1)/pr.Checkpoints)
 	return fmt.Sprintf("steps:%d", every), (steps + every - 1) / every, nil
 }
+
+// perEpoch reports whether Table 1's full run records one checkpoint per
+// epoch (its t equals the epochs).
+func (pr Profile) perEpoch() bool { return float64(pr.Checkpoints) == pr.Epochs }
+
+// epochCheckpoints is how many checkpoints a trajectory recorded per epoch
+// holds: one at the end of every epoch, the last one possibly partial. The
+// trainer runs ⌈epochs·u⌉ steps of u per epoch and records after every
+// u-th and the last, ⌈⌈epochs·u⌉/u⌉ = ⌈epochs⌉ checkpoints whatever u is.
+func (pr Profile) epochCheckpoints() int { return int(math.Ceil(pr.Epochs)) }
 
 // trainExamples is the number of training examples the runs use. It is
 // remembered: planning asks for it once per analysis, and reading a large
@@ -166,6 +180,16 @@ func (p *pipeline) checkpoints() (t int, estimated bool, err error) {
 	}
 	_, t, err = p.trajectorySchedule()
 	return t, true, err
+}
+
+// sourceLength is the length of the trajectory v extracts from: the full
+// run's, or the per-epoch run's, which the schedule fixes.
+func (p *pipeline) sourceLength(v variant) (int, error) {
+	if v.epoch {
+		return p.o.Profile.epochCheckpoints(), nil
+	}
+	t, _, err := p.checkpoints()
+	return t, err
 }
 
 // stage runs s unless its results exist, and returns its numbers.
@@ -261,14 +285,18 @@ func (p *pipeline) extractVariant(path string, v variant) error {
 	if _, err := os.Stat(path); err == nil {
 		return nil
 	}
-	tr, err := subspace.OpenTrajectory(p.trajectoryDir())
+	dir := p.trajectoryDir()
+	if v.epoch {
+		dir = p.epochTrajectoryDir()
+	}
+	tr, err := subspace.OpenTrajectory(dir)
 	if err != nil {
 		return err
 	}
 	defer tr.Close()
 	var src subspace.Trajectory = tr
-	if v.checkpoints > 0 && v.checkpoints < tr.NumCheckpoints() {
-		if src, err = subspace.SelectCheckpoints(tr, subspace.EvenlySpaced(tr.NumCheckpoints(), v.checkpoints)); err != nil {
+	if idx := v.selection(tr.NumCheckpoints()); idx != nil {
+		if src, err = subspace.SelectCheckpoints(tr, idx); err != nil {
 			return err
 		}
 	}

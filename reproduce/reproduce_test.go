@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/subspace"
 )
 
 // tinyModel writes a randomly initialised 2-layer BERT with the real
@@ -108,8 +111,10 @@ func TestRunAnalyses(t *testing.T) {
 	}
 	// Per task and seed: Table 1's 4; transfer 1; unified, zero-shot and
 	// random 3; dims d=2 and d=8→6 (d=4 is Table 1's); t=2 (t=6 and t=8→6
-	// are Table 1's); raw and centered rows; the two ablation runs.
-	const perPipe = 4 + 1 + 3 + 2 + 1 + 2 + 2
+	// are Table 1's); spacing: the per-epoch run, its subspace's run and
+	// first 2 (its other sides are t=2 and Table 1's); raw and centered
+	// rows; the two ablation runs.
+	const perPipe = 4 + 1 + 3 + 2 + 1 + 3 + 2 + 2
 	if n := len(res.Runs); n != 2*2*perPipe {
 		t.Errorf("%d runs, want %d", n, 2*2*perPipe)
 	}
@@ -132,7 +137,8 @@ func TestRunAnalyses(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"transfer/scores", "transfer/drop", "unified/scores", "dims/scores", "trajectory/scores", "rows/scores", "outliers/outliers", "outliers/ablation"} {
+	for _, want := range []string{"transfer/scores", "transfer/drop", "unified/scores", "dims/scores", "trajectory/scores",
+		"trajectory/spacing", "trajectory/spacing_diff", "rows/scores", "outliers/outliers", "outliers/ablation"} {
 		if _, ok := tables[want]; !ok {
 			t.Errorf("no analysis table %s", want)
 		}
@@ -147,11 +153,13 @@ func TestRunAnalyses(t *testing.T) {
 		t.Errorf("transfer cola → sst2 from %v", c.Runs)
 	}
 
+	checkSpacing(t, out, tables["trajectory/spacing"], tables["trajectory/spacing_diff"])
+
 	md, err := os.ReadFile(filepath.Join(out, "REPORT.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Transfer between tasks", "## Unified subspace", "## Subspace dimension", "## Trajectory length",
+	for _, want := range []string{"## Transfer between tasks", "### Spacing", "`full_epoch`", "`intrinsic_epoch`", "`intrinsic_first2`", "## Unified subspace", "## Subspace dimension", "## Trajectory length",
 		"## Rows of the trajectory matrix", "## Outlier dimensions", "Zero-shot (d=1)", "transfer_scores.png", "dims.png",
 		"trajectory.png", "outliers_sst2.png", "| transfer:cola", "| disable_random"} {
 		if !strings.Contains(string(md), want) {
@@ -159,7 +167,8 @@ func TestRunAnalyses(t *testing.T) {
 		}
 	}
 	for _, f := range []string{"transfer_scores.svg", "transfer_drop.png", "dims.svg", "trajectory.svg", "outliers_cola.svg",
-		"unified/seed2/zeroshot_cola.safetensors", "sst2/seed1/subspace_d2.safetensors", "sst2/seed1/outliers/outliers.json"} {
+		"unified/seed2/zeroshot_cola.safetensors", "sst2/seed1/subspace_d2.safetensors",
+		"cola/seed2/full_epoch/trajectory", "cola/seed2/subspace_epoch.safetensors", "sst2/seed1/subspace_first2.safetensors", "sst2/seed1/outliers/outliers.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
@@ -176,5 +185,86 @@ func TestRunAnalyses(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "cached in"); n != 2*2*perPipe {
 		t.Errorf("second run reused %d of %d runs:\n%s", n, 2*2*perPipe, log.String())
+	}
+}
+
+// checkSpacing checks the trajectory analysis's spacing tables of
+// TestRunAnalyses (epochs 2, a trajectory of 6 checkpoints every 2 steps,
+// t = 2, 6, 8): per epoch against 2 evenly spaced step checkpoints, first 2
+// against 2 evenly spaced (6 and 8 cover the whole trajectory and are left
+// out), and the subspaces behind them.
+func checkSpacing(t *testing.T, out string, scores, diff report.AnalysisTable) {
+	t.Helper()
+	wantRows := []string{"per epoch, t=2", "per N steps, 2 evenly spaced", "first 2", "2 evenly spaced"}
+	if !slices.Equal(scores.Rows, wantRows) || !slices.Equal(diff.Rows, []string{"t=2: per N steps − per epoch", "t=2: evenly spaced − first"}) {
+		t.Fatalf("spacing rows %q, differences %q", scores.Rows, diff.Rows)
+	}
+	for i, run := range []string{"intrinsic_epoch", "intrinsic_t2", "intrinsic_first2", "intrinsic_t2"} {
+		c := scores.Cells[i][0]
+		if want := filepath.Join("sst2", "seed1", run); len(c.Runs) != 2 || !strings.HasSuffix(c.Runs[0], want) {
+			t.Errorf("%s on SST-2 traced to %v, want %s", scores.Rows[i], c.Runs, want)
+		}
+	}
+	if c := scores.Cells[1][0]; c.Note != "2 of 6, every 2 steps" {
+		t.Errorf("per N steps note %q", c.Note)
+	}
+	// Epoch ends (steps 6 and 12) are checkpoints 2 and 5 of the steps
+	// trajectory, which is what 2 evenly spaced keeps: the same subspace,
+	// and, training alike, the same scores.
+	if c := diff.Cells[0][2]; c.Mean != 0 || c.Std != 0 {
+		t.Errorf("per epoch and per N steps at t=2 differ by %v ± %v on average, want 0: the same checkpoints", c.Mean, c.Std)
+	}
+	for i := range diff.Rows {
+		c := diff.Cells[i][1]
+		want := scores.Cells[2*i+1][1].Mean - scores.Cells[2*i][1].Mean
+		if c.N != 2 || math.Abs(c.Mean-want) > 1e-9 || len(c.Runs) != 4 {
+			t.Errorf("%s on CoLA: %+v, want %v over 2 seeds from 4 runs", diff.Rows[i], c, want)
+		}
+	}
+	for _, tc := range []struct {
+		file string
+		want map[string]string
+	}{
+		{"sst2/seed1/subspace_epoch.safetensors", map[string]string{"t": "2"}},
+		{"sst2/seed1/subspace_first2.safetensors", map[string]string{"t": "2", "trajectory_checkpoints": "[0,1]", "trajectory_length": "6"}},
+		{"sst2/seed1/subspace_t2.safetensors", map[string]string{"t": "2", "trajectory_checkpoints": "[2,5]"}},
+	} {
+		f, err := safetensors.Open(filepath.Join(out, tc.file))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		meta := f.Metadata()
+		f.Close()
+		for k, v := range tc.want {
+			if meta[k] != v {
+				t.Errorf("%s: %s = %q, want %q", tc.file, k, meta[k], v)
+			}
+		}
+	}
+	// The per-epoch run trains as Table 1's: one checkpoint per epoch, the
+	// last the weights Table 1's trajectory ends at.
+	ep, err := subspace.OpenTrajectory(filepath.Join(out, "sst2", "seed1", "full_epoch", "trajectory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	st, err := subspace.OpenTrajectory(filepath.Join(out, "sst2", "seed1", "full", "trajectory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if ep.NumCheckpoints() != 2 || st.NumCheckpoints() != 6 {
+		t.Fatalf("%d checkpoints per epoch, %d per steps; want 2 and 6", ep.NumCheckpoints(), st.NumCheckpoints())
+	}
+	a, b := make([]float32, ep.LayerSize()), make([]float32, st.LayerSize())
+	if err := ep.ReadLayer(1, 0, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ReadLayer(5, 0, b); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a, b) {
+		t.Error("the per-epoch run ends elsewhere than Table 1's full run")
 	}
 }

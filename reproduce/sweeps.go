@@ -20,13 +20,18 @@ var (
 // run's trajectory.
 type variant struct {
 	rows        string
-	dim         int // directions kept per layer (0: all)
-	checkpoints int // evenly spaced checkpoints kept (0: all)
+	dim         int  // directions kept per layer (0: all)
+	checkpoints int  // checkpoints kept (0: all)
+	first       bool // keep the first checkpoints (the early trajectory), not evenly spaced ones
+	// epoch takes the checkpoints from the per-epoch run's trajectory
+	// (MethodFullEpoch) rather than from Table 1's full run.
+	epoch bool
 }
 
 // normal is v as extraction carries it out on a trajectory of t
 // checkpoints: t' = min(checkpoints or t, t) checkpoints (0 when that is
-// all of them) and min(dim or t', t') directions.
+// all of them, which are then neither first nor evenly spaced) and
+// min(dim or t', t') directions.
 func (v variant) normal(t int) variant {
 	tt := t
 	if v.checkpoints > 0 {
@@ -36,23 +41,48 @@ func (v variant) normal(t int) variant {
 	if v.dim > 0 {
 		d = min(v.dim, tt)
 	}
-	n := variant{rows: v.rows, dim: d}
+	n := variant{rows: v.rows, dim: d, epoch: v.epoch}
 	if tt < t {
-		n.checkpoints = tt
+		n.checkpoints, n.first = tt, v.first
 	}
 	return n
 }
 
+// selection is the checkpoints (0-based) v keeps of a trajectory of n: nil
+// for all of them, else the first ones or EvenlySpaced's, which end at the
+// last. Comparing the two at equal t asks whether the subspace needs the
+// whole path or only where fine-tuning went first.
+func (v variant) selection(n int) []int {
+	c := v.normal(n).checkpoints
+	switch {
+	case c == 0:
+		return nil
+	case v.first:
+		idx := make([]int, c)
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	return subspace.EvenlySpaced(n, c)
+}
+
 // suffix names v by what differs from the profile's subspace main on a
-// trajectory of t checkpoints ("raw", "t4", "d8", joined by "_"); "" when
-// nothing does, and v is Table 1's Intrinsic.
+// trajectory of t checkpoints ("epoch", "raw", "t4" or "first4", "d8",
+// joined by "_"); "" when nothing does, and v is Table 1's Intrinsic.
 func (v variant) suffix(main variant, t int) string {
 	n := v.normal(t)
 	var parts []string
+	if n.epoch {
+		parts = append(parts, "epoch")
+	}
 	if n.rows != main.rows {
 		parts = append(parts, n.rows)
 	}
-	if n.checkpoints > 0 {
+	switch {
+	case n.first:
+		parts = append(parts, fmt.Sprintf("first%d", n.checkpoints))
+	case n.checkpoints > 0:
 		parts = append(parts, fmt.Sprintf("t%d", n.checkpoints))
 	}
 	// The dimension the profile would keep from n's checkpoints.
@@ -78,6 +108,15 @@ func (p *pipeline) variantSpec(v variant, t int) runSpec {
 	path := filepath.Join(p.dir, "subspace_"+suffix+".safetensors")
 	return runSpec{method: MethodIntrinsic + "_" + suffix, basis: path,
 		prepare: func(*runSpec) error { return p.extractVariant(path, v) }}
+}
+
+// spec is fine-tuning p in subspace v of the trajectory it extracts from.
+func (p *pipeline) spec(v variant) (runSpec, error) {
+	t, err := p.sourceLength(v)
+	if err != nil {
+		return runSpec{}, err
+	}
+	return p.variantSpec(v, t), nil
 }
 
 // sweepPoint is one row of a sweep: a requested value and the subspace it
@@ -111,12 +150,7 @@ var dimsSweep = sweep{
 	title:  "Subspace dimension (paper Tables 5–6)",
 	intro:  "The intrinsic subspace keeps only its top d directions per layer, from the same trajectory; d is capped at the trajectory's t.",
 	points: func(o Options) []sweepPoint {
-		var out []sweepPoint
-		for _, d := range orDefault(o.Dims, DefaultDims) {
-			out = append(out, sweepPoint{label: fmt.Sprint(d), v: variant{rows: o.Profile.Rows, dim: d},
-				x: func(t int) int { return min(d, t) }, requested: d, noteFmt: "d=%d"})
-		}
-		return out
+		return cappedPoints(orDefault(o.Dims, DefaultDims), "d=%d", func(d int) variant { return variant{rows: o.Profile.Rows, dim: d} })
 	},
 	xLabel: "subspace dimension d per layer",
 }
@@ -128,12 +162,9 @@ var lengthSweep = sweep{
 	intro: "The subspace is extracted from t of the full run's checkpoints, evenly spaced and ending at the last " +
 		"(how many points does it need? The paper leaves this open); t is capped at the trajectory's length, and d at t.",
 	points: func(o Options) []sweepPoint {
-		var out []sweepPoint
-		for _, n := range orDefault(o.Lengths, DefaultLengths) {
-			out = append(out, sweepPoint{label: fmt.Sprint(n), v: variant{rows: o.Profile.Rows, dim: o.Profile.Dim, checkpoints: n},
-				x: func(t int) int { return min(n, t) }, requested: n, noteFmt: "t=%d"})
-		}
-		return out
+		return cappedPoints(orDefault(o.Lengths, DefaultLengths), "t=%d", func(n int) variant {
+			return variant{rows: o.Profile.Rows, dim: o.Profile.Dim, checkpoints: n}
+		})
 	},
 	xLabel: "checkpoints t",
 }
@@ -150,6 +181,17 @@ var rowsSweep = sweep{
 		}
 		return out
 	},
+}
+
+// cappedPoints are a sweep's points over values of a count that
+// extraction caps at the trajectory's t (d, or t itself): the variant v(n)
+// for each n, noted as noteFmt in a cell where the cap changed it.
+func cappedPoints(values []int, noteFmt string, v func(n int) variant) []sweepPoint {
+	var out []sweepPoint
+	for _, n := range values {
+		out = append(out, sweepPoint{label: fmt.Sprint(n), v: v(n), x: func(t int) int { return min(n, t) }, requested: n, noteFmt: noteFmt})
+	}
+	return out
 }
 
 func orDefault(xs, def []int) []int {

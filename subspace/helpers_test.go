@@ -165,6 +165,32 @@ func planted(L, D, t int, sigma []float64, seed uint64) (*memTrajectory, []*mat.
 	return newMemTrajectory(theta0, delta, nil), qs
 }
 
+// randomDeltas are t checkpoints of L layers of D numbers, each sigma
+// times a standard normal drawn from rng (checkpoint, then layer, then
+// position): the deltas of a random trajectory, or with t = 1 a random θ0.
+func randomDeltas(rng *rand.Rand, t, L, D int, sigma float64) [][][]float32 {
+	delta := make([][][]float32, t)
+	for k := range delta {
+		delta[k] = make([][]float32, L)
+		for l := range delta[k] {
+			delta[k][l] = make([]float32, D)
+			for j := range delta[k][l] {
+				delta[k][l][j] = float32(sigma * rng.NormFloat64())
+			}
+		}
+	}
+	return delta
+}
+
+// modelTheta0 copies m's encoder layers, the θ0 of a trajectory around m.
+func modelTheta0(m *model.Model) [][]float32 {
+	theta0 := make([][]float32, m.Config.NumHiddenLayers)
+	for l := range theta0 {
+		theta0[l] = append([]float32(nil), m.Layer(l)...)
+	}
+	return theta0
+}
+
 // rowsOf returns a loaded basis block's directions as a float64 matrix.
 func rowsOf(b *Basis, bi int) *mat.Dense {
 	bl := b.blocks[bi]

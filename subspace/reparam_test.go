@@ -171,22 +171,8 @@ func TestGradMatchesFiniteDifferences(t *testing.T) {
 func extractedBasis(t *testing.T, m *model.Model, scope string) *Basis {
 	c := m.Config
 	L, D := c.NumHiddenLayers, c.LayerSize()
-	rng := rand.New(rand.NewPCG(4, 4))
-	theta0 := make([][]float32, L)
-	for l := range theta0 {
-		theta0[l] = append([]float32(nil), m.Layer(l)...)
-	}
-	delta := make([][][]float32, 4)
-	for k := range delta {
-		delta[k] = make([][]float32, L)
-		for l := range delta[k] {
-			delta[k][l] = make([]float32, D)
-			for j := range delta[k][l] {
-				delta[k][l][j] = float32(0.02 * rng.NormFloat64())
-			}
-		}
-	}
-	tr := newMemTrajectory(theta0, delta, ModelLayerTensors(c))
+	delta := randomDeltas(rand.New(rand.NewPCG(4, 4)), 4, L, D, 0.02)
+	tr := newMemTrajectory(modelTheta0(m), delta, ModelLayerTensors(c))
 	path := filepath.Join(t.TempDir(), "basis.safetensors")
 	if _, err := Extract(tr, path, ExtractOptions{Scope: scope}); err != nil {
 		t.Fatal(err)
@@ -423,18 +409,13 @@ func TestBF16MatchesF32(t *testing.T) {
 // encoder.
 func trajectoryAround(t *testing.T, m *model.Model, n int) *memTrajectory {
 	c := m.Config
-	rng := rand.New(rand.NewPCG(6, 6))
-	theta0 := make([][]float32, c.NumHiddenLayers)
-	for l := range theta0 {
-		theta0[l] = append([]float32(nil), m.Layer(l)...)
-	}
-	delta := make([][][]float32, n)
+	theta0 := modelTheta0(m)
+	// Each checkpoint a step further from θ0.
+	delta := randomDeltas(rand.New(rand.NewPCG(6, 6)), n, c.NumHiddenLayers, c.LayerSize(), 0.01)
 	for k := range delta {
-		delta[k] = make([][]float32, len(theta0))
-		for l := range delta[k] {
-			delta[k][l] = make([]float32, c.LayerSize())
-			for j := range delta[k][l] {
-				delta[k][l][j] = float32(0.01*rng.NormFloat64()) * float32(k+1)
+		for _, layer := range delta[k] {
+			for j := range layer {
+				layer[j] *= float32(k + 1)
 			}
 		}
 	}

@@ -23,25 +23,8 @@ type plainTrajectory struct{ Trajectory }
 // random deltas, all starting from the same θ0 (theta0Seed) and moving
 // along a path drawn from seed.
 func randomTrajectory(name string, L, D, t int, theta0Seed, seed uint64) *memTrajectory {
-	r0 := rand.New(rand.NewPCG(theta0Seed, 9))
-	theta0 := make([][]float32, L)
-	for l := range theta0 {
-		theta0[l] = make([]float32, D)
-		for j := range theta0[l] {
-			theta0[l][j] = float32(0.05 * r0.NormFloat64())
-		}
-	}
-	rng := rand.New(rand.NewPCG(seed, 10))
-	delta := make([][][]float32, t)
-	for k := range delta {
-		delta[k] = make([][]float32, L)
-		for l := range delta[k] {
-			delta[k][l] = make([]float32, D)
-			for j := range delta[k][l] {
-				delta[k][l][j] = float32(0.01 * rng.NormFloat64())
-			}
-		}
-	}
+	theta0 := randomDeltas(rand.New(rand.NewPCG(theta0Seed, 9)), 1, L, D, 0.05)[0]
+	delta := randomDeltas(rand.New(rand.NewPCG(seed, 10)), t, L, D, 0.01)
 	tr := newMemTrajectory(theta0, delta, nil)
 	tr.name = name
 	return tr

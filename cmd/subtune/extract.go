@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,6 +21,7 @@ type extractOptions struct {
 	subspace.ExtractOptions
 	Trajectory  string // a trajectory directory, or a run directory holding trajectory/
 	Unified     string // comma-separated trajectory or run directories: one checkpoint each
+	UnifiedPick string // which checkpoint of each: last, first or an index K (see unifiedPick)
 	Checkpoints int    // keep this many evenly spaced checkpoints (0: all)
 	Output      string
 	DTypeName   string // f32 or bf16
@@ -29,7 +31,7 @@ type extractOptions struct {
 func init() {
 	var o extractOptions
 	cmd := &cobra.Command{
-		Use:   "extract (--trajectory DIR | --unified DIR1,DIR2,...) --output FILE [--dim d] [--checkpoints N] [--rows raw|delta|centered] [--scope layer|matrix|global] [--dtype f32|bf16]",
+		Use:   "extract (--trajectory DIR | --unified DIR1,DIR2,... [--unified_pick last|first|K]) --output FILE [--dim d] [--checkpoints N] [--rows raw|delta|centered] [--scope layer|matrix|global] [--dtype f32|bf16]",
 		Short: "Extract the intrinsic task-specific subspaces of a fine-tuning trajectory",
 		Long: `Extract the subspaces a fine-tuning run moved in (Zhang, Liu & Shao, ACL 2023,
 Sec. 3.2): per encoder layer, the t checkpoints of the trajectory recorded by
@@ -50,6 +52,10 @@ many points does the subspace need?
 --unified DIR1,DIR2,... builds the paper's unified subspace (Sec. 4.4,
 Table 2) instead: one subspace from the last checkpoint of each trajectory
 (8 tasks give 8 dimensions). Every trajectory must start from the same θ0.
+--unified_pick takes another checkpoint of each: first, or an index K
+(0-based; negative counts from the end, −1 being the last), for example to
+span where the tasks were early in fine-tuning; a comma-separated list
+gives one per trajectory, in the order of --unified.
 Leaving the target task's trajectory out of the list gives the zero-shot
 variant. --trajectory and --unified take a trajectory directory or the
 output directory of the run that holds one in trajectory/.
@@ -70,6 +76,7 @@ fine-tuning loads the file, checking that its θ0 is the model's.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Trajectory, "trajectory", "", "trajectory directory written by 'subtune finetune --save_trajectory' (or the run's output directory)")
 	f.StringVar(&o.Unified, "unified", "", "comma-separated trajectories (or run directories): one subspace from the last checkpoint of each (paper Sec. 4.4)")
+	f.StringVar(&o.UnifiedPick, "unified_pick", "last", "with --unified: the checkpoint of each trajectory, last, first or an index K (negative counts from the end); comma-separated, one per trajectory")
 	f.IntVar(&o.Checkpoints, "checkpoints", 0, "keep this many of the trajectory's checkpoints, evenly spaced and ending at the last (0: all)")
 	f.StringVar(&o.Output, "output", "", "safetensors file to write")
 	f.IntVar(&o.Dim, "dim", 0, "directions to keep per subspace (0: all t, less any numerically zero)")
@@ -97,7 +104,10 @@ func runExtract(o extractOptions, log io.Writer) (*subspace.ExtractStats, error)
 		return nil, fmt.Errorf("--checkpoints %d: want a number of checkpoints (0: all)", o.Checkpoints)
 	}
 	if o.Checkpoints > 0 && o.Unified != "" {
-		return nil, fmt.Errorf("--checkpoints selects checkpoints of one --trajectory; --unified takes the last of each")
+		return nil, fmt.Errorf("--checkpoints selects checkpoints of one --trajectory; --unified takes one of each (--unified_pick)")
+	}
+	if p := strings.TrimSpace(o.UnifiedPick); p != "" && !strings.EqualFold(p, "last") && o.Unified == "" {
+		return nil, fmt.Errorf("--unified_pick %s picks a checkpoint of each --unified trajectory; give --unified", o.UnifiedPick)
 	}
 	threads := o.Threads
 	if threads <= 0 {
@@ -124,19 +134,28 @@ func runExtract(o extractOptions, log io.Writer) (*subspace.ExtractStats, error)
 	}
 	var tr subspace.Trajectory
 	if o.Unified != "" {
+		dirs := splitList(o.Unified)
+		pick, err := unifiedPick(o.UnifiedPick, len(dirs))
+		if err != nil {
+			return nil, err
+		}
 		var trs []subspace.Trajectory
-		for _, dir := range splitList(o.Unified) {
+		for _, dir := range dirs {
 			t, err := open(dir)
 			if err != nil {
 				return nil, err
 			}
 			trs = append(trs, t)
 		}
-		u, err := subspace.Unified(trs, nil)
+		u, err := subspace.Unified(trs, pick)
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(log, "unified subspace: the last checkpoint of each of %d trajectories\n", len(trs))
+		if pick == nil {
+			fmt.Fprintf(log, "unified subspace: the last checkpoint of each of %d trajectories\n", len(trs))
+		} else {
+			fmt.Fprintf(log, "unified subspace: checkpoints %v of %d trajectories (--unified_pick %s)\n", pick, len(trs), o.UnifiedPick)
+		}
 		tr = u
 	} else {
 		t, err := open(o.Trajectory)
@@ -156,6 +175,39 @@ func runExtract(o extractOptions, log io.Writer) (*subspace.ExtractStats, error)
 	}
 	o.Log = log
 	return subspace.Extract(tr, o.Output, o.ExtractOptions)
+}
+
+// unifiedPick reads --unified_pick for n trajectories into subspace.Unified's
+// pick: "last" (or "") is nil, the end of every run; "first" is checkpoint
+// 0; an integer K is that checkpoint, negative counting from the end. One
+// value applies to every trajectory; a comma-separated list gives one per
+// trajectory. Whether K exists is Unified's to check, since it knows each
+// trajectory's length.
+func unifiedPick(s string, n int) ([]int, error) {
+	items := splitList(s)
+	if len(items) == 0 || (len(items) == 1 && strings.EqualFold(items[0], "last")) {
+		return nil, nil
+	}
+	if len(items) != 1 && len(items) != n {
+		return nil, fmt.Errorf("--unified_pick %s: %d checkpoints for %d trajectories; give one for all or one each", s, len(items), n)
+	}
+	pick := make([]int, n)
+	for i := range pick {
+		item := items[min(i, len(items)-1)]
+		switch strings.ToLower(item) {
+		case "last":
+			pick[i] = -1
+		case "first":
+			pick[i] = 0
+		default:
+			k, err := strconv.Atoi(item)
+			if err != nil {
+				return nil, fmt.Errorf("--unified_pick %s: %q is not last, first or a checkpoint index", s, item)
+			}
+			pick[i] = k
+		}
+	}
+	return pick, nil
 }
 
 // trajectoryDir is dir itself when it holds a trajectory, else the

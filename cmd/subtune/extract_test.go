@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,6 +115,36 @@ func TestExtractUnifiedAndCheckpoints(t *testing.T) {
 		t.Errorf("log:\n%s", log.String())
 	}
 
+	// --unified_pick: the same checkpoint of each, or one each.
+	for _, tc := range []struct {
+		pick     string
+		ka, kb   int // checkpoints of A and B (4 each)
+		logWants string
+	}{
+		{"first", 0, 0, "checkpoints [0 0] of 2 trajectories (--unified_pick first)"},
+		{"1", 1, 1, "checkpoints [1 1]"},
+		{"-2", 2, 2, "checkpoints [-2 -2]"},
+		{"first, last", 0, 3, "checkpoints [0 -1]"},
+		{"2,-4", 2, 0, "checkpoints [2 -4]"},
+		{"last", 3, 3, "the last checkpoint of each of 2 trajectories"},
+	} {
+		out := filepath.Join(t.TempDir(), "pick.safetensors")
+		var log strings.Builder
+		if _, err := runExtract(extractOptions{Unified: runA + "," + runB, UnifiedPick: tc.pick, Output: out, Threads: 1}, &log); err != nil {
+			t.Fatalf("--unified_pick %s: %v", tc.pick, err)
+		}
+		vs := append(trajectoryDeltas(t, trA, tc.ka), trajectoryDeltas(t, trB, tc.kb)...)
+		meta := checkSpans(t, out, 2, vs)
+		for _, w := range []string{trA + "#" + strconv.Itoa(tc.ka), trB + "#" + strconv.Itoa(tc.kb)} {
+			if !strings.Contains(meta["trajectory"], w) {
+				t.Errorf("--unified_pick %s: metadata trajectory %q lacks %s", tc.pick, meta["trajectory"], w)
+			}
+		}
+		if !strings.Contains(log.String(), tc.logWants) {
+			t.Errorf("--unified_pick %s: log lacks %q:\n%s", tc.pick, tc.logWants, log.String())
+		}
+	}
+
 	for _, tc := range []struct {
 		n    int
 		keep []int
@@ -140,12 +171,50 @@ func TestExtractUnifiedAndCheckpoints(t *testing.T) {
 		{extractOptions{Trajectory: runA, Checkpoints: -1, Output: out}, []string{"--checkpoints -1"}},
 		{extractOptions{Trajectory: runA, Output: out, DTypeName: "f16"}, []string{"--dtype"}},
 		{extractOptions{Unified: runA + "," + other, Output: out}, []string{"different θ0", trA, filepath.Join(other, "trajectory")}},
+		{extractOptions{Unified: runA + "," + runB, UnifiedPick: "4", Output: out}, []string{"checkpoint 4 picked, the trajectory has 4"}},
+		{extractOptions{Unified: runA + "," + runB, UnifiedPick: "-5", Output: out}, []string{"checkpoint -5 picked"}},
+		{extractOptions{Unified: runA + "," + runB, UnifiedPick: "0,1,2", Output: out}, []string{"3 checkpoints for 2 trajectories"}},
+		{extractOptions{Trajectory: runA, UnifiedPick: "first", Output: out}, []string{"--unified_pick first", "give --unified"}},
 	} {
 		_, err := runExtract(tc.o, io.Discard)
 		for _, w := range tc.want {
 			if err == nil || !strings.Contains(err.Error(), w) {
 				t.Errorf("%+v: %v, want %q", tc.o, err, w)
 			}
+		}
+	}
+}
+
+// TestUnifiedPick: --unified_pick as subspace.Unified's pick, for three
+// trajectories.
+func TestUnifiedPick(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []int
+		err  string
+	}{
+		{"", nil, ""},
+		{"last", nil, ""},
+		{" LAST ", nil, ""},
+		{"first", []int{0, 0, 0}, ""},
+		{"2", []int{2, 2, 2}, ""},
+		{"-1", []int{-1, -1, -1}, ""},
+		{"first,last,5", []int{0, -1, 5}, ""},
+		{"0, -2 ,1", []int{0, -2, 1}, ""},
+		{"last,last,last", []int{-1, -1, -1}, ""},
+		{"1,2", nil, "2 checkpoints for 3 trajectories"},
+		{"middle", nil, `"middle" is not last, first or a checkpoint index`},
+		{"first,x,1", nil, `"x"`},
+	} {
+		got, err := unifiedPick(tc.in, 3)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: %v, want an error with %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
 }

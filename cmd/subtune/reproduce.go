@@ -45,7 +45,11 @@ also in results.json) and figures:
               number of tasks), its zero-shot variant without the target
               task, a random subspace of the same d, and Full (Table 2)
   dims        the intrinsic subspace cut to d = 8, 16, 32 (Tables 5-6)
-  trajectory  the subspace of t = 4, 8, 16, 32 evenly spaced checkpoints
+  trajectory  the subspace of t = 4, 8, 16, 32 evenly spaced checkpoints;
+              the first t checkpoints against t evenly spaced; and per
+              epoch against per N steps at equal t: an extra full run per
+              task and seed (full_epoch, Table 1's schedule and seed)
+              records one checkpoint per epoch
   rows        raw, delta and centred rows of the trajectory matrix
 
 "all" runs every one. A run that equals one of Table 1's is reused; every
