@@ -29,6 +29,9 @@ type ExportOptions struct {
 	// Downstream are fine-tuning runs (output dirs with eval_results.json)
 	// to tabulate in the card, by label, e.g. "pre-trained SST-2".
 	Downstream []DownstreamRun
+	// Notes is Markdown appended after the downstream table: what the
+	// numbers mean, how the run was stopped and resumed.
+	Notes string
 }
 
 // DownstreamRun is one fine-tuning result quoted in the model card.
@@ -111,8 +114,8 @@ func writeCard(w io.Writer, o ExportOptions, m *model.Model, st State, from stri
 	fmt.Fprintf(&b, "| vocabulary | bert-base-uncased WordPiece, %d tokens |\n", c.VocabSize)
 	fmt.Fprintf(&b, "| weights | model.safetensors, %s |\n", o.DType)
 	fmt.Fprintf(&b, "| corpus | %s |\n", o.Corpus)
-	fmt.Fprintf(&b, "| training | %d steps × %d tokens = %d tokens seen, %.0f minutes of wall time on 2 CPU cores |\n",
-		st.Step, st.TokensSeen/int64(max(st.Step, 1)), st.TokensSeen, st.WallSeconds/60)
+	fmt.Fprintf(&b, "| training | %d steps, %d tokens seen, %.0f minutes of wall time on 2 CPU cores |\n",
+		st.Step, st.TokensSeen, st.WallSeconds/60)
 	fmt.Fprintf(&b, "| exported from | `%s` |\n\n", filepath.ToSlash(from))
 	fmt.Fprintf(&b, "Pre-training command (resumed with `--resume` after each stop):\n\n```sh\n%s\n```\n\n", o.Command)
 	b.WriteString("## Learning curve\n\nMasked-token loss and accuracy on 512 held-out blocks of 128 tokens (the same masks at every evaluation).\n\n")
@@ -143,6 +146,9 @@ func writeCard(w io.Writer, o ExportOptions, m *model.Model, st State, from stri
 		}
 		b.WriteString(report.MarkdownTable([]string{"model", "task (dev)", "metric", "value", "run"}, rows))
 		b.WriteString("\nCommands:\n\n```sh\n" + strings.Join(cmds, "\n") + "\n```\n")
+	}
+	if o.Notes != "" {
+		b.WriteString("\n" + strings.TrimSpace(o.Notes) + "\n")
 	}
 	b.WriteString("\n## Licence\n\nThe weights are derived from the corpus in `../shared/corpus` (sources and licences in its SOURCES.md: " +
 		"public-domain, CC BY 4.0, CC BY-SA 3.0 and WordNet-licensed texts); the vocabulary is bert-base-uncased's (Apache-2.0).\n")

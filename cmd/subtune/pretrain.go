@@ -85,7 +85,7 @@ random, 10% unchanged). Checkpoints go to --output_dir every --save_steps;
 
 func exportCmd() *cobra.Command {
 	var o pretrain.ExportOptions
-	var dtype, downstream string
+	var dtype, downstream, notes string
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write a pre-training run's newest checkpoint as a model folder with its model card",
@@ -99,6 +99,13 @@ func exportCmd() *cobra.Command {
 				if err := json.Unmarshal(data, &o.Downstream); err != nil {
 					return fmt.Errorf("%s: %w", downstream, err)
 				}
+			}
+			if notes != "" {
+				data, err := os.ReadFile(notes)
+				if err != nil {
+					return err
+				}
+				o.Notes = string(data)
 			}
 			if err := pretrain.Export(o); err != nil {
 				return err
@@ -115,6 +122,7 @@ func exportCmd() *cobra.Command {
 	f.StringVar(&o.Name, "name", "subtune-bert-mini", "model name for the card")
 	f.StringVar(&o.Corpus, "corpus", "../shared/corpus (93.9 MB, 15.8 M words of English; see CORPUS_SOURCES.md)", "corpus description for the card")
 	f.StringVar(&o.Command, "command", "", "the pre-training command, quoted in the card")
+	f.StringVar(&notes, "notes", "", "Markdown file appended to the card after the downstream table")
 	f.StringVar(&downstream, "downstream", "", "JSON list of {Model, Task, Metric, Dir, Command} fine-tuning runs to tabulate")
 	return cmd
 }
