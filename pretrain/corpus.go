@@ -22,6 +22,36 @@ type Corpus struct {
 	BlockLen int
 }
 
+// Lines returns the corpus lines as run_mlm's --line_by_line sees them:
+// each [CLS] … [SEP] line of the stream, cut to at most maxLen tokens
+// (keeping [CLS], the first maxLen−2 tokens and [SEP]), in corpus order.
+func (c *Corpus) Lines(cls, sep uint16, maxLen int) [][]uint16 {
+	var lines [][]uint16
+	start := -1
+	for i, id := range c.Tokens {
+		if id != cls {
+			continue
+		}
+		if start >= 0 {
+			lines = append(lines, truncateLine(c.Tokens[start:i], sep, maxLen))
+		}
+		start = i
+	}
+	if start >= 0 && c.Tokens[len(c.Tokens)-1] == sep {
+		lines = append(lines, truncateLine(c.Tokens[start:], sep, maxLen))
+	}
+	return lines
+}
+
+func truncateLine(line []uint16, sep uint16, maxLen int) []uint16 {
+	if len(line) <= maxLen {
+		return line
+	}
+	// A fresh copy: the stream itself must stay intact.
+	out := append(make([]uint16, 0, maxLen), line[:maxLen-1]...)
+	return append(out, sep)
+}
+
 // NumBlocks is the number of blocks.
 func (c *Corpus) NumBlocks() int { return len(c.Tokens) / c.BlockLen }
 

@@ -10,24 +10,30 @@ import (
 type Masker struct {
 	Prob              float64 // mlm_probability, 0.15
 	MaskID            int32
+	PadID             int32 // fills sequences shorter than the batch (line-by-line)
 	VocabSize         int
 	Special           map[int32]bool // never masked ([CLS], [SEP], [PAD])
 	MaxMaskedPerBatch int            // workspace bound; extra picks are left unmasked
 }
 
-// Mask fills b.InputIDs and b.MLMLabels from the blocks, with the random
-// choices drawn from rng.
+// Mask fills b.InputIDs and b.MLMLabels from the sequences, with the random
+// choices drawn from rng. Sequences shorter than b.T are padded on the right
+// and their padding is neither attended to nor predicted.
 func (mk *Masker) Mask(b *model.Batch, blocks [][]uint16, rng *rand.Rand) {
 	T := b.T
 	masked := 0
 	for s, blk := range blocks {
 		for t := 0; t < T; t++ {
 			i := s*T + t
+			b.MLMLabels[i] = model.IgnoreIndex
+			b.TokenTypeIDs[i] = 0
+			if t >= len(blk) {
+				b.InputIDs[i], b.AttentionMask[i] = mk.PadID, 0
+				continue
+			}
 			id := int32(blk[t])
 			b.InputIDs[i] = id
-			b.MLMLabels[i] = model.IgnoreIndex
 			b.AttentionMask[i] = 1
-			b.TokenTypeIDs[i] = 0
 			// Draw every random number whether or not it is used, so the
 			// stream stays aligned and masks depend only on the seed.
 			pick, kind, random := rng.Float64(), rng.Float64(), int32(rng.IntN(mk.VocabSize))

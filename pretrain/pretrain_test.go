@@ -2,6 +2,7 @@ package pretrain
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -73,11 +74,17 @@ func TestMaskerProportions(t *testing.T) {
 // the second resumed from the checkpoint the first wrote when it was
 // interrupted: the final weights must agree to the bit.
 func TestRunResume(t *testing.T) {
+	for _, lines := range []bool{false, true} {
+		t.Run(fmt.Sprint("line_by_line=", lines), func(t *testing.T) { testRunResume(t, lines) })
+	}
+}
+
+func testRunResume(t *testing.T, lineByLine bool) {
 	tmp := t.TempDir()
 	corpus := filepath.Join(tmp, "corpus.txt")
 	var text strings.Builder
 	for i := 0; i < 400; i++ {
-		text.WriteString("the quick brown fox jumps over the lazy dog and the cat sleeps in the warm sun .\n")
+		text.WriteString("the quick brown fox jumps over the lazy dog" + strings.Repeat(" and the cat sleeps in the warm sun", i%4) + " .\n")
 		if i%10 == 9 {
 			text.WriteString("\n")
 		}
@@ -90,7 +97,7 @@ func TestRunResume(t *testing.T) {
 	opts := func(dir string, steps int, resume bool) Options {
 		return Options{Corpus: []string{corpus}, TokenizerDir: "../tokenizer/testdata/bert-base-uncased", OutputDir: dir, Config: cfg,
 			MaxSeqLength: 32, BatchSize: 8, LearningRate: 1e-2, WarmupSteps: 1, MaxSteps: steps, MLMProbability: 0.15,
-			EvalEvery: 3, SaveEvery: 3, EvalBlocks: 8, Seed: 7, Resume: resume, Log: &strings.Builder{}}
+			EvalEvery: 3, SaveEvery: 3, EvalBlocks: 8, Seed: 7, Resume: resume, Log: &strings.Builder{}, LineByLine: lineByLine}
 	}
 	whole, halves := filepath.Join(tmp, "whole"), filepath.Join(tmp, "halves")
 	if err := Run(context.Background(), opts(whole, 6, false)); err != nil {
@@ -122,5 +129,47 @@ func TestRunResume(t *testing.T) {
 		if !slices.Equal(ta.F32, b[name].F32) {
 			t.Errorf("%s differs between the whole run and the resumed one", name)
 		}
+	}
+}
+
+// TestLines checks run_mlm --line_by_line's view of the stream: one
+// [CLS] … [SEP] sequence per line, long ones cut to keep both ends' markers.
+func TestLines(t *testing.T) {
+	const cls, sep = 101, 102
+	c := &Corpus{Tokens: []uint16{cls, 5, 6, sep, cls, 7, 8, 9, 10, 11, sep, cls, 12, sep}}
+	got := c.Lines(cls, sep, 5)
+	want := [][]uint16{{cls, 5, 6, sep}, {cls, 7, 8, 9, sep}, {cls, 12, sep}}
+	if len(got) != len(want) {
+		t.Fatalf("%d lines, want %d: %v", len(got), len(want), got)
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("line %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if c.Tokens[9] != 11 {
+		t.Error("truncating a line changed the stream")
+	}
+	// A stream cut inside its last line (blocks drop the remainder) ends without it.
+	c.Tokens = c.Tokens[:13]
+	if got := c.Lines(cls, sep, 5); len(got) != 2 {
+		t.Errorf("%d lines from a stream cut mid-line, want 2", len(got))
+	}
+}
+
+// TestMaskerPadding: positions past a short sequence are padding, neither
+// attended to nor predicted.
+func TestMaskerPadding(t *testing.T) {
+	const T = 6
+	mk := &Masker{Prob: 1, MaskID: 103, PadID: 0, VocabSize: 200, Special: map[int32]bool{101: true, 102: true, 0: true}, MaxMaskedPerBatch: 100}
+	b := &model.Batch{B: 2, T: T, InputIDs: make([]int32, 2*T), TokenTypeIDs: make([]int32, 2*T), AttentionMask: make([]int32, 2*T), MLMLabels: make([]int32, 2*T)}
+	mk.Mask(b, [][]uint16{{101, 150, 151, 152, 153, 102}, {101, 160, 102}}, rand.New(rand.NewPCG(1, 1)))
+	for i := T + 3; i < 2*T; i++ {
+		if b.InputIDs[i] != 0 || b.AttentionMask[i] != 0 || b.MLMLabels[i] != model.IgnoreIndex {
+			t.Errorf("padding position %d: id %d mask %d label %d", i, b.InputIDs[i], b.AttentionMask[i], b.MLMLabels[i])
+		}
+	}
+	if b.AttentionMask[T+2] != 1 || b.MLMLabels[T+1] != 160 {
+		t.Errorf("the short sequence's own tokens: mask %v labels %v", b.AttentionMask[T:], b.MLMLabels[T:])
 	}
 }

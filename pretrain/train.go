@@ -36,7 +36,13 @@ type Options struct {
 	MLMProbability float64
 	EvalEvery      int // steps between held-out evaluations
 	SaveEvery      int // steps between checkpoints
-	EvalBlocks     int // held-out blocks (taken from the corpus, never trained on)
+	EvalBlocks     int // held-out blocks or lines (taken from the corpus, never trained on)
+	// LineByLine trains on each corpus line as its own sequence, [CLS]
+	// first and padded to the batch's longest, as run_mlm --line_by_line;
+	// otherwise the lines are concatenated and cut into blocks
+	// (group_texts). Lines start as fine-tuning inputs do, with [CLS] at
+	// position 0, which blocks cut anywhere in the stream do not.
+	LineByLine bool
 	Seed           uint64
 	Resume         bool
 	Log            io.Writer
@@ -91,7 +97,17 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// Held-out blocks: evenly spaced through the corpus, so every source
 	// is represented; they are excluded from training.
-	nb := corpus.NumBlocks()
+	var units [][]uint16 // the sequences training draws from
+	kind := "blocks of"
+	if o.LineByLine {
+		units, kind = corpus.Lines(uint16(tok.ClsID()), uint16(tok.SepID()), o.MaxSeqLength), "lines of at most"
+	} else {
+		units = make([][]uint16, corpus.NumBlocks())
+		for i := range units {
+			units[i] = corpus.Block(i)
+		}
+	}
+	nb := len(units)
 	stride := max(2, nb/max(1, o.EvalBlocks))
 	var train, eval []int
 	for i := 0; i < nb; i++ {
@@ -101,8 +117,8 @@ func Run(ctx context.Context, o Options) error {
 			train = append(train, i)
 		}
 	}
-	fmt.Fprintf(log, "corpus: %d tokens in %d blocks of %d (%d train, %d held out), tokenised in %s\n",
-		len(corpus.Tokens), nb, o.MaxSeqLength, len(train), len(eval), time.Since(start).Round(time.Second))
+	fmt.Fprintf(log, "corpus: %d tokens in %d %s %d (%d train, %d held out), tokenised in %s\n",
+		len(corpus.Tokens), nb, kind, o.MaxSeqLength, len(train), len(eval), time.Since(start).Round(time.Second))
 
 	m, err := model.New(cfg, model.MaskedLM)
 	if err != nil {
@@ -128,7 +144,7 @@ func Run(ctx context.Context, o Options) error {
 	ws := m.NewWorkspace(B, T, maxMasked)
 	batch := &model.Batch{B: B, T: T, InputIDs: make([]int32, B*T), TokenTypeIDs: make([]int32, B*T),
 		AttentionMask: make([]int32, B*T), MLMLabels: make([]int32, B*T)}
-	masker := &Masker{Prob: o.MLMProbability, MaskID: tok.MaskID(), VocabSize: tok.VocabSize(),
+	masker := &Masker{Prob: o.MLMProbability, MaskID: tok.MaskID(), PadID: tok.PadID(), VocabSize: tok.VocabSize(),
 		Special: map[int32]bool{tok.ClsID(): true, tok.SepID(): true, tok.PadID(): true}, MaxMaskedPerBatch: maxMasked}
 	blocks := make([][]uint16, B)
 
@@ -144,8 +160,9 @@ func Run(ctx context.Context, o Options) error {
 		var correct, total int
 		for lo := 0; lo+B <= len(eval); lo += B {
 			for s := 0; s < B; s++ {
-				blocks[s] = corpus.Block(eval[lo+s])
+				blocks[s] = units[eval[lo+s]]
 			}
+			fitBatch(batch, blocks)
 			masker.Mask(batch, blocks, rng)
 			l, err := m.Forward(ws, batch, model.Pass{})
 			if err != nil {
@@ -196,8 +213,9 @@ func Run(ctx context.Context, o Options) error {
 			if epoch != orderEpoch {
 				order, orderEpoch = epochOrder(o.Seed, epoch, len(train)), epoch
 			}
-			blocks[s] = corpus.Block(train[order[at]])
+			blocks[s] = units[train[order[at]]]
 		}
+		tokens := fitBatch(batch, blocks)
 		rng := rand.New(rand.NewPCG(o.Seed, uint64(st.Step)))
 		masker.Mask(batch, blocks, rng)
 		loss, err := m.Forward(ws, batch, model.Pass{Train: true, Seed: o.Seed ^ uint64(st.Step)<<20})
@@ -211,7 +229,7 @@ func Run(ctx context.Context, o Options) error {
 		lr := optim.LinearWarmup(st.Step, o.WarmupSteps, o.MaxSteps)
 		opt.Step(lr)
 		st.Step++
-		st.TokensSeen += int64(B * T)
+		st.TokensSeen += int64(tokens)
 		lossSum += loss
 		lossCount++
 		bar.Update(st.Step, B, fmt.Sprintf("loss=%.4f", loss))
@@ -243,6 +261,18 @@ func Run(ctx context.Context, o Options) error {
 	}
 	fmt.Fprintf(log, "saved %s\n", final)
 	return nil
+}
+
+// fitBatch sets the batch's length to its longest sequence, as dynamic
+// padding does, and returns the number of real tokens.
+func fitBatch(b *model.Batch, seqs [][]uint16) int {
+	b.T = 0
+	tokens := 0
+	for _, s := range seqs {
+		b.T = max(b.T, len(s))
+		tokens += len(s)
+	}
+	return tokens
 }
 
 // epochOrder is the order in which epoch visits n training blocks: a

@@ -77,6 +77,7 @@ random, 10% unchanged). Checkpoints go to --output_dir every --save_steps;
 	f.IntVar(&o.SaveEvery, "save_steps", 100, "steps between checkpoints")
 	f.IntVar(&o.EvalBlocks, "eval_blocks", 512, "held-out blocks")
 	f.Uint64Var(&o.Seed, "seed", 42, "random seed")
+	f.BoolVar(&o.LineByLine, "line_by_line", false, "one sequence per corpus line, padded (run_mlm --line_by_line), instead of concatenated blocks")
 	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --output_dir")
 	f.IntVar(&threads, "threads", 0, "OpenBLAS threads (0: all cores)")
 	cmd.AddCommand(exportCmd())
