@@ -98,7 +98,7 @@ func Markdown(r Results, figures []string, extra ...Section) string {
 	}
 
 	b.WriteString("\n## Table 1: full, frozen, random-subspace and intrinsic-subspace fine-tuning\n\n")
-	b.WriteString("Full: all parameters trained. Freeze: the encoder frozen, only the classifier trained. " +
+	b.WriteString("Full: all parameters trained. Freeze: the encoder frozen; embeddings and classifier trained, as in the paper. " +
 		"Random: training in a random subspace. Intrinsic: training in the subspace extracted from the " +
 		"full fine-tuning trajectory.\n\n")
 	b.WriteString(Table1(r))

@@ -237,12 +237,13 @@ func (g scoreGrid) caption(r Results) string {
 	return b.String()
 }
 
-// formatSummary formats a cell: "85.3 ± 1.2", "85.3" for one run, "—" for none.
+// formatSummary formats a cell: "85.3 ± 1.2", "85.3" for one run or an
+// unknown spread (an average over tasks of single runs), "—" for none.
 func formatSummary(s Summary) string {
 	switch {
 	case s.N == 0:
 		return "—"
-	case s.N == 1:
+	case s.N == 1 || math.IsNaN(s.Std):
 		return fmt1(s.Mean)
 	default:
 		return fmt1(s.Mean) + " ± " + fmt1(s.Std)
