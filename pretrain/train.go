@@ -43,9 +43,9 @@ type Options struct {
 	// (group_texts). Lines start as fine-tuning inputs do, with [CLS] at
 	// position 0, which blocks cut anywhere in the stream do not.
 	LineByLine bool
-	Seed           uint64
-	Resume         bool
-	Log            io.Writer
+	Seed       uint64
+	Resume     bool
+	Log        io.Writer
 
 	afterStep func() // test hook: called after every optimiser step
 }
