@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
@@ -22,25 +22,7 @@ import (
 // uncased vocabulary into a temporary model folder.
 func tinyModel(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "model")
-	c := model.DefaultConfig("bert")
-	c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize, c.MaxPositionEmbeddings = 2, 16, 2, 32, 128
-	m, err := model.New(c, model.MaskedLM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Init(1)
-	if err := checkpoint.Save(dir, m, safetensors.F32); err != nil {
-		t.Fatal(err)
-	}
-	vocab, err := os.ReadFile("../tokenizer/testdata/bert-base-uncased/vocab.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "vocab.txt"), vocab, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return testmodel.New(t, testmodel.Tiny(2), model.MaskedLM, 1)
 }
 
 // TestRunPipeline runs every stage on a tiny model and a slice of RTE, checks

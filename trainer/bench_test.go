@@ -4,12 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/glue"
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/tokenizer"
 )
@@ -30,11 +30,7 @@ func mrpcTrain(tb testing.TB) *Dataset {
 		tb.Fatal(err)
 	}
 	dir := tb.TempDir()
-	vocab, err := os.ReadFile("../tokenizer/testdata/bert-base-uncased/vocab.txt")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "vocab.txt"), vocab, 0o644)
+	testmodel.WriteVocab(tb, dir)
 	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		tb.Fatal(err)

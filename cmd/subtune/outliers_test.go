@@ -11,6 +11,7 @@ import (
 
 	"github.com/subtune/subtune/analysis"
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/subspace"
@@ -21,25 +22,9 @@ import (
 // real uncased vocabulary into a folder.
 func outliersModelDir(t *testing.T, seed uint64) string {
 	t.Helper()
-	c := model.DefaultConfig("bert")
-	c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize, c.MaxPositionEmbeddings = 16, 2, 2, 32, 64
-	m, err := model.New(c, model.NoHead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Init(seed)
-	dir := t.TempDir()
-	if err := checkpoint.Save(dir, m, ""); err != nil {
-		t.Fatal(err)
-	}
-	vocab, err := os.ReadFile(realVocab)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "vocab.txt"), vocab, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	c := testmodel.Tiny(2)
+	c.MaxPositionEmbeddings = 64
+	return testmodel.New(t, c, model.NoHead, seed)
 }
 
 // smallRunArgs fine-tunes on 32 SST-2 examples for a few steps, on one

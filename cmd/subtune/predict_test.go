@@ -11,11 +11,10 @@ import (
 	"testing"
 
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/tokenizer"
 )
-
-const realVocab = "../../tokenizer/testdata/bert-base-uncased/vocab.txt"
 
 // tinyBERT saves a small random BERT with bert-base-uncased's real
 // vocabulary (30522 tokens, hidden size 16) and tokenizer into a folder.
@@ -34,18 +33,12 @@ func tinyBERT(t *testing.T, labels []string, withTokenizer bool) string {
 	for i := range m.Data {
 		m.Data[i] += float32(math.Sin(float64(i))) * 0.05
 	}
+	if withTokenizer {
+		return testmodel.Dir(t, m)
+	}
 	dir := t.TempDir()
 	if err := checkpoint.Save(dir, m, ""); err != nil {
 		t.Fatal(err)
-	}
-	if withTokenizer {
-		vocab, err := os.ReadFile(realVocab)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "vocab.txt"), vocab, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return dir
 }
