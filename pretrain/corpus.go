@@ -18,7 +18,7 @@ import (
 
 // Corpus is a tokenised corpus cut into blocks of BlockLen tokens.
 type Corpus struct {
-	Tokens   []uint16 // concatenated token ids; len is a multiple of BlockLen
+	Tokens   []uint16 // concatenated token ids, [CLS] … [SEP] per line
 	BlockLen int
 }
 
@@ -60,8 +60,9 @@ func (c *Corpus) Block(i int) []uint16 { return c.Tokens[i*c.BlockLen : (i+1)*c.
 
 // LoadCorpus tokenises the files (one paragraph per line; blank lines
 // separate documents and are skipped), wrapping each line in [CLS] … [SEP]
-// as run_mlm's tokenize_function does, and cuts the stream into blocks of
-// blockLen, dropping the remainder as group_texts does. The token stream is
+// as run_mlm's tokenize_function does. Blocks of blockLen (NumBlocks, Block)
+// drop the stream's remainder as group_texts does; Lines keeps every line.
+// The token stream is
 // cached in cacheDir under a name derived from the inputs, so a resumed run
 // skips tokenisation.
 func LoadCorpus(files []string, tok *tokenizer.Tokenizer, blockLen int, cacheDir string) (*Corpus, error) {
@@ -109,11 +110,10 @@ func LoadCorpus(files []string, tok *tokenizer.Tokenizer, blockLen int, cacheDir
 			return nil, err
 		}
 	}
-	n := len(stream) / blockLen * blockLen
-	if n == 0 {
-		return nil, fmt.Errorf("corpus of %d tokens is shorter than one block of %d", len(stream), blockLen)
+	if len(stream) == 0 {
+		return nil, fmt.Errorf("corpus %v holds no text", files)
 	}
-	return &Corpus{Tokens: stream[:n], BlockLen: blockLen}, nil
+	return &Corpus{Tokens: stream, BlockLen: blockLen}, nil
 }
 
 // tokenizeFile tokenises the lines of one file on all cores, keeping their order.

@@ -18,7 +18,13 @@ import (
 // its path. Only train splits are read: dev and test text must never reach
 // pre-training. An existing identical file is left untouched so that the
 // corpus cache, keyed on modification times, stays valid across resumes.
-func GLUETrainCorpus(outputDir, dataDir string, tasks []string) (string, error) {
+//
+// With pairSep non-empty, the two sentences of a pair task's example share
+// one line, joined by pairSep (the tokenizer's separator, "[SEP]" for BERT):
+// the tokenizer keeps it as the special token, as HuggingFace's does, so the
+// line becomes [CLS] A [SEP] B [SEP], the input a pair task is fine-tuned on,
+// and masked-LM learns to predict tokens of one sentence from the other.
+func GLUETrainCorpus(outputDir, dataDir string, tasks []string, pairSep string) (string, error) {
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
 	for i, name := range tasks {
@@ -34,16 +40,25 @@ func GLUETrainCorpus(outputDir, dataDir string, tasks []string) (string, error) 
 			fmt.Fprintln(w)
 		}
 		for _, ex := range examples {
-			fmt.Fprintln(w, ex.TextA)
-			if ex.HasPair {
+			switch {
+			case ex.HasPair && pairSep != "":
+				fmt.Fprintln(w, ex.TextA, pairSep, ex.TextB)
+			case ex.HasPair:
+				fmt.Fprintln(w, ex.TextA)
 				fmt.Fprintln(w, ex.TextB)
+			default:
+				fmt.Fprintln(w, ex.TextA)
 			}
 		}
 	}
 	if err := w.Flush(); err != nil {
 		return "", err
 	}
-	path := filepath.Join(outputDir, "glue-train.txt")
+	name := "glue-train.txt"
+	if pairSep != "" {
+		name = "glue-train-pairs.txt"
+	}
+	path := filepath.Join(outputDir, name)
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, buf.Bytes()) {
 		return path, nil
 	}

@@ -14,6 +14,11 @@ type Masker struct {
 	VocabSize         int
 	Special           map[int32]bool // never masked ([CLS], [SEP], [PAD])
 	MaxMaskedPerBatch int            // workspace bound; extra picks are left unmasked
+	// SegmentSep, when not zero, gives every token after a sequence's first
+	// SegmentSep token type 1, so a [CLS] A [SEP] B [SEP] line gets BERT's
+	// segment ids (padding stays 0). Line-by-line only: in blocks of
+	// concatenated lines a [SEP] ends a line, not a segment.
+	SegmentSep int32
 }
 
 // Mask fills b.InputIDs and b.MLMLabels from the sequences, with the random
@@ -23,15 +28,20 @@ func (mk *Masker) Mask(b *model.Batch, blocks [][]uint16, rng *rand.Rand) {
 	T := b.T
 	masked := 0
 	for s, blk := range blocks {
+		segment := int32(0)
 		for t := 0; t < T; t++ {
 			i := s*T + t
 			b.MLMLabels[i] = model.IgnoreIndex
-			b.TokenTypeIDs[i] = 0
+			b.TokenTypeIDs[i] = segment
 			if t >= len(blk) {
+				b.TokenTypeIDs[i] = 0
 				b.InputIDs[i], b.AttentionMask[i] = mk.PadID, 0
 				continue
 			}
 			id := int32(blk[t])
+			if mk.SegmentSep != 0 && id == mk.SegmentSep {
+				segment = 1
+			}
 			b.InputIDs[i] = id
 			b.AttentionMask[i] = 1
 			// Draw every random number whether or not it is used, so the

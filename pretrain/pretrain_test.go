@@ -3,6 +3,7 @@ package pretrain
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -171,5 +172,65 @@ func TestMaskerPadding(t *testing.T) {
 	}
 	if b.AttentionMask[T+2] != 1 || b.MLMLabels[T+1] != 160 {
 		t.Errorf("the short sequence's own tokens: mask %v labels %v", b.AttentionMask[T:], b.MLMLabels[T:])
+	}
+}
+
+// TestMaskerSegments: with SegmentSep, a line holding an inner [SEP] is a
+// sentence pair and B's tokens (its [SEP] included) get type 1, as the
+// tokenizer's pair encoding gives them; padding and single sentences stay 0,
+// and without SegmentSep (blocks) every type is 0.
+func TestMaskerSegments(t *testing.T) {
+	const T = 8
+	seqs := [][]uint16{
+		{101, 150, 151, 102, 160, 161, 102}, // [CLS] A A [SEP] B B [SEP] + 1 padding
+		{101, 150, 151, 152, 102},           // single sentence + 3 padding
+	}
+	for _, tc := range []struct {
+		name string
+		sep  int32
+		want []int32
+	}{
+		{"pairs", 102, []int32{0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		{"off", 0, make([]int32, 2*T)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mk := &Masker{Prob: 0.15, MaskID: 103, PadID: 0, VocabSize: 200, Special: map[int32]bool{101: true, 102: true, 0: true}, MaxMaskedPerBatch: 100, SegmentSep: tc.sep}
+			b := &model.Batch{B: 2, T: T, InputIDs: make([]int32, 2*T), TokenTypeIDs: make([]int32, 2*T), AttentionMask: make([]int32, 2*T), MLMLabels: make([]int32, 2*T)}
+			for i := range b.TokenTypeIDs {
+				b.TokenTypeIDs[i] = 7 // stale values from a previous batch must go
+			}
+			mk.Mask(b, seqs, rand.New(rand.NewPCG(1, 1)))
+			if !slices.Equal(b.TokenTypeIDs, tc.want) {
+				t.Errorf("token types %v, want %v", b.TokenTypeIDs, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunShortCorpus: a corpus shorter than one block cannot train in blocks
+// (the error says so) but trains line by line; an empty one is an error.
+func TestRunShortCorpus(t *testing.T) {
+	tmp := t.TempDir()
+	short, empty := filepath.Join(tmp, "short.txt"), filepath.Join(tmp, "empty.txt")
+	os.WriteFile(short, []byte("the quick brown fox .\njumps over the lazy dog .\n"), 0o644)
+	os.WriteFile(empty, []byte("\n\n"), 0o644)
+	cfg := model.DefaultConfig("bert")
+	cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, cfg.MaxPositionEmbeddings = 1, 16, 2, 32, 64
+	for _, tc := range []struct {
+		corpus     string
+		lineByLine bool
+		err        string
+	}{
+		{short, false, "shorter than one block of 32"},
+		{short, true, ""},
+		{empty, true, "holds no text"},
+	} {
+		o := Options{Corpus: []string{tc.corpus}, TokenizerDir: "../tokenizer/testdata/bert-base-uncased", OutputDir: t.TempDir(), Config: cfg,
+			MaxSeqLength: 32, BatchSize: 2, LearningRate: 1e-3, WarmupSteps: 1, MaxSteps: 1, MLMProbability: 0.15,
+			EvalEvery: 1, SaveEvery: 1, EvalBlocks: 1, Seed: 7, Log: io.Discard, LineByLine: tc.lineByLine}
+		err := Run(context.Background(), o)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%s line_by_line=%v: err = %v, want %q", filepath.Base(tc.corpus), tc.lineByLine, err, tc.err)
+		}
 	}
 }

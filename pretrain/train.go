@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -41,7 +40,9 @@ type Options struct {
 	// first and padded to the batch's longest, as run_mlm --line_by_line;
 	// otherwise the lines are concatenated and cut into blocks
 	// (group_texts). Lines start as fine-tuning inputs do, with [CLS] at
-	// position 0, which blocks cut anywhere in the stream do not.
+	// position 0, which blocks cut anywhere in the stream do not. A line
+	// holding a separator before its end, [CLS] A [SEP] B [SEP], is a
+	// sentence pair: B's tokens get token type 1 as in BERT's pre-training.
 	LineByLine bool
 	Seed       uint64
 	Resume     bool
@@ -108,6 +109,9 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	nb := len(units)
+	if nb == 0 {
+		return fmt.Errorf("corpus of %d tokens is shorter than one block of %d", len(corpus.Tokens), o.MaxSeqLength)
+	}
 	stride := max(2, nb/max(1, o.EvalBlocks))
 	var train, eval []int
 	for i := 0; i < nb; i++ {
@@ -119,6 +123,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	fmt.Fprintf(log, "corpus: %d tokens in %d %s %d (%d train, %d held out), tokenised in %s\n",
 		len(corpus.Tokens), nb, kind, o.MaxSeqLength, len(train), len(eval), time.Since(start).Round(time.Second))
+
+	if len(eval) < o.BatchSize {
+		fmt.Fprintf(log, "held-out set of %d is smaller than a batch of %d: no evaluation\n", len(eval), o.BatchSize)
+	}
 
 	m, err := model.New(cfg, model.MaskedLM)
 	if err != nil {
@@ -146,6 +154,9 @@ func Run(ctx context.Context, o Options) error {
 		AttentionMask: make([]int32, B*T), MLMLabels: make([]int32, B*T)}
 	masker := &Masker{Prob: o.MLMProbability, MaskID: tok.MaskID(), PadID: tok.PadID(), VocabSize: tok.VocabSize(),
 		Special: map[int32]bool{tok.ClsID(): true, tok.SepID(): true, tok.PadID(): true}, MaxMaskedPerBatch: maxMasked}
+	if o.LineByLine && cfg.TypeVocabSize > 1 {
+		masker.SegmentSep = tok.SepID()
+	}
 	blocks := make([][]uint16, B)
 
 	save := func() error {
@@ -185,8 +196,8 @@ func Run(ctx context.Context, o Options) error {
 			sumLoss += l * float64(len(rows))
 			total += len(rows)
 		}
-		if total == 0 {
-			return math.NaN(), math.NaN()
+		if total == 0 { // fewer held-out sequences than a batch: nothing to report
+			return 0, 0
 		}
 		return sumLoss / float64(total), float64(correct) / float64(total)
 	}

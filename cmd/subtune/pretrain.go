@@ -14,11 +14,13 @@ import (
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/pretrain"
 	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/tokenizer"
 )
 
 func init() {
 	var o pretrain.Options
 	var corpusGlob, glueTrain, glueDataDir string
+	var gluePairs bool
 	var layers, hidden, heads, ffn, maxPos, threads int
 	cmd := &cobra.Command{
 		Use:   "pretrain",
@@ -31,16 +33,27 @@ random, 10% unchanged). Checkpoints go to --output_dir every --save_steps;
 <output_dir>/model in HuggingFace layout.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			blas.SetThreads(threads)
-			files, err := filepath.Glob(corpusGlob)
-			if err != nil {
-				return err
-			}
-			if len(files) == 0 {
-				return fmt.Errorf("--corpus %q matches no files", corpusGlob)
+			var files []string
+			if corpusGlob != "" || glueTrain == "" { // --corpus "" --glue_train T: the tasks' train text alone
+				var err error
+				if files, err = filepath.Glob(corpusGlob); err != nil {
+					return err
+				}
+				if len(files) == 0 {
+					return fmt.Errorf("--corpus %q matches no files", corpusGlob)
+				}
 			}
 			sort.Strings(files)
 			if glueTrain != "" {
-				extra, err := pretrain.GLUETrainCorpus(o.OutputDir, glueDataDir, strings.Split(glueTrain, ","))
+				pairSep := ""
+				if gluePairs {
+					tok, err := tokenizer.Load(o.TokenizerDir)
+					if err != nil {
+						return err
+					}
+					pairSep = tok.Token(tok.SepID())
+				}
+				extra, err := pretrain.GLUETrainCorpus(o.OutputDir, glueDataDir, strings.Split(glueTrain, ","), pairSep)
 				if err != nil {
 					return err
 				}
@@ -56,8 +69,9 @@ random, 10% unchanged). Checkpoints go to --output_dir every --save_steps;
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&corpusGlob, "corpus", "../shared/corpus/*.txt", "glob of corpus text files (one paragraph per line)")
+	f.StringVar(&corpusGlob, "corpus", "../shared/corpus/*.txt", "glob of corpus text files (one paragraph per line); \"\" with --glue_train trains on the tasks' train text alone")
 	f.StringVar(&glueTrain, "glue_train", "", "comma-separated GLUE tasks whose train sentences join the corpus (never dev or test)")
+	f.BoolVar(&gluePairs, "glue_pairs", false, "with --glue_train: a pair task's two sentences share a line, \"A [SEP] B\", trained as a sentence pair (segment ids with --line_by_line)")
 	f.StringVar(&glueDataDir, "glue_data_dir", "", "GLUE root for --glue_train (default: the files shipped with subtune)")
 	f.StringVar(&o.TokenizerDir, "tokenizer", "tokenizer/testdata/bert-base-uncased", "folder with the WordPiece vocabulary")
 	f.StringVar(&o.OutputDir, "output_dir", "runs/pretrain", "where checkpoints and the final model go")
