@@ -22,7 +22,7 @@ test: deps
 	$(GO) test -tags purego ./blas ./nn ./model
 
 # reproduce runs the paper's pipeline on the shipped model (quick profile);
-# ARGS passes more flags, e.g. make reproduce ARGS="--tasks stsb,mrpc".
+# ARGS passes more flags, e.g. make reproduce ARGS="--tasks sst2,stsb,cola".
 reproduce: build
 	./$(BIN) reproduce $(ARGS)
 
