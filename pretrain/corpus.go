@@ -62,9 +62,8 @@ func (c *Corpus) Block(i int) []uint16 { return c.Tokens[i*c.BlockLen : (i+1)*c.
 // separate documents and are skipped), wrapping each line in [CLS] … [SEP]
 // as run_mlm's tokenize_function does. Blocks of blockLen (NumBlocks, Block)
 // drop the stream's remainder as group_texts does; Lines keeps every line.
-// The token stream is
-// cached in cacheDir under a name derived from the inputs, so a resumed run
-// skips tokenisation.
+// The token stream is cached in cacheDir under a name derived from the
+// inputs, so a resumed run skips tokenisation.
 func LoadCorpus(files []string, tok *tokenizer.Tokenizer, blockLen int, cacheDir string) (*Corpus, error) {
 	if tok.VocabSize() > 1<<16 {
 		return nil, fmt.Errorf("vocabulary of %d tokens does not fit the corpus cache's 16-bit ids", tok.VocabSize())

@@ -32,15 +32,14 @@ func (mk *Masker) Mask(b *model.Batch, blocks [][]uint16, rng *rand.Rand) {
 		for t := 0; t < T; t++ {
 			i := s*T + t
 			b.MLMLabels[i] = model.IgnoreIndex
-			b.TokenTypeIDs[i] = segment
 			if t >= len(blk) {
-				b.TokenTypeIDs[i] = 0
-				b.InputIDs[i], b.AttentionMask[i] = mk.PadID, 0
+				b.InputIDs[i], b.AttentionMask[i], b.TokenTypeIDs[i] = mk.PadID, 0, 0
 				continue
 			}
 			id := int32(blk[t])
+			b.TokenTypeIDs[i] = segment
 			if mk.SegmentSep != 0 && id == mk.SegmentSep {
-				segment = 1
+				segment = 1 // the separator itself still belongs to segment A
 			}
 			b.InputIDs[i] = id
 			b.AttentionMask[i] = 1

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 )
 
@@ -13,7 +14,7 @@ import (
 // sums (nn.ParallelFor, optim.GlobalNorm): a few hundred small objects, a
 // few kilobytes, per step.
 func TestStepAllocs(t *testing.T) {
-	c := tinyConfig(2)
+	c := testmodel.Tiny(2)
 	m, err := model.New(c, model.SequenceClassification)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/trajectory"
 )
 
@@ -26,7 +27,7 @@ func readJSON(t *testing.T, path string, v any) {
 // fall, the output directory must have the Trainer's layout, and the
 // trajectory must be one the reader accepts.
 func TestFinetuneSST2(t *testing.T) {
-	modelDir := tinyModelDir(t, tinyConfig(2))
+	modelDir := tinyModelDir(t, testmodel.Tiny(2))
 	out := t.TempDir()
 	a := tinyArgs(modelDir, out)
 	// 32 examples, 8 epochs of 4 steps at a high learning rate: enough

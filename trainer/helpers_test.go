@@ -7,11 +7,6 @@ import (
 	"github.com/subtune/subtune/model"
 )
 
-// tinyConfig is BERT with the real uncased vocabulary (so the real
-// tokenizer feeds it) but hidden size 16: a training step takes
-// milliseconds.
-func tinyConfig(layers int) model.Config { return testmodel.Tiny(layers) }
-
 // tinyModelDir saves a randomly initialised model of c, with the uncased
 // WordPiece vocabulary, into a temporary folder.
 func tinyModelDir(t testing.TB, c model.Config) string {

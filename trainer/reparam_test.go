@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/safetensors"
@@ -61,7 +62,7 @@ func (r *shiftReparam) Describe() string {
 // and an interrupted run resumes to the same z and weights.
 func TestReparamHook(t *testing.T) {
 	const k = 40
-	modelDir := tinyModelDir(t, tinyConfig(2))
+	modelDir := tinyModelDir(t, testmodel.Tiny(2))
 	var rp *shiftReparam
 	var base *model.Model
 	hooks := Hooks{NewReparam: func(m *model.Model) (Reparam, error) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/trajectory"
 )
@@ -76,7 +77,7 @@ func TestKillAndResume(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		t.Skip()
 	}
-	modelDir := tinyModelDir(t, tinyConfig(2))
+	modelDir := tinyModelDir(t, testmodel.Tiny(2))
 	refs := map[int]*runRecord{}
 	for _, tc := range []struct {
 		name      string
@@ -207,7 +208,7 @@ func record(t *testing.T, a Args) *runRecord {
 // TestSameSeedSameLosses: two runs with one seed and one thread count are
 // bit-identical, dropout included; another seed gives another run.
 func TestSameSeedSameLosses(t *testing.T) {
-	modelDir := tinyModelDir(t, tinyConfig(2))
+	modelDir := tinyModelDir(t, testmodel.Tiny(2))
 	run := func(seed int) *runRecord {
 		a := tinyArgs(modelDir, t.TempDir())
 		a.NumTrainEpochs, a.Seed, a.DoEval = 1, seed, false
@@ -227,7 +228,7 @@ func TestSameSeedSameLosses(t *testing.T) {
 // stop the run with a message naming the step, and leave the last good
 // checkpoint in place.
 func TestNonFiniteLossStops(t *testing.T) {
-	modelDir := tinyModelDir(t, tinyConfig(2))
+	modelDir := tinyModelDir(t, testmodel.Tiny(2))
 	out := t.TempDir()
 	a := tinyArgs(modelDir, out)
 	a.LearningRate, a.WarmupRatio, a.SaveSteps, a.SaveTotalLimit = 1e35, 0, 1, 2

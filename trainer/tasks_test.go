@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/subtune/subtune/glue"
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 )
 
@@ -54,7 +55,7 @@ func writeFakeMNLI(t *testing.T, n int) string {
 
 // TestTaskOutputs checks what run_glue writes for tasks of each kind.
 func TestTaskOutputs(t *testing.T) {
-	modelDir := tinyModelDir(t, tinyConfig(1))
+	modelDir := tinyModelDir(t, testmodel.Tiny(1))
 	mnliRoot := writeFakeMNLI(t, 24)
 	userDir := t.TempDir()
 	csv := "sentence1,sentence2,label\n"
@@ -124,7 +125,7 @@ func keys[V any](m map[string]V) []string {
 // TestGradientAccumulation: without dropout, 2 micro-batches of 4 per
 // step give the update of one batch of 8, up to float rounding.
 func TestGradientAccumulation(t *testing.T) {
-	c := tinyConfig(2)
+	c := testmodel.Tiny(2)
 	c.HiddenDropoutProb, c.AttentionDropoutProb = 0, 0
 	modelDir := tinyModelDir(t, c)
 	run := func(batch, accum int) []float32 {
@@ -247,7 +248,7 @@ func TestValidate(t *testing.T) {
 // TestOutputDirRules: run_glue refuses a non-empty output directory
 // unless told to overwrite it or to resume.
 func TestOutputDirRules(t *testing.T) {
-	modelDir := tinyModelDir(t, tinyConfig(1))
+	modelDir := tinyModelDir(t, testmodel.Tiny(1))
 	out := t.TempDir()
 	os.WriteFile(filepath.Join(out, "old.txt"), nil, 0o644)
 	a := tinyArgs(modelDir, out)
