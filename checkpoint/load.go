@@ -241,6 +241,8 @@ func Architecture(m *model.Model) string {
 		return base + "ForSequenceClassification"
 	case model.MaskedLM:
 		return base + "ForMaskedLM"
+	case model.PreTraining:
+		return base + "ForPreTraining"
 	}
 	return base + "Model"
 }

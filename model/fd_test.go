@@ -56,7 +56,12 @@ func randomBatch(c Config, b, tt int, seed uint64, head Head) *Batch {
 		}
 	}
 	switch {
-	case head == MaskedLM:
+	case head == MaskedLM || head == PreTraining:
+		if head == PreTraining {
+			for s := 0; s < b; s++ {
+				batch.NextSentenceLabels = append(batch.NextSentenceLabels, int32(rng.IntN(2)))
+			}
+		}
 		batch.MLMLabels = make([]int32, b*tt)
 		for i := range batch.MLMLabels {
 			batch.MLMLabels[i] = IgnoreIndex
@@ -92,6 +97,7 @@ func TestFiniteDifferences(t *testing.T) {
 		{"roberta-cls-dropout", "roberta", "gelu", 2, SequenceClassification, true},
 		{"bert-mlm", "bert", "gelu", 2, MaskedLM, true},
 		{"roberta-mlm", "roberta", "gelu", 2, MaskedLM, false},
+		{"bert-pretraining", "bert", "gelu", 2, PreTraining, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tinyConfig(tc.modelType, tc.act, tc.labels)

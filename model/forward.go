@@ -41,29 +41,50 @@ func (m *Model) Forward(ws *Workspace, b *Batch, pass Pass) (float64, error) {
 	case SequenceClassification:
 		m.classifierForward(ws, b, d)
 		return m.classifierLoss(ws, b)
-	case MaskedLM:
-		ws.mlmCount = 0
-		for r, i := range ws.rowSrc[:n] {
-			if b.MLMLabels == nil || b.MLMLabels[i] != IgnoreIndex {
-				if ws.mlmCount == ws.maxMLM {
-					return 0, fmt.Errorf("batch has more than %d positions to predict", ws.maxMLM)
-				}
-				ws.mlmRows[ws.mlmCount], ws.mlmHidden[ws.mlmCount] = i, int32(r)
-				if b.MLMLabels != nil {
-					ws.mlmLabels[ws.mlmCount] = b.MLMLabels[i]
-				}
-				ws.mlmCount++
+	case MaskedLM, PreTraining:
+		loss, err := m.mlmLoss(ws, b)
+		if err != nil || m.Head == MaskedLM {
+			return loss, err
+		}
+		m.nspForward(ws, b)
+		if b.NextSentenceLabels == nil {
+			return loss, nil
+		}
+		for i, l := range b.NextSentenceLabels[:b.B] {
+			if l != 0 && l != 1 {
+				return 0, fmt.Errorf("next-sentence label %d of sequence %d is neither 0 nor 1", l, i)
 			}
 		}
-		m.mlmForward(ws, b)
-		if b.MLMLabels == nil {
-			return 0, nil
-		}
-		loss, _ := nn.CrossEntropyForward(ws.dLogits[:ws.mlmCount*c.VocabSize], ws.Logits[:ws.mlmCount*c.VocabSize],
-			ws.mlmLabels[:ws.mlmCount], ws.mlmCount, c.VocabSize, IgnoreIndex)
-		return loss, checkLoss(loss)
+		ws.nspLoss, _ = nn.CrossEntropyForward(ws.dNSPLogits[:2*b.B], ws.nspLogits[:2*b.B], b.NextSentenceLabels, b.B, 2, IgnoreIndex)
+		return loss + ws.nspLoss, checkLoss(ws.nspLoss)
 	}
 	return 0, nil
+}
+
+// mlmLoss runs the masked-LM head on the positions with labels (every
+// position when the batch has none) and returns their mean cross-entropy.
+func (m *Model) mlmLoss(ws *Workspace, b *Batch) (float64, error) {
+	c := m.Config
+	ws.mlmCount = 0
+	for r, i := range ws.rowSrc[:ws.nTok] {
+		if b.MLMLabels == nil || b.MLMLabels[i] != IgnoreIndex {
+			if ws.mlmCount == ws.maxMLM {
+				return 0, fmt.Errorf("batch has more than %d positions to predict", ws.maxMLM)
+			}
+			ws.mlmRows[ws.mlmCount], ws.mlmHidden[ws.mlmCount] = i, int32(r)
+			if b.MLMLabels != nil {
+				ws.mlmLabels[ws.mlmCount] = b.MLMLabels[i]
+			}
+			ws.mlmCount++
+		}
+	}
+	m.mlmForward(ws, b)
+	if b.MLMLabels == nil {
+		return 0, nil
+	}
+	ws.mlmLoss, _ = nn.CrossEntropyForward(ws.dLogits[:ws.mlmCount*c.VocabSize], ws.Logits[:ws.mlmCount*c.VocabSize],
+		ws.mlmLabels[:ws.mlmCount], ws.mlmCount, c.VocabSize, IgnoreIndex)
+	return ws.mlmLoss, checkLoss(ws.mlmLoss)
 }
 
 func (m *Model) classifierLoss(ws *Workspace, b *Batch) (float64, error) {
@@ -111,6 +132,9 @@ func (m *Model) Backward(ws *Workspace, b *Batch) {
 		m.classifierBackward(ws, b, dOut, d)
 	case MaskedLM:
 		m.mlmBackward(ws, b, dOut)
+	case PreTraining:
+		m.mlmBackward(ws, b, dOut)
+		m.nspBackward(ws, b, dOut)
 	default:
 		panic("model: Backward needs a head that defines a loss")
 	}

@@ -12,12 +12,7 @@ import (
 func (m *Model) classifierForward(ws *Workspace, b *Batch, d dropouts) {
 	c := m.Config
 	H, B, nl := c.HiddenSize, b.B, c.NumLabels()
-	hidden := ws.Hidden(m)
-	cls := ws.cls[:B*H]
-	for s := 0; s < B; s++ {
-		o := ws.seqStart[s] * H
-		copy(cls[s*H:(s+1)*H], hidden[o:o+H])
-	}
+	cls := ws.gatherFirst(m, B)
 	logits := ws.Logits[:B*nl]
 	if c.ModelType == "roberta" {
 		w1, b1 := m.headTensor("classifier.dense.weight"), m.headTensor("classifier.dense.bias")
@@ -66,10 +61,56 @@ func (m *Model) classifierBackward(ws *Workspace, b *Batch, dHidden []float32, d
 		nn.LinearBackward(d2, gp, gbp, d1, ws.cls[:B*H], wp, B, H, H, false)
 	}
 	clear(dHidden[:ws.nTok*H])
+	ws.scatterFirst(dHidden, d2, B, H)
+}
+
+// gatherFirst copies each sequence's first-token ([CLS], <s>) hidden state
+// into ws.cls and returns it (B×H).
+func (ws *Workspace) gatherFirst(m *Model, B int) []float32 {
+	H := m.Config.HiddenSize
+	hidden, cls := ws.Hidden(m), ws.cls[:B*H]
 	for s := 0; s < B; s++ {
 		o := ws.seqStart[s] * H
-		copy(dHidden[o:o+H], d2[s*H:(s+1)*H])
+		copy(cls[s*H:(s+1)*H], hidden[o:o+H])
 	}
+	return cls
+}
+
+// scatterFirst adds d (B×H) into the first-token rows of dHidden.
+func (ws *Workspace) scatterFirst(dHidden, d []float32, B, H int) {
+	for s := 0; s < B; s++ {
+		row := dHidden[ws.seqStart[s]*H:][:H]
+		for j, v := range d[s*H : (s+1)*H] {
+			row[j] += v
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Next-sentence prediction (BertForPreTraining's cls.seq_relationship): the
+// pooler (dense+tanh on [CLS]), then a 2-way linear, no dropout between.
+
+func (m *Model) nspForward(ws *Workspace, b *Batch) {
+	H, B := m.Config.HiddenSize, b.B
+	cls := ws.gatherFirst(m, B)
+	p := m.Config.ModelType + "."
+	nn.LinearForward(ws.headHidden[:B*H], cls, m.headTensor(p+"pooler.dense.weight"), m.headTensor(p+"pooler.dense.bias"), B, H, H)
+	nn.TanhForward(ws.pooled[:B*H], ws.headHidden[:B*H])
+	nn.LinearForward(ws.nspLogits[:2*B], ws.pooled[:B*H], m.headTensor("cls.seq_relationship.weight"), m.headTensor("cls.seq_relationship.bias"), B, H, 2)
+}
+
+// nspBackward adds the next-sentence loss's gradient into dHidden, which
+// already holds the masked-LM head's.
+func (m *Model) nspBackward(ws *Workspace, b *Batch, dHidden []float32) {
+	H, B := m.Config.HiddenSize, b.B
+	p := m.Config.ModelType + "."
+	d1, d2 := ws.dHead1[:B*H], ws.dHead2[:B*H]
+	nn.LinearBackward(d1, m.headGrad("cls.seq_relationship.weight"), m.headGrad("cls.seq_relationship.bias"), ws.dNSPLogits[:2*B],
+		ws.pooled[:B*H], m.headTensor("cls.seq_relationship.weight"), B, H, 2, false)
+	nn.TanhBackward(d1, d1, ws.pooled[:B*H])
+	nn.LinearBackward(d2, m.headGrad(p+"pooler.dense.weight"), m.headGrad(p+"pooler.dense.bias"), d1, ws.cls[:B*H],
+		m.headTensor(p+"pooler.dense.weight"), B, H, H, false)
+	ws.scatterFirst(dHidden, d2, B, H)
 }
 
 // ---------------------------------------------------------------------------

@@ -36,6 +36,9 @@ func New(c Config, head Head) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if head == PreTraining && c.ModelType != "bert" {
+		return nil, fmt.Errorf("next-sentence pre-training is BERT's; model_type is %q", c.ModelType)
+	}
 	ts := layout(c, head)
 	n := ts[len(ts)-1].Offset + ts[len(ts)-1].Size
 	m := &Model{Config: c, Head: head, Tensors: ts, Data: make([]float32, n), Grad: make([]float32, n),

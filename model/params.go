@@ -17,6 +17,9 @@ const (
 	// MaskedLM is BertForMaskedLM: the prediction head with its decoder
 	// tied to the word embeddings.
 	MaskedLM
+	// PreTraining is BertForPreTraining: the masked-LM head plus the pooler
+	// and the next-sentence classifier on [CLS], whose losses add. BERT only.
+	PreTraining
 )
 
 func (h Head) String() string {
@@ -25,6 +28,8 @@ func (h Head) String() string {
 		return "sequence-classification"
 	case MaskedLM:
 		return "masked-lm"
+	case PreTraining:
+		return "pre-training"
 	}
 	return "base"
 }
@@ -105,7 +110,7 @@ func layout(c Config, head Head) []Tensor {
 			add("classifier.weight", nl, h)
 			add("classifier.bias", nl)
 		}
-	case MaskedLM:
+	case MaskedLM, PreTraining:
 		// The decoder weight is the word embedding matrix; only its bias is
 		// a parameter of its own, as in BertForMaskedLM.
 		if c.ModelType == "roberta" {
@@ -120,6 +125,12 @@ func layout(c Config, head Head) []Tensor {
 			add("cls.predictions.transform.dense.bias", h)
 			add("cls.predictions.transform.LayerNorm.weight", h)
 			add("cls.predictions.transform.LayerNorm.bias", h)
+		}
+		if head == PreTraining {
+			add(p+".pooler.dense.weight", h, h)
+			add(p+".pooler.dense.bias", h)
+			add("cls.seq_relationship.weight", 2, h)
+			add("cls.seq_relationship.bias", 2)
 		}
 	}
 	return ts

@@ -12,6 +12,10 @@ type Batch struct {
 	Labels    []int32   // B class indices, for classification
 	Targets   []float32 // B scores, for regression
 	MLMLabels []int32   // B×T token ids to predict, IgnoreIndex elsewhere
+	// NextSentenceLabels are B labels for the PreTraining head: 0 when the
+	// second segment follows the first in the corpus, 1 when it is a random
+	// one (BertForPreTraining's next_sentence_label).
+	NextSentenceLabels []int32
 }
 
 // IgnoreIndex marks positions the masked-LM loss skips, as PyTorch's -100.
@@ -93,6 +97,11 @@ type Workspace struct {
 	mlmAux                         []float32 // M×H
 	mlmMean, mlmRstd               []float32
 	maxMLM, mlmCount               int
+	mlmLoss                        float64
+
+	// Next-sentence head (PreTraining): pooler output in pooled, B×2 logits.
+	nspLogits, dNSPLogits []float32
+	nspLoss               float64
 
 	// Backward scratch.
 	dA, dB, dC     []float32 // N×H
@@ -152,7 +161,7 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 		ws.clsMask, ws.headMask = u(maxB*h), u(maxB*h)
 		ws.dHead1, ws.dHead2 = f(maxB*h), f(maxB*h)
 		ws.Logits, ws.dLogits = f(maxB*nl), f(maxB*nl)
-	case MaskedLM:
+	case MaskedLM, PreTraining:
 		if maxMLM <= 0 {
 			maxMLM = n
 		}
@@ -163,6 +172,11 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 		ws.mlmAux = f(maxMLM * h)
 		ws.dMLM1, ws.dMLM2 = f(maxMLM*h), f(maxMLM*h)
 		ws.Logits, ws.dLogits = f(maxMLM*c.VocabSize), f(maxMLM*c.VocabSize)
+		if m.Head == PreTraining {
+			ws.cls, ws.pooled, ws.headHidden = f(maxB*h), f(maxB*h), f(maxB*h)
+			ws.dHead1, ws.dHead2 = f(maxB*h), f(maxB*h)
+			ws.nspLogits, ws.dNSPLogits = f(maxB*2), f(maxB*2)
+		}
 	}
 	return ws
 }
@@ -181,6 +195,14 @@ func (ws *Workspace) Hidden(m *Model) []float32 {
 
 // Rows returns, for each row of Hidden, its flat B×T position in the batch.
 func (ws *Workspace) Rows() []int32 { return ws.rowSrc[:ws.nTok] }
+
+// NextSentenceLogits returns the PreTraining head's B×2 logits of the last
+// forward pass: column 0 "is next", column 1 "is random".
+func (ws *Workspace) NextSentenceLogits() []float32 { return ws.nspLogits[:2*ws.b] }
+
+// LossParts returns the masked-LM and next-sentence losses whose sum the
+// last PreTraining forward pass returned.
+func (ws *Workspace) LossParts() (mlm, nsp float64) { return ws.mlmLoss, ws.nspLoss }
 
 // MaskedPositions returns the flat B×T positions the masked-LM head predicted
 // in the last forward pass, in the row order of Logits.

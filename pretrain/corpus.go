@@ -20,6 +20,9 @@ import (
 type Corpus struct {
 	Tokens   []uint16 // concatenated token ids, [CLS] … [SEP] per line
 	BlockLen int
+	// DocStarts are the indices, in Lines' order, of the lines that begin
+	// a document: each file's first line and each line after a blank one.
+	DocStarts []int
 }
 
 // Lines returns the corpus lines as run_mlm's --line_by_line sees them:
@@ -81,67 +84,112 @@ func LoadCorpus(files []string, tok *tokenizer.Tokenizer, blockLen int, cacheDir
 		fmt.Fprintln(key, tok.Token(i))
 	}
 	cache := filepath.Join(cacheDir, "tokens-"+hex.EncodeToString(key.Sum(nil))[:16]+".u16")
-	var stream []uint16
-	if data, err := os.ReadFile(cache); err == nil && len(data)%2 == 0 {
-		stream = make([]uint16, len(data)/2)
-		for i := range stream {
-			stream[i] = binary.LittleEndian.Uint16(data[2*i:])
-		}
-	} else {
+	stream, docs, ok := readCache(cache)
+	if !ok {
+		stream, docs = nil, nil
+		lines := 0 // in the files before f
 		for _, f := range files {
-			ids, err := tokenizeFile(f, tok)
+			ids, starts, n, err := tokenizeFile(f, tok)
 			if err != nil {
 				return nil, err
 			}
-			stream = append(stream, ids...)
-		}
-		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-			return nil, err
-		}
-		if err := atomicfile.WriteFile(cache, func(w io.Writer) error {
-			buf := make([]byte, 2*len(stream))
-			for i, v := range stream {
-				binary.LittleEndian.PutUint16(buf[2*i:], v)
+			for _, d := range starts {
+				docs = append(docs, lines+d)
 			}
-			_, err := w.Write(buf)
-			return err
-		}); err != nil {
+			stream, lines = append(stream, ids...), lines+n
+		}
+		if err := writeCache(cache, stream, docs); err != nil {
 			return nil, err
 		}
 	}
 	if len(stream) == 0 {
 		return nil, fmt.Errorf("corpus %v holds no text", files)
 	}
-	return &Corpus{Tokens: stream, BlockLen: blockLen}, nil
+	return &Corpus{Tokens: stream, BlockLen: blockLen, DocStarts: docs}, nil
 }
 
-// tokenizeFile tokenises the lines of one file on all cores, keeping their order.
-func tokenizeFile(path string, tok *tokenizer.Tokenizer) ([]uint16, error) {
+// readCache reads a token stream and, beside it in cache+".docs", the
+// document starts; ok is false when either is missing or damaged.
+func readCache(cache string) (stream []uint16, docs []int, ok bool) {
+	data, err := os.ReadFile(cache)
+	if err != nil || len(data)%2 != 0 {
+		return nil, nil, false
+	}
+	docData, err := os.ReadFile(cache + ".docs")
+	if err != nil || len(docData)%4 != 0 {
+		return nil, nil, false
+	}
+	stream = make([]uint16, len(data)/2)
+	for i := range stream {
+		stream[i] = binary.LittleEndian.Uint16(data[2*i:])
+	}
+	docs = make([]int, len(docData)/4)
+	for i := range docs {
+		docs[i] = int(binary.LittleEndian.Uint32(docData[4*i:]))
+	}
+	return stream, docs, true
+}
+
+func writeCache(cache string, stream []uint16, docs []int) error {
+	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(cache+".docs", func(w io.Writer) error {
+		buf := make([]byte, 4*len(docs))
+		for i, v := range docs {
+			binary.LittleEndian.PutUint32(buf[4*i:], uint32(v))
+		}
+		_, err := w.Write(buf)
+		return err
+	}); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(cache, func(w io.Writer) error {
+		buf := make([]byte, 2*len(stream))
+		for i, v := range stream {
+			binary.LittleEndian.PutUint16(buf[2*i:], v)
+		}
+		_, err := w.Write(buf)
+		return err
+	})
+}
+
+// tokenizeFile tokenises the lines of one file on all cores, keeping their
+// order, and returns the indices of the lines that begin a document and the
+// number of lines.
+func tokenizeFile(path string, tok *tokenizer.Tokenizer) (stream []uint16, docStarts []int, lines int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, 0, err
 	}
 	defer f.Close()
-	var lines []string
+	var texts []string
+	newDoc := true
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
-		if len(sc.Bytes()) > 0 {
-			lines = append(lines, sc.Text())
+		if len(sc.Bytes()) == 0 {
+			newDoc = true
+			continue
 		}
+		if newDoc {
+			docStarts = append(docStarts, len(texts))
+			newDoc = false
+		}
+		texts = append(texts, sc.Text())
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
-	out := make([][]uint16, len(lines))
+	out := make([][]uint16, len(texts))
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < len(lines); i += workers {
-				ids := tok.IDs(lines[i])
+			for i := w; i < len(texts); i += workers {
+				ids := tok.IDs(texts[i])
 				row := make([]uint16, 0, len(ids)+2)
 				row = append(row, uint16(tok.ClsID()))
 				for _, id := range ids {
@@ -152,9 +200,8 @@ func tokenizeFile(path string, tok *tokenizer.Tokenizer) ([]uint16, error) {
 		}()
 	}
 	wg.Wait()
-	var stream []uint16
 	for _, r := range out {
 		stream = append(stream, r...)
 	}
-	return stream, nil
+	return stream, docStarts, len(texts), nil
 }

@@ -40,8 +40,8 @@ type DownstreamRun struct {
 }
 
 // Export writes the newest checkpoint of a pre-training run as a
-// HuggingFace folder with the masked-LM head dropped (the encoder is what
-// fine-tuning loads), the learning curve as PNG and SVG, the training log as
+// HuggingFace folder with its pre-training heads (BertForMaskedLM, or
+// BertForPreTraining after next-sentence prediction), the learning curve as PNG and SVG, the training log as
 // JSON, and a model card README.md built from those numbers.
 func Export(o ExportOptions) error {
 	dir, ok := trainer.LatestCheckpoint(o.Run)
@@ -56,7 +56,12 @@ func Export(o ExportOptions) error {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
-	m, _, err := checkpoint.Load(dir, model.MaskedLM, checkpoint.Options{})
+	// A run with next-sentence prediction keeps its pooler and classifier,
+	// as bert-base-uncased's weights do; fine-tuning starts from the pooler.
+	m, rep, err := checkpoint.Load(dir, model.PreTraining, checkpoint.Options{})
+	if err == nil && len(rep.Missing) > 0 {
+		m, _, err = checkpoint.Load(dir, model.MaskedLM, checkpoint.Options{})
+	}
 	if err != nil {
 		return err
 	}

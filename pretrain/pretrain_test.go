@@ -2,6 +2,7 @@ package pretrain
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -75,14 +76,16 @@ func TestMaskerProportions(t *testing.T) {
 // the second resumed from the checkpoint the first wrote when it was
 // interrupted: the final weights must agree to the bit.
 func TestRunResume(t *testing.T) {
-	for _, lines := range []bool{false, true} {
-		t.Run(fmt.Sprint("line_by_line=", lines), func(t *testing.T) { testRunResume(t, lines) })
+	for _, tc := range []struct{ lineByLine, nextSentence bool }{{false, false}, {true, false}, {false, true}} {
+		t.Run(fmt.Sprintf("line_by_line=%v,next_sentence=%v", tc.lineByLine, tc.nextSentence), func(t *testing.T) {
+			testRunResume(t, tc.lineByLine, tc.nextSentence)
+		})
 	}
 }
 
-func testRunResume(t *testing.T, lineByLine bool) {
-	tmp := t.TempDir()
-	corpus := filepath.Join(tmp, "corpus.txt")
+// writeTestCorpus writes 400 lines in documents of 10.
+func writeTestCorpus(t *testing.T, dir string) string {
+	corpus := filepath.Join(dir, "corpus.txt")
 	var text strings.Builder
 	for i := 0; i < 400; i++ {
 		text.WriteString("the quick brown fox jumps over the lazy dog" + strings.Repeat(" and the cat sleeps in the warm sun", i%4) + " .\n")
@@ -93,12 +96,24 @@ func testRunResume(t *testing.T, lineByLine bool) {
 	if err := os.WriteFile(corpus, []byte(text.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return corpus
+}
+
+func testOptions(corpus, dir string, steps int) Options {
 	cfg := model.DefaultConfig("bert")
 	cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, cfg.MaxPositionEmbeddings = 1, 16, 2, 32, 64
+	return Options{Corpus: []string{corpus}, TokenizerDir: "../tokenizer/testdata/bert-base-uncased", OutputDir: dir, Config: cfg,
+		MaxSeqLength: 32, BatchSize: 8, LearningRate: 1e-2, WarmupSteps: 1, MaxSteps: steps, MLMProbability: 0.15,
+		EvalEvery: 3, SaveEvery: 3, EvalBlocks: 8, Seed: 7, Log: &strings.Builder{}}
+}
+
+func testRunResume(t *testing.T, lineByLine, nextSentence bool) {
+	tmp := t.TempDir()
+	corpus := writeTestCorpus(t, tmp)
 	opts := func(dir string, steps int, resume bool) Options {
-		return Options{Corpus: []string{corpus}, TokenizerDir: "../tokenizer/testdata/bert-base-uncased", OutputDir: dir, Config: cfg,
-			MaxSeqLength: 32, BatchSize: 8, LearningRate: 1e-2, WarmupSteps: 1, MaxSteps: steps, MLMProbability: 0.15,
-			EvalEvery: 3, SaveEvery: 3, EvalBlocks: 8, Seed: 7, Resume: resume, Log: &strings.Builder{}, LineByLine: lineByLine}
+		o := testOptions(corpus, dir, steps)
+		o.Resume, o.LineByLine, o.NextSentence = resume, lineByLine, nextSentence
+		return o
 	}
 	whole, halves := filepath.Join(tmp, "whole"), filepath.Join(tmp, "halves")
 	if err := Run(context.Background(), opts(whole, 6, false)); err != nil {
@@ -232,5 +247,125 @@ func TestRunShortCorpus(t *testing.T) {
 		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("%s line_by_line=%v: err = %v, want %q", filepath.Base(tc.corpus), tc.lineByLine, err, tc.err)
 		}
+	}
+}
+
+// TestPairSampler checks next-sentence pairs: label 0 pairs a line with
+// the next one of its document, label 1 with a line of another document,
+// about half of each, and the longer segment is cut to fit.
+func TestPairSampler(t *testing.T) {
+	const cls, sep = 1, 2
+	// Three documents: lines 0-2, 3 (alone), 4-5. Line i holds tokens 10i+11….
+	lengths := []int{3, 9, 2, 4, 1, 5}
+	var lines [][]uint16
+	for i, n := range lengths {
+		l := []uint16{cls}
+		for k := 1; k <= n; k++ {
+			l = append(l, uint16(10*i+10+k))
+		}
+		lines = append(lines, append(l, sep))
+	}
+	p := newPairSampler(lines, []int{0, 3, 4}, 10)
+	if got, want := p.anchors(), []int{0, 1, 4}; !slices.Equal(got, want) {
+		t.Fatalf("anchors = %v, want %v", got, want)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := 0
+	const trials = 2000
+	for trial := 0; trial < trials; trial++ {
+		a := p.anchors()[trial%3]
+		seq, label := p.pair(nil, a, rng)
+		if len(seq) > 10 || seq[0] != cls || seq[len(seq)-1] != sep {
+			t.Fatalf("anchor %d: %v is not [CLS] A [SEP] B [SEP] within 10", a, seq)
+		}
+		at := slices.Index(seq, sep)
+		segA, segB := seq[1:at], seq[at+1:len(seq)-1]
+		if len(segA) == 0 || len(segB) == 0 || int(segA[0]) != 10*a+11 {
+			t.Fatalf("anchor %d: segments %v %v", a, segA, segB)
+		}
+		b := int(segB[0])/10 - 1
+		switch label {
+		case 0:
+			if b != a+1 {
+				t.Fatalf("anchor %d labelled next, second segment is line %d", a, b)
+			}
+		case 1:
+			random++
+			if p.doc[b] == p.doc[a] {
+				t.Fatalf("anchor %d labelled random, second segment is line %d of its own document", a, b)
+			}
+		}
+		// Longest-first truncation: the longer segment is never shorter
+		// than the other by more than one token when something was cut.
+		if full := lengths[a] + lengths[b] + 3; full > 10 && len(seq) != 10 {
+			t.Fatalf("anchor %d, line %d: cut to %d tokens, want 10", a, b, len(seq))
+		}
+		if la, lb := len(segA), len(segB); (la < lengths[a] && la < lb-1) || (lb < lengths[b] && lb < la-1) {
+			t.Fatalf("anchor %d, line %d: segments of %d and %d are not cut longest first", a, b, la, lb)
+		}
+	}
+	if frac := float64(random) / trials; frac < 0.45 || frac > 0.55 {
+		t.Errorf("random second segments: %.3f of pairs, want 0.5", frac)
+	}
+}
+
+// TestRunInitFrom starts a next-sentence run from a masked-LM model folder
+// with a training log: the step count, tokens and curve carry on, the
+// pooler and next-sentence classifier are initialised, the encoder is the
+// folder's, and the schedule starts at the folder's step.
+func TestRunInitFrom(t *testing.T) {
+	tmp := t.TempDir()
+	corpus := writeTestCorpus(t, tmp)
+	first := testOptions(corpus, filepath.Join(tmp, "first"), 6)
+	first.LineByLine = true
+	if err := Run(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(first.OutputDir, "model")
+	state, err := os.ReadFile(filepath.Join(first.OutputDir, "checkpoint-6", "trainer_state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(folder, "training_log.json"), state, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second := testOptions(corpus, filepath.Join(tmp, "second"), 9)
+	second.NextSentence, second.InitFrom = true, folder
+	second.Config.HiddenSize = 999 // ignored: the folder's config wins
+	var log strings.Builder
+	second.Log = &log
+	if err := Run(context.Background(), second); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "initialised from") || !strings.Contains(log.String(), "cls.seq_relationship.weight") {
+		t.Errorf("log does not say what was initialised:\n%s", log.String())
+	}
+	data, err := os.ReadFile(filepath.Join(second.OutputDir, "checkpoint-9", "trainer_state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Step != 9 || st.ScheduleStart != 6 || len(st.History) != 3 || st.History[0].Step != 3 || st.History[2].EvalNSPAcc == 0 {
+		t.Errorf("state: step %d, schedule start %d, history %+v", st.Step, st.ScheduleStart, st.History)
+	}
+	// One step from the schedule's start, warmup 1: the first step's lr is 0
+	// only if the schedule restarted; a stretched one would be mid-decay.
+	if lr := st.History[2].LR; lr <= 0 || lr >= second.LearningRate {
+		t.Errorf("lr at step 9 = %g, want inside (0, %g)", lr, second.LearningRate)
+	}
+	weights, _, err := safetensors.ReadFile(filepath.Join(second.OutputDir, "model", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := weights["cls.seq_relationship.weight"]; !ok {
+		t.Error("the next-sentence classifier is not in the saved model")
+	}
+	second.MaxSteps = 6
+	second.OutputDir = filepath.Join(tmp, "third")
+	if err := Run(context.Background(), second); err == nil || !strings.Contains(err.Error(), "at step 6 already") {
+		t.Errorf("max_steps not beyond the folder's step: err = %v", err)
 	}
 }

@@ -44,6 +44,9 @@ random, 10% unchanged). Checkpoints go to --output_dir every --save_steps;
 				}
 			}
 			sort.Strings(files)
+			if glueTrain != "" && o.NextSentence {
+				return fmt.Errorf("--next_sentence pairs consecutive paragraphs of running text, which --glue_train's sentences are not: drop one of them")
+			}
 			if glueTrain != "" {
 				pairSep := ""
 				if gluePairs {
@@ -92,6 +95,8 @@ random, 10% unchanged). Checkpoints go to --output_dir every --save_steps;
 	f.IntVar(&o.EvalBlocks, "eval_blocks", 512, "held-out blocks")
 	f.Uint64Var(&o.Seed, "seed", 42, "random seed")
 	f.BoolVar(&o.LineByLine, "line_by_line", false, "one sequence per corpus line, padded (run_mlm --line_by_line), instead of concatenated blocks")
+	f.BoolVar(&o.NextSentence, "next_sentence", false, "add BERT's next-sentence prediction: each sequence pairs a corpus line with the next one of its document or, half of the time, a random line of another (BertForPreTraining)")
+	f.StringVar(&o.InitFrom, "model_name_or_path", "", "start from this model folder's weights (its config replaces the architecture flags; new optimiser; the schedule starts at its step)")
 	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --output_dir")
 	f.IntVar(&threads, "threads", 0, "OpenBLAS threads (0: all cores)")
 	cmd.AddCommand(exportCmd())
