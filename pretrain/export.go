@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/subtune/subtune/atomicfile"
@@ -78,20 +79,27 @@ func Export(o ExportOptions) error {
 	if err := atomicfile.WriteJSON(filepath.Join(o.Output, "training_log.json"), st); err != nil {
 		return err
 	}
-	var steps, loss, evalLoss, evalAcc []float64
+	var steps, loss, evalLoss, evalAcc, nspSteps, nspAcc []float64
 	for _, h := range st.History {
 		steps = append(steps, float64(h.Step))
 		loss = append(loss, h.Loss)
 		evalLoss = append(evalLoss, h.EvalLoss)
 		evalAcc = append(evalAcc, 100*h.EvalAcc)
+		if h.EvalNSPAcc > 0 {
+			nspSteps, nspAcc = append(nspSteps, float64(h.Step)), append(nspAcc, 100*h.EvalNSPAcc)
+		}
 	}
 	if len(steps) > 0 {
 		if _, err := report.LinePlot([]report.Series{{Label: "train loss", X: steps, Y: loss}, {Label: "held-out loss", X: steps, Y: evalLoss, Dashed: true}},
 			"Masked-LM loss", "step", "cross-entropy", filepath.Join(o.Output, "mlm_loss")); err != nil {
 			return err
 		}
-		if _, err := report.LinePlot([]report.Series{{Label: "held-out accuracy", X: steps, Y: evalAcc}},
-			"Masked-LM accuracy", "step", "masked tokens predicted (%)", filepath.Join(o.Output, "mlm_accuracy")); err != nil {
+		acc := []report.Series{{Label: "held-out masked-LM accuracy", X: steps, Y: evalAcc}}
+		if len(nspSteps) > 0 {
+			acc = append(acc, report.Series{Label: "held-out next-sentence accuracy", X: nspSteps, Y: nspAcc, Dashed: true})
+		}
+		if _, err := report.LinePlot(acc,
+			"Held-out accuracy", "step", "correct predictions (%)", filepath.Join(o.Output, "mlm_accuracy")); err != nil {
 			return err
 		}
 	}
@@ -108,10 +116,15 @@ func writeCard(w io.Writer, o ExportOptions, m *model.Model, st State, from stri
 			encoder += t.Size
 		}
 	}
+	hasNSP := slices.ContainsFunc(st.History, func(h LogLine) bool { return h.EvalNSPAcc > 0 })
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", o.Name)
-	fmt.Fprintf(&b, "A small BERT pre-trained from scratch by subtune with masked-LM (as HuggingFace's run_mlm.py), "+
-		"so that subtune's demo and tests have a *pre-trained* encoder on machines where no published BERT weights can be downloaded.\n\n")
+	objective := "masked-LM (as HuggingFace's run_mlm.py)"
+	if m.Head == model.PreTraining {
+		objective = "masked-LM (as HuggingFace's run_mlm.py) and, in its last phase, BERT's next-sentence prediction"
+	}
+	fmt.Fprintf(&b, "A small BERT pre-trained from scratch by subtune with %s, "+
+		"so that subtune's demo and tests have a *pre-trained* encoder on machines where no published BERT weights can be downloaded.\n\n", objective)
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| architecture | BERT, %d layers, hidden %d, %d heads, FFN %d, %s, max %d positions |\n",
 		c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize, c.HiddenAct, c.MaxPositionEmbeddings)
@@ -123,14 +136,31 @@ func writeCard(w io.Writer, o ExportOptions, m *model.Model, st State, from stri
 		st.Step, st.TokensSeen, st.WallSeconds/60)
 	fmt.Fprintf(&b, "| exported from | `%s` |\n\n", filepath.ToSlash(from))
 	fmt.Fprintf(&b, "Pre-training command (resumed with `--resume` after each stop):\n\n```sh\n%s\n```\n\n", o.Command)
-	b.WriteString("## Learning curve\n\nMasked-token loss and accuracy on 512 held-out blocks of 128 tokens (the same masks at every evaluation).\n\n")
+	b.WriteString("## Learning curve\n\nMasked-token loss and accuracy on 512 held-out sequences of at most 128 tokens (the same masks at every evaluation; " +
+		"the held-out unit is a block, a line or a line pair as the phase trains on)")
+	if hasNSP {
+		b.WriteString("; with next-sentence prediction, the accuracy of telling a line's next line from a random one on the held-out pairs (half of each)")
+	}
+	b.WriteString(".\n\n")
 	b.WriteString("![loss](mlm_loss.png) ![accuracy](mlm_accuracy.png)\n\n")
 	rows := [][]string{}
 	for _, h := range st.History {
+		nsp := ""
+		if h.EvalNSPAcc > 0 {
+			nsp = fmt.Sprintf("%.1f", 100*h.EvalNSPAcc)
+		}
 		rows = append(rows, []string{fmt.Sprint(h.Step), fmt.Sprint(h.TokensSeen), fmt.Sprintf("%.0f", h.WallSeconds/60),
-			fmt.Sprintf("%.3f", h.Loss), fmt.Sprintf("%.3f", h.EvalLoss), fmt.Sprintf("%.1f", 100*h.EvalAcc)})
+			fmt.Sprintf("%.3f", h.Loss), fmt.Sprintf("%.3f", h.EvalLoss), fmt.Sprintf("%.1f", 100*h.EvalAcc), nsp})
 	}
-	b.WriteString(report.MarkdownTable([]string{"step", "tokens", "minutes", "train loss", "held-out loss", "held-out acc. %"}, rows))
+	header := []string{"step", "tokens", "minutes", "train loss", "held-out loss", "held-out acc. %"}
+	if hasNSP {
+		header = append(header, "next-sentence acc. %")
+	} else {
+		for i := range rows {
+			rows[i] = rows[i][:len(header)]
+		}
+	}
+	b.WriteString(report.MarkdownTable(header, rows))
 	if len(o.Downstream) > 0 {
 		b.WriteString("\n## Downstream: full fine-tuning, pre-trained vs random initialisation\n\n")
 		b.WriteString("Same architecture, same fine-tuning settings; the random-initialised model is this one's configuration with transformers' initialisation.\n\n")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
 )
@@ -367,5 +368,62 @@ func TestRunInitFrom(t *testing.T) {
 	second.OutputDir = filepath.Join(tmp, "third")
 	if err := Run(context.Background(), second); err == nil || !strings.Contains(err.Error(), "at step 6 already") {
 		t.Errorf("max_steps not beyond the folder's step: err = %v", err)
+	}
+}
+
+// TestExport writes a masked-LM run and a next-sentence run as model
+// folders: each keeps its pre-training heads under transformers' names and
+// architecture, the card tabulates next-sentence accuracy only for the
+// second, and fine-tuning from the second starts from its trained pooler.
+func TestExport(t *testing.T) {
+	tmp := t.TempDir()
+	corpus := writeTestCorpus(t, tmp)
+	for _, tc := range []struct {
+		nextSentence bool
+		arch         string
+	}{{false, "BertForMaskedLM"}, {true, "BertForPreTraining"}} {
+		t.Run(tc.arch, func(t *testing.T) {
+			o := testOptions(corpus, filepath.Join(tmp, tc.arch), 3)
+			o.LineByLine, o.NextSentence = true, tc.nextSentence
+			if err := Run(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(tmp, tc.arch+"-folder")
+			if err := Export(ExportOptions{Run: o.OutputDir, Output: out, TokenizerDir: o.TokenizerDir, DType: safetensors.F16,
+				Name: "tiny", Corpus: "test", Command: "subtune pretrain"}); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := os.ReadFile(filepath.Join(out, "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(cfg), `"`+tc.arch+`"`) {
+				t.Errorf("config.json does not name %s:\n%s", tc.arch, cfg)
+			}
+			weights, _, err := safetensors.ReadFile(filepath.Join(out, "model.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, hasNSP := weights["cls.seq_relationship.weight"]
+			_, hasPooler := weights["bert.pooler.dense.weight"]
+			_, hasMLM := weights["cls.predictions.transform.dense.weight"]
+			if hasNSP != tc.nextSentence || hasPooler != tc.nextSentence || !hasMLM {
+				t.Errorf("exported heads: next-sentence %v, pooler %v, masked-LM %v", hasNSP, hasPooler, hasMLM)
+			}
+			card, err := os.ReadFile(filepath.Join(out, "README.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(string(card), "next-sentence acc. %"); got != tc.nextSentence {
+				t.Errorf("card has a next-sentence column: %v, want %v", got, tc.nextSentence)
+			}
+			_, rep, err := checkpoint.Load(out, model.SequenceClassification, checkpoint.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Contains(rep.Missing, "bert.pooler.dense.weight"); got == tc.nextSentence {
+				t.Errorf("fine-tuning initialises the pooler afresh: %v, want %v", got, !tc.nextSentence)
+			}
+		})
 	}
 }
