@@ -1,7 +1,8 @@
 // Package model is BERT and RoBERTa as HuggingFace transformers defines them
 // (modeling_bert.py, modeling_roberta.py): embeddings, the encoder, and the
-// sequence-classification and masked-LM heads, with a hand-written backward
-// pass next to every forward.
+// sequence-classification, masked-LM and pre-training (masked-LM plus
+// next-sentence) heads, with a hand-written backward pass next to every
+// forward.
 //
 // # Memory layout
 //
