@@ -224,7 +224,8 @@ func TestMaskerSegments(t *testing.T) {
 }
 
 // TestRunShortCorpus: a corpus shorter than one block cannot train in blocks
-// (the error says so) but trains line by line; an empty one is an error.
+// (the error says so) but trains line by line; an empty one is an error, and
+// so is next-sentence prediction without two documents or a two-line one.
 func TestRunShortCorpus(t *testing.T) {
 	tmp := t.TempDir()
 	short, empty := filepath.Join(tmp, "short.txt"), filepath.Join(tmp, "empty.txt")
@@ -232,21 +233,25 @@ func TestRunShortCorpus(t *testing.T) {
 	os.WriteFile(empty, []byte("\n\n"), 0o644)
 	cfg := model.DefaultConfig("bert")
 	cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, cfg.MaxPositionEmbeddings = 1, 16, 2, 32, 64
+	oneLineDocs := filepath.Join(tmp, "one-line-docs.txt")
+	os.WriteFile(oneLineDocs, []byte("the quick brown fox .\n\njumps over the lazy dog .\n"), 0o644)
 	for _, tc := range []struct {
-		corpus     string
-		lineByLine bool
-		err        string
+		corpus                   string
+		lineByLine, nextSentence bool
+		err                      string
 	}{
-		{short, false, "shorter than one block of 32"},
-		{short, true, ""},
-		{empty, true, "holds no text"},
+		{short, false, false, "shorter than one block of 32"},
+		{short, true, false, ""},
+		{empty, true, false, "holds no text"},
+		{short, false, true, "at least two documents"},
+		{oneLineDocs, false, true, "a document of at least two lines"},
 	} {
 		o := Options{Corpus: []string{tc.corpus}, TokenizerDir: "../tokenizer/testdata/bert-base-uncased", OutputDir: t.TempDir(), Config: cfg,
 			MaxSeqLength: 32, BatchSize: 2, LearningRate: 1e-3, WarmupSteps: 1, MaxSteps: 1, MLMProbability: 0.15,
-			EvalEvery: 1, SaveEvery: 1, EvalBlocks: 1, Seed: 7, Log: io.Discard, LineByLine: tc.lineByLine}
+			EvalEvery: 1, SaveEvery: 1, EvalBlocks: 1, Seed: 7, Log: io.Discard, LineByLine: tc.lineByLine, NextSentence: tc.nextSentence}
 		err := Run(context.Background(), o)
 		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
-			t.Errorf("%s line_by_line=%v: err = %v, want %q", filepath.Base(tc.corpus), tc.lineByLine, err, tc.err)
+			t.Errorf("%s line_by_line=%v next_sentence=%v: err = %v, want %q", filepath.Base(tc.corpus), tc.lineByLine, tc.nextSentence, err, tc.err)
 		}
 	}
 }

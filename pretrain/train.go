@@ -119,9 +119,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// Held-out blocks: evenly spaced through the corpus, so every source
 	// is represented; they are excluded from training.
-	var units [][]uint16 // the sequences training draws from
+	var units [][]uint16 // the sequences training draws from, or
+	var anchors []int    // with NextSentence, the first segments' lines
 	var pairs *pairSampler
-	var anchors []int // with NextSentence: the first segments' lines, one per unit
 	kind := "blocks of"
 	switch {
 	case o.NextSentence:
@@ -130,7 +130,9 @@ func Run(ctx context.Context, o Options) error {
 		}
 		pairs = newPairSampler(corpus.Lines(uint16(tok.ClsID()), uint16(tok.SepID()), o.MaxSeqLength), corpus.DocStarts, o.MaxSeqLength)
 		anchors, kind = pairs.anchors(), "line pairs of at most"
-		units = make([][]uint16, len(anchors)) // filled per batch from the anchors
+		if len(anchors) == 0 {
+			return fmt.Errorf("next-sentence prediction needs a document of at least two lines; no document in %v has", o.Corpus)
+		}
 	case o.LineByLine:
 		units, kind = corpus.Lines(uint16(tok.ClsID()), uint16(tok.SepID()), o.MaxSeqLength), "lines of at most"
 	default:
@@ -139,7 +141,7 @@ func Run(ctx context.Context, o Options) error {
 			units[i] = corpus.Block(i)
 		}
 	}
-	nb := len(units)
+	nb := len(units) + len(anchors)
 	if nb == 0 {
 		return fmt.Errorf("corpus of %d tokens is shorter than one block of %d", len(corpus.Tokens), o.MaxSeqLength)
 	}
