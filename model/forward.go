@@ -50,11 +50,6 @@ func (m *Model) Forward(ws *Workspace, b *Batch, pass Pass) (float64, error) {
 		if b.NextSentenceLabels == nil {
 			return loss, nil
 		}
-		for i, l := range b.NextSentenceLabels[:b.B] {
-			if l != 0 && l != 1 {
-				return 0, fmt.Errorf("next-sentence label %d of sequence %d is neither 0 nor 1", l, i)
-			}
-		}
 		ws.nspLoss, _ = nn.CrossEntropyForward(ws.dNSPLogits[:2*b.B], ws.nspLogits[:2*b.B], b.NextSentenceLabels, b.B, 2, IgnoreIndex)
 		return loss + ws.nspLoss, checkLoss(ws.nspLoss)
 	}
@@ -174,7 +169,20 @@ func (m *Model) checkBatch(ws *Workspace, b *Batch) error {
 			}
 		}
 	}
+	if b.NextSentenceLabels != nil {
+		if len(b.NextSentenceLabels) < b.B {
+			return fmt.Errorf("%d next-sentence labels for %d sequences", len(b.NextSentenceLabels), b.B)
+		}
+		for i, l := range b.NextSentenceLabels[:b.B] {
+			if l != 0 && l != 1 {
+				return fmt.Errorf("next-sentence label %d of sequence %d is neither 0 nor 1", l, i)
+			}
+		}
+	}
 	if b.MLMLabels != nil {
+		if len(b.MLMLabels) < n {
+			return fmt.Errorf("%d masked-LM labels for a %d×%d batch", len(b.MLMLabels), b.B, b.T)
+		}
 		for i := 0; i < n; i++ {
 			if l := b.MLMLabels[i]; l != IgnoreIndex && (l < 0 || int(l) >= c.VocabSize) {
 				return fmt.Errorf("masked-LM label %d at position %d outside vocab_size %d", l, i, c.VocabSize)
