@@ -24,11 +24,13 @@ func init() {
 	var layers, hidden, heads, ffn, maxPos, threads int
 	cmd := &cobra.Command{
 		Use:   "pretrain",
-		Short: "Pre-train a BERT with masked-LM on a text corpus (as run_mlm.py)",
+		Short: "Pre-train a BERT with masked-LM (and next-sentence prediction) on a text corpus (as run_mlm.py)",
 		Long: `Pre-trains a BERT from random initialisation with the masked-LM objective:
 each corpus line is tokenised with [CLS]/[SEP], the stream is cut into blocks
 of --max_seq_length, and every batch is masked afresh (15%: 80% [MASK], 10%
-random, 10% unchanged). Checkpoints go to --output_dir every --save_steps;
+random, 10% unchanged). --next_sentence adds BERT's next-sentence prediction
+on pairs of paragraphs. --model_name_or_path starts from a model folder
+instead of random weights. Checkpoints go to --output_dir every --save_steps;
 --resume continues from the newest one. The final model is written to
 <output_dir>/model in HuggingFace layout.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
