@@ -35,6 +35,9 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 <output_dir>/model in HuggingFace layout.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			blas.SetThreads(threads)
+			if glueTrain != "" && o.NextSentence {
+				return fmt.Errorf("--next_sentence pairs consecutive paragraphs of running text, which --glue_train's sentences are not: drop one of them")
+			}
 			var files []string
 			if corpusGlob != "" || glueTrain == "" { // --corpus "" --glue_train T: the tasks' train text alone
 				var err error
@@ -46,9 +49,6 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 				}
 			}
 			sort.Strings(files)
-			if glueTrain != "" && o.NextSentence {
-				return fmt.Errorf("--next_sentence pairs consecutive paragraphs of running text, which --glue_train's sentences are not: drop one of them")
-			}
 			if glueTrain != "" {
 				pairSep := ""
 				if gluePairs {

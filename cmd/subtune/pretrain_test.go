@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 // runRoot runs the subtune root command with args, as the binary does.
@@ -18,6 +20,16 @@ func runRoot(t *testing.T, args ...string) (string, error) {
 	rootCmd.SetErr(&out)
 	defer rootCmd.SetArgs(nil)
 	err := rootCmd.ExecuteContext(context.Background())
+	// Flags keep their values between executions of the same command
+	// tree; put them back so the next test starts from the defaults.
+	if cmd, _, ferr := rootCmd.Find(args); ferr == nil {
+		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Changed {
+				f.Value.Set(f.DefValue)
+				f.Changed = false
+			}
+		})
+	}
 	return out.String(), err
 }
 
@@ -44,5 +56,15 @@ func TestPretrainGLUEPairsAlone(t *testing.T) {
 	}
 	if _, err := runRoot(t, "pretrain", "--corpus", "", "--glue_train", "", "--glue_pairs=false", "--output_dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "--corpus") {
 		t.Errorf("empty --corpus without --glue_train: err = %v", err)
+	}
+}
+
+// TestPretrainNextSentenceRefusesGLUE: GLUE train sentences are not running
+// text, so pairing a sentence with the next one would teach noise.
+func TestPretrainNextSentenceRefusesGLUE(t *testing.T) {
+	_, err := runRoot(t, "pretrain", "--next_sentence", "--glue_train", "sst2", "--output_dir", t.TempDir(),
+		"--tokenizer", "../../tokenizer/testdata/bert-base-uncased")
+	if err == nil || !strings.Contains(err.Error(), "--next_sentence") {
+		t.Errorf("err = %v, want a refusal naming --next_sentence", err)
 	}
 }
