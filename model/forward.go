@@ -42,6 +42,7 @@ func (m *Model) Forward(ws *Workspace, b *Batch, pass Pass) (float64, error) {
 		m.classifierForward(ws, b, d)
 		return m.classifierLoss(ws, b)
 	case MaskedLM, PreTraining:
+		ws.nspLoss = 0
 		loss, err := m.mlmLoss(ws, b)
 		if err != nil || m.Head == MaskedLM {
 			return loss, err
@@ -60,7 +61,7 @@ func (m *Model) Forward(ws *Workspace, b *Batch, pass Pass) (float64, error) {
 // position when the batch has none) and returns their mean cross-entropy.
 func (m *Model) mlmLoss(ws *Workspace, b *Batch) (float64, error) {
 	c := m.Config
-	ws.mlmCount = 0
+	ws.mlmCount, ws.mlmLoss = 0, 0
 	for r, i := range ws.rowSrc[:ws.nTok] {
 		if b.MLMLabels == nil || b.MLMLabels[i] != IgnoreIndex {
 			if ws.mlmCount == ws.maxMLM {

@@ -25,11 +25,8 @@ func (m *Model) classifierForward(ws *Workspace, b *Batch, d dropouts) {
 		nn.LinearForward(logits, ws.headHiddenDrop[:B*H], w2, b2, B, H, nl)
 		return
 	}
-	p := c.ModelType + "."
-	wp, bp := m.headTensor(p+"pooler.dense.weight"), m.headTensor(p+"pooler.dense.bias")
 	wc, bc := m.headTensor("classifier.weight"), m.headTensor("classifier.bias")
-	nn.LinearForward(ws.headHidden[:B*H], cls, wp, bp, B, H, H)
-	nn.TanhForward(ws.pooled[:B*H], ws.headHidden[:B*H])
+	m.poolerForward(ws, B)
 	nn.Dropout(ws.pooledDrop[:B*H], ws.pooled[:B*H], ws.clsMask[:B*H], d.classifier, nn.SeedFor(d.seed, siteHead1))
 	nn.LinearForward(logits, ws.pooledDrop[:B*H], wc, bc, B, H, nl)
 }
@@ -51,14 +48,11 @@ func (m *Model) classifierBackward(ws *Workspace, b *Batch, dHidden []float32, d
 		nn.LinearBackward(d2, g1, gb1, d1, ws.pooledDrop[:B*H], w1, B, H, H, false)
 		nn.DropoutBackward(d2, d2, ws.clsMask[:B*H], d.classifier)
 	} else {
-		p := c.ModelType + "."
-		wp, wc := m.headTensor(p+"pooler.dense.weight"), m.headTensor("classifier.weight")
-		gp, gbp := m.headGrad(p+"pooler.dense.weight"), m.headGrad(p+"pooler.dense.bias")
+		wc := m.headTensor("classifier.weight")
 		gc, gbc := m.headGrad("classifier.weight"), m.headGrad("classifier.bias")
 		nn.LinearBackward(d1, gc, gbc, dl, ws.pooledDrop[:B*H], wc, B, H, nl, false)
 		nn.DropoutBackward(d1, d1, ws.clsMask[:B*H], d.classifier)
-		nn.TanhBackward(d1, d1, ws.pooled[:B*H])
-		nn.LinearBackward(d2, gp, gbp, d1, ws.cls[:B*H], wp, B, H, H, false)
+		m.poolerBackward(ws, d2, d1, B)
 	}
 	clear(dHidden[:ws.nTok*H])
 	ws.scatterFirst(dHidden, d2, B, H)
@@ -74,6 +68,23 @@ func (ws *Workspace) gatherFirst(m *Model, B int) []float32 {
 		copy(cls[s*H:(s+1)*H], hidden[o:o+H])
 	}
 	return cls
+}
+
+// poolerForward is BertPooler on the gathered first tokens (ws.cls): dense
+// then tanh, into ws.pooled.
+func (m *Model) poolerForward(ws *Workspace, B int) {
+	H, p := m.Config.HiddenSize, m.Config.ModelType+"."
+	nn.LinearForward(ws.headHidden[:B*H], ws.cls[:B*H], m.headTensor(p+"pooler.dense.weight"), m.headTensor(p+"pooler.dense.bias"), B, H, H)
+	nn.TanhForward(ws.pooled[:B*H], ws.headHidden[:B*H])
+}
+
+// poolerBackward turns ∂loss/∂pooled (dPooled, overwritten) into
+// ∂loss/∂cls (dCLS) and accumulates the pooler's gradients.
+func (m *Model) poolerBackward(ws *Workspace, dCLS, dPooled []float32, B int) {
+	H, p := m.Config.HiddenSize, m.Config.ModelType+"."
+	nn.TanhBackward(dPooled, dPooled, ws.pooled[:B*H])
+	nn.LinearBackward(dCLS, m.headGrad(p+"pooler.dense.weight"), m.headGrad(p+"pooler.dense.bias"), dPooled, ws.cls[:B*H],
+		m.headTensor(p+"pooler.dense.weight"), B, H, H, false)
 }
 
 // scatterFirst adds d (B×H) into the first-token rows of dHidden.
@@ -92,10 +103,8 @@ func (ws *Workspace) scatterFirst(dHidden, d []float32, B, H int) {
 
 func (m *Model) nspForward(ws *Workspace, b *Batch) {
 	H, B := m.Config.HiddenSize, b.B
-	cls := ws.gatherFirst(m, B)
-	p := m.Config.ModelType + "."
-	nn.LinearForward(ws.headHidden[:B*H], cls, m.headTensor(p+"pooler.dense.weight"), m.headTensor(p+"pooler.dense.bias"), B, H, H)
-	nn.TanhForward(ws.pooled[:B*H], ws.headHidden[:B*H])
+	ws.gatherFirst(m, B)
+	m.poolerForward(ws, B)
 	nn.LinearForward(ws.nspLogits[:2*B], ws.pooled[:B*H], m.headTensor("cls.seq_relationship.weight"), m.headTensor("cls.seq_relationship.bias"), B, H, 2)
 }
 
@@ -103,13 +112,10 @@ func (m *Model) nspForward(ws *Workspace, b *Batch) {
 // already holds the masked-LM head's.
 func (m *Model) nspBackward(ws *Workspace, b *Batch, dHidden []float32) {
 	H, B := m.Config.HiddenSize, b.B
-	p := m.Config.ModelType + "."
 	d1, d2 := ws.dHead1[:B*H], ws.dHead2[:B*H]
 	nn.LinearBackward(d1, m.headGrad("cls.seq_relationship.weight"), m.headGrad("cls.seq_relationship.bias"), ws.dNSPLogits[:2*B],
 		ws.pooled[:B*H], m.headTensor("cls.seq_relationship.weight"), B, H, 2, false)
-	nn.TanhBackward(d1, d1, ws.pooled[:B*H])
-	nn.LinearBackward(d2, m.headGrad(p+"pooler.dense.weight"), m.headGrad(p+"pooler.dense.bias"), d1, ws.cls[:B*H],
-		m.headTensor(p+"pooler.dense.weight"), B, H, H, false)
+	m.poolerBackward(ws, d2, d1, B)
 	ws.scatterFirst(dHidden, d2, B, H)
 }
 
