@@ -2,6 +2,7 @@ package pretrain
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -109,7 +110,8 @@ func LoadCorpus(files []string, tok *tokenizer.Tokenizer, blockLen int, cacheDir
 }
 
 // readCache reads a token stream and, beside it in cache+".docs", the
-// document starts; ok is false when either is missing or damaged.
+// document starts (little-endian uint16 and uint32); ok is false when either
+// is missing or damaged.
 func readCache(cache string) (stream []uint16, docs []int, ok bool) {
 	data, err := os.ReadFile(cache)
 	if err != nil || len(data)%2 != 0 {
@@ -120,12 +122,13 @@ func readCache(cache string) (stream []uint16, docs []int, ok bool) {
 		return nil, nil, false
 	}
 	stream = make([]uint16, len(data)/2)
-	for i := range stream {
-		stream[i] = binary.LittleEndian.Uint16(data[2*i:])
+	starts := make([]uint32, len(docData)/4)
+	if binary.Read(bytes.NewReader(data), binary.LittleEndian, stream) != nil ||
+		binary.Read(bytes.NewReader(docData), binary.LittleEndian, starts) != nil {
+		return nil, nil, false
 	}
-	docs = make([]int, len(docData)/4)
-	for i := range docs {
-		docs[i] = int(binary.LittleEndian.Uint32(docData[4*i:]))
+	for _, d := range starts {
+		docs = append(docs, int(d))
 	}
 	return stream, docs, true
 }
@@ -134,24 +137,22 @@ func writeCache(cache string, stream []uint16, docs []int) error {
 	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(cache+".docs", func(w io.Writer) error {
-		buf := make([]byte, 4*len(docs))
-		for i, v := range docs {
-			binary.LittleEndian.PutUint32(buf[4*i:], uint32(v))
-		}
-		_, err := w.Write(buf)
-		return err
-	}); err != nil {
-		return err
+	starts := make([]uint32, len(docs))
+	for i, d := range docs {
+		starts[i] = uint32(d)
 	}
-	return atomicfile.WriteFile(cache, func(w io.Writer) error {
-		buf := make([]byte, 2*len(stream))
-		for i, v := range stream {
-			binary.LittleEndian.PutUint16(buf[2*i:], v)
+	// The stream last: readCache needs both, and the stream is the bigger.
+	for _, f := range []struct {
+		path string
+		data any
+	}{{cache + ".docs", starts}, {cache, stream}} {
+		if err := atomicfile.WriteFile(f.path, func(w io.Writer) error {
+			return binary.Write(w, binary.LittleEndian, f.data)
+		}); err != nil {
+			return err
 		}
-		_, err := w.Write(buf)
-		return err
-	})
+	}
+	return nil
 }
 
 // tokenizeFile tokenises the lines of one file on all cores, keeping their
