@@ -42,8 +42,9 @@ type DownstreamRun struct {
 
 // Export writes the newest checkpoint of a pre-training run as a
 // HuggingFace folder with its pre-training heads (BertForMaskedLM, or
-// BertForPreTraining after next-sentence prediction), the learning curve as PNG and SVG, the training log as
-// JSON, and a model card README.md built from those numbers.
+// BertForPreTraining after next-sentence prediction), the learning curve as
+// PNG and SVG, the training log as JSON, and a model card README.md built
+// from those numbers.
 func Export(o ExportOptions) error {
 	dir, ok := trainer.LatestCheckpoint(o.Run)
 	if !ok {
@@ -59,10 +60,16 @@ func Export(o ExportOptions) error {
 	}
 	// A run with next-sentence prediction keeps its pooler and classifier,
 	// as bert-base-uncased's weights do; fine-tuning starts from the pooler.
-	m, rep, err := checkpoint.Load(dir, model.PreTraining, checkpoint.Options{})
-	if err == nil && len(rep.Missing) > 0 {
-		m, _, err = checkpoint.Load(dir, model.MaskedLM, checkpoint.Options{})
+	head := model.MaskedLM
+	weights, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		return err
 	}
+	if _, ok := weights.Info("cls.seq_relationship.weight"); ok {
+		head = model.PreTraining
+	}
+	weights.Close()
+	m, _, err := checkpoint.Load(dir, head, checkpoint.Options{})
 	if err != nil {
 		return err
 	}
@@ -145,20 +152,20 @@ func writeCard(w io.Writer, o ExportOptions, m *model.Model, st State, from stri
 	b.WriteString("![loss](mlm_loss.png) ![accuracy](mlm_accuracy.png)\n\n")
 	rows := [][]string{}
 	for _, h := range st.History {
-		nsp := ""
-		if h.EvalNSPAcc > 0 {
-			nsp = fmt.Sprintf("%.1f", 100*h.EvalNSPAcc)
+		row := []string{fmt.Sprint(h.Step), fmt.Sprint(h.TokensSeen), fmt.Sprintf("%.0f", h.WallSeconds/60),
+			fmt.Sprintf("%.3f", h.Loss), fmt.Sprintf("%.3f", h.EvalLoss), fmt.Sprintf("%.1f", 100*h.EvalAcc)}
+		if hasNSP {
+			nsp := "" // phases before next-sentence prediction
+			if h.EvalNSPAcc > 0 {
+				nsp = fmt.Sprintf("%.1f", 100*h.EvalNSPAcc)
+			}
+			row = append(row, nsp)
 		}
-		rows = append(rows, []string{fmt.Sprint(h.Step), fmt.Sprint(h.TokensSeen), fmt.Sprintf("%.0f", h.WallSeconds/60),
-			fmt.Sprintf("%.3f", h.Loss), fmt.Sprintf("%.3f", h.EvalLoss), fmt.Sprintf("%.1f", 100*h.EvalAcc), nsp})
+		rows = append(rows, row)
 	}
 	header := []string{"step", "tokens", "minutes", "train loss", "held-out loss", "held-out acc. %"}
 	if hasNSP {
 		header = append(header, "next-sentence acc. %")
-	} else {
-		for i := range rows {
-			rows[i] = rows[i][:len(header)]
-		}
 	}
 	b.WriteString(report.MarkdownTable(header, rows))
 	if len(o.Downstream) > 0 {
