@@ -65,6 +65,14 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		(*C.float)(unsafe.Pointer(&c[0])), C.blasint(ldc))
 }
 
+func dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	C.cblas_dgemm(C.CblasRowMajor, trans(transA), trans(transB),
+		C.blasint(m), C.blasint(n), C.blasint(k), C.double(alpha),
+		(*C.double)(unsafe.Pointer(&a[0])), C.blasint(lda),
+		(*C.double)(unsafe.Pointer(&b[0])), C.blasint(ldb), C.double(beta),
+		(*C.double)(unsafe.Pointer(&c[0])), C.blasint(ldc))
+}
+
 func sgemvT(m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
 	C.cblas_sgemv(C.CblasRowMajor, C.CblasTrans, C.blasint(m), C.blasint(n), C.float(alpha),
 		(*C.float)(unsafe.Pointer(&a[0])), C.blasint(lda),

@@ -85,9 +85,19 @@ func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// Dgemm is Sgemm in float64, on the calling goroutine: it serves the few
+// products whose sums float32 cannot carry (the Gram matrices of subspace
+// extraction), whose callers split the work themselves.
+func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if !check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta) {
+		return
+	}
+	dgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
 // check validates the shapes and handles the degenerate cases; it reports
 // whether there is a product left to compute.
-func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, beta float32) bool {
+func check[T float32 | float64](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, beta T) bool {
 	if m == 0 || n == 0 {
 		return false
 	}
@@ -109,7 +119,7 @@ func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 	return true
 }
 
-func checkMatrix(name string, x []float32, rows, cols, ld int) {
+func checkMatrix[T float32 | float64](name string, x []T, rows, cols, ld int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
@@ -118,7 +128,7 @@ func checkMatrix(name string, x []float32, rows, cols, ld int) {
 	}
 }
 
-func scale(c []float32, m, n, ldc int, beta float32) {
+func scale[T float32 | float64](c []T, m, n, ldc int, beta T) {
 	for i := 0; i < m; i++ {
 		row := c[i*ldc : i*ldc+n]
 		for j := range row {

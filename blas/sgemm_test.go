@@ -7,13 +7,13 @@ import (
 	"testing"
 )
 
-// naive is the definition Sgemm must agree with.
-func naive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// naive is the definition Sgemm and Dgemm must agree with, summed in float64.
+func naive[T float32 | float64](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			var s float64
 			for p := 0; p < k; p++ {
-				var av, bv float32
+				var av, bv T
 				if transA {
 					av = a[p*lda+i]
 				} else {
@@ -26,12 +26,12 @@ func naive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 				}
 				s += float64(av) * float64(bv)
 			}
-			c[i*ldc+j] = alpha*float32(s) + beta*c[i*ldc+j]
+			c[i*ldc+j] = alpha*T(s) + beta*c[i*ldc+j]
 		}
 	}
 }
 
-func TestSgemm(t *testing.T) {
+func TestGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range []struct {
 		m, n, k   int
@@ -63,12 +63,24 @@ func TestSgemm(t *testing.T) {
 			a := randSlice(rng, max(ar*lda, 1))
 			b := randSlice(rng, max(br*ldb, 1))
 			c := randSlice(rng, tc.m*ldc)
+			c0 := append([]float32(nil), c...)
 			want := append([]float32(nil), c...)
 			naive(tc.ta, tc.tb, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.bt, want, ldc)
 			Sgemm(tc.ta, tc.tb, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.bt, c, ldc)
 			for i := range c {
 				if d := math.Abs(float64(c[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
 					t.Fatalf("c[%d] = %v, want %v", i, c[i], want[i])
+				}
+			}
+			// Dgemm on the same numbers: float64 leaves only the order of
+			// the k-term sums, about 1e-16·k relative.
+			a64, b64, c64 := widen(a), widen(b), widen(c0)
+			want64 := append([]float64(nil), c64...)
+			naive(tc.ta, tc.tb, tc.m, tc.n, tc.k, float64(tc.alpha), a64, lda, b64, ldb, float64(tc.bt), want64, ldc)
+			Dgemm(tc.ta, tc.tb, tc.m, tc.n, tc.k, float64(tc.alpha), a64, lda, b64, ldb, float64(tc.bt), c64, ldc)
+			for i := range c64 {
+				if d := math.Abs(c64[i] - want64[i]); d > 1e-13*(1+math.Abs(want64[i])) {
+					t.Fatalf("Dgemm: c[%d] = %v, want %v", i, c64[i], want64[i])
 				}
 			}
 		})
@@ -96,6 +108,14 @@ func TestSgemmShortSlicePanics(t *testing.T) {
 		}
 	}()
 	Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+}
+
+func widen(x []float32) []float64 {
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = float64(v)
+	}
+	return y
 }
 
 func randSlice(rng *rand.Rand, n int) []float32 {

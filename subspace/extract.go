@@ -115,7 +115,7 @@ type unit struct {
 	g      unitGram
 	dc     *decomposition
 	kept   int
-	m, c0  []float32
+	m, c0  []float64
 }
 
 type extractor struct {
@@ -127,7 +127,6 @@ type extractor struct {
 	units   []*unit
 	w       []float32 // t×D: one layer of every checkpoint, later its basis
 	theta0  []float32 // one layer of θ0
-	tmp     []float32
 	read    int64
 	stored  int64 // bytes per checkpoint layer on disk
 }
@@ -170,7 +169,6 @@ func Extract(tr Trajectory, path string, o ExtractOptions) (*ExtractStats, error
 	x.makeUnits()
 	x.w = make([]float32, x.t*x.D)
 	x.theta0 = make([]float32, x.D)
-	x.tmp = make([]float32, max(x.t*x.t, x.t*gramBlock))
 	logf := func(format string, args ...any) {
 		if o.Log != nil {
 			fmt.Fprintf(o.Log, format, args...)
@@ -337,13 +335,14 @@ func (x *extractor) checkTheta0() error {
 // pass1 accumulates every unit's Gram matrix.
 func (x *extractor) pass1() error {
 	raw := x.o.Rows == RowsRaw
+	withTheta0 := raw || x.dr == nil
 	for l := 0; l < x.L; l++ {
 		if err := x.loadLayer(l, raw); err != nil {
 			return err
 		}
 		for _, u := range x.unitsOf(l) {
-			addGram(u.g.dd, x.w, x.t, x.D, u.off, u.off+u.n, x.tmp)
-			if raw {
+			addGram(u.g.dd, x.w, x.t, x.D, u.off, u.off+u.n)
+			if withTheta0 {
 				th := x.theta0[u.off : u.off+u.n]
 				for k := 0; k < x.t; k++ {
 					u.g.dt[k] += dot64(x.w[k*x.D+u.off:k*x.D+u.off+u.n], th)
@@ -358,10 +357,13 @@ func (x *extractor) pass1() error {
 // decompose finds u's singular values and how many directions to keep.
 func (x *extractor) decompose(u *unit) error {
 	t := x.t
-	for i := 0; i < t; i++ {
-		u.g.trace += u.g.dd[i*t+i]
+	var trace float64
+	for k := 0; k < t; k++ {
+		trace += u.g.dd[k*t+k]
 	}
-	dc, err := decompose(gramFor(&u.g, x.o.Rows, t), t, u.g.trace)
+	stored := u.g.storedEnergy(t, x.dr == nil)
+	zero := func(lmax float64) float64 { return zeroTolerance(stored, x.unitRoundoff(), u.n, trace, lmax) }
+	dc, err := decompose(gramFor(&u.g, x.o.Rows, t), t, zero)
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", x.tr.Source(), u.name, err)
 	}
@@ -435,8 +437,8 @@ func (x *extractor) pass2(path string) error {
 				if err := x.loadLayer(e.layer, x.o.Rows == RowsRaw); err != nil {
 					return err
 				}
-				for _, v := range x.unitsOf(e.layer) {
-					applyCoefficients(x.w, x.t, x.D, v.m, v.c0, x.theta0, v.kept, v.off, v.off+v.n, x.tmp)
+				if err := x.buildBases(e.layer); err != nil {
+					return err
 				}
 				cur = e.layer
 			}
@@ -449,6 +451,35 @@ func (x *extractor) pass2(path string) error {
 	}
 	_, err = w.Close()
 	return err
+}
+
+// buildBases turns the layer of checkpoints in w into the bases of the
+// layer's units: V = WᵀUΣ⁻¹ through the coefficients, then one CholeskyQR
+// pass. The pass matters for the smallest kept directions: an error ε in
+// the eigenvector of σi adds ε·σ1/σi of the leading direction to Vi, which
+// the pass removes, leaving rows orthonormal to float32 precision. A
+// global unit's rows run across every layer and are left as computed (its
+// rows are orthonormal only as a whole).
+func (x *extractor) buildBases(l int) error {
+	for _, u := range x.unitsOf(l) {
+		applyCoefficients(x.w, x.t, x.D, u.m, u.c0, x.theta0, u.kept, u.off, u.off+u.n)
+		if u.layer < 0 {
+			continue
+		}
+		if err := orthonormalize(x.w, u.kept, x.D, u.off, u.off+u.n, 1); err != nil {
+			return fmt.Errorf("%s: %s: %w", x.tr.Source(), u.name, err)
+		}
+	}
+	return nil
+}
+
+// unitRoundoff is the relative rounding of the numbers the trajectory
+// stores: float32 checkpoints, or bfloat16 deltas (2 bytes a number).
+func (x *extractor) unitRoundoff() float64 {
+	if x.stored < 4*int64(x.D) {
+		return 0x1p-9
+	}
+	return 0x1p-24
 }
 
 func (x *extractor) metadata(ranks map[string]int) (map[string]string, error) {

@@ -10,27 +10,52 @@ import (
 	"github.com/subtune/subtune/nn"
 )
 
-// gramBlock is the number of columns per float32 GEMM when accumulating a
-// Gram matrix. Each block's t×t product is summed in float32 by the GEMM,
-// then added to a float64 total, so float32 rounding only ever affects a
-// gramBlock-term sum. The Gram matrix then carries errors of about 1e-9 to
-// 1e-8 of its largest eigenvalue λ1 (OpenBLAS; a few times more with the
-// pure-Go GEMM): a singular value σi comes out with a relative error of
-// about 1e-8·(σ1/σi)² (1e-6 at σ1/10, 0.2% at σ1/1000), and direction i
-// turns by an angle of about 1e-8·λ1 over the gap between λi and its
-// neighbours — negligible except for the smallest of several tiny
-// directions (TestSmallSingularValues). 256 columns is also the fastest
-// block on OpenBLAS for t = 32 (about 0.2 s per BERT-base layer, one core).
-const gramBlock = 256
+// gramBlock is the number of columns widened to float64 per GEMM, and
+// gramChunk the number whose Gram products are summed into one partial
+// matrix. Every product of float32 data is formed and summed in float64
+// (dgemm): the rounding left is about 1e-16·√n of the largest eigenvalue,
+// so a spectrum spanning four decades of singular values (eight of
+// eigenvalues) comes out as an explicit float64 SVD finds it. Partials are
+// added in column order, so the result does not depend on the thread count.
+const (
+	gramBlock = 512
+	gramChunk = 1 << 16
+)
 
-// addGram adds W[:, lo:hi] W[:, lo:hi]ᵀ to g (t×t, float64), where W is t
-// rows of stride ld. tmp holds t×t float32.
-func addGram(g []float64, w []float32, t, ld, lo, hi int, tmp []float32) {
-	for c := lo; c < hi; c += gramBlock {
-		b := min(gramBlock, hi-c)
-		blas.Sgemm(false, true, t, t, b, 1, w[c:], ld, w[c:], ld, 0, tmp, t)
-		for i, v := range tmp[:t*t] {
-			g[i] += float64(v)
+// addGram adds W[:, lo:hi] W[:, lo:hi]ᵀ to g (t×t), where W is t rows of
+// stride ld.
+func addGram(g []float64, w []float32, t, ld, lo, hi int) {
+	if hi <= lo {
+		return
+	}
+	chunks := (hi - lo + gramChunk - 1) / gramChunk
+	parts := make([]float64, chunks*t*t)
+	nn.ParallelFor(chunks, gramChunk*t*t, func(a, b int) {
+		blk := make([]float64, t*gramBlock)
+		for c := a; c < b; c++ {
+			part := parts[c*t*t : (c+1)*t*t]
+			end := min(lo+(c+1)*gramChunk, hi)
+			for col := lo + c*gramChunk; col < end; col += gramBlock {
+				n := min(gramBlock, end-col)
+				widen(blk, w, t, ld, col, n)
+				blas.Dgemm(false, true, t, t, n, 1, blk, n, blk, n, 1, part, t)
+			}
+		}
+	})
+	for c := 0; c < chunks; c++ {
+		for i, v := range parts[c*t*t : (c+1)*t*t] {
+			g[i] += v
+		}
+	}
+}
+
+// widen copies columns [col, col+n) of rows rows of w (stride ld) into dst
+// as a rows×n float64 matrix.
+func widen(dst []float64, w []float32, rows, ld, col, n int) {
+	for i := 0; i < rows; i++ {
+		d := dst[i*n : (i+1)*n]
+		for j, v := range w[i*ld+col : i*ld+col+n] {
+			d[j] = float64(v)
 		}
 	}
 }
@@ -61,13 +86,26 @@ func dot64(x, y []float32) float64 {
 }
 
 // unitGram is what pass 1 gathers for one subspace: the Gram matrix of the
-// deltas Δk = θk − θ0 over the unit's columns, and for raw rows ⟨Δk, θ0⟩
-// and ‖θ0‖².
+// deltas Δk = θk − θ0 over the unit's columns and, whenever θ0 is read,
+// ⟨Δk, θ0⟩ and ‖θ0‖² (raw rows need them; so does the rounding bound of a
+// trajectory that stores θk).
 type unitGram struct {
-	dd    []float64 // t×t, ΔΔᵀ
-	dt    []float64 // t, Δ·θ0
-	tt    float64   // ‖θ0‖²
-	trace float64
+	dd []float64 // t×t, ΔΔᵀ
+	dt []float64 // t, Δ·θ0
+	tt float64   // ‖θ0‖²
+}
+
+// storedEnergy is Σk ‖xk‖² of the numbers the trajectory stores for the
+// unit: the deltas themselves, or θk = θ0 + Δk.
+func (u *unitGram) storedEnergy(t int, storesTheta bool) float64 {
+	var e float64
+	for k := 0; k < t; k++ {
+		e += u.dd[k*t+k]
+		if storesTheta {
+			e += 2*u.dt[k] + u.tt
+		}
+	}
+	return e
 }
 
 // gramFor forms the t×t Gram matrix of the rows the user chose, from the
@@ -119,19 +157,24 @@ type decomposition struct {
 }
 
 // zeroTolerance is the eigenvalue below which a direction counts as
-// numerically zero: the float32-block error of the delta Gram (about 1e-8
-// of its trace, with a margin of ten) plus float64 rounding of the whole
-// matrix. A trajectory of t points in general position has rank t (delta,
-// raw) or t−1 (centered); a straight line has rank 1 (delta, centered).
-func zeroTolerance(trace, lambdaMax float64) float64 {
-	return 1e-7*trace + 1e-12*lambdaMax
+// numerically zero. The rows are stored numbers (unit roundoff u, 2⁻²⁴ for
+// float32) whose rounding is a matrix E with ‖E‖₂² ≤ ‖E‖F² ≤ u²·stored,
+// stored = Σk ‖xk‖²; by Weyl's inequality a singular value below ‖E‖₂ may
+// be rounding alone. To that, with a margin of sixteen, comes the float64
+// rounding of sums over n columns, about √n·2⁻⁵³ of the delta Gram
+// matrix's trace and of the largest eigenvalue (for raw rows that is θ0's
+// direction, so it sets the floor of the fine-tuning directions). A
+// trajectory of t points in general position has rank t (delta, raw) or
+// t−1 (centered); a straight line has rank 1 (delta, centered).
+func zeroTolerance(stored, u float64, n int, trace, lambdaMax float64) float64 {
+	return 4*u*u*stored + 16*0x1p-53*math.Sqrt(float64(n))*(trace+lambdaMax)
 }
 
 // decompose eigendecomposes the symmetric t×t matrix g (float64, gonum's
 // LAPACK-derived dsyev), orders the pairs by decreasing eigenvalue, fixes
 // each vector's sign (largest-magnitude entry positive, as scikit-learn's
 // svd_flip, so reruns and platforms agree) and counts the numerical rank.
-func decompose(g []float64, t int, trace float64) (*decomposition, error) {
+func decompose(g []float64, t int, zero func(lambdaMax float64) float64) (*decomposition, error) {
 	sym := mat.NewSymDense(t, append([]float64(nil), g...))
 	var es mat.EigenSym
 	if !es.Factorize(sym, true) {
@@ -141,8 +184,7 @@ func decompose(g []float64, t int, trace float64) (*decomposition, error) {
 	var vecs mat.Dense
 	es.VectorsTo(&vecs)
 	dc := &decomposition{sigma: make([]float64, t), u: make([]float64, t*t)}
-	lmax := math.Max(vals[t-1], 0)
-	tol := zeroTolerance(trace, lmax)
+	tol := zero(math.Max(vals[t-1], 0))
 	for i := 0; i < t; i++ {
 		src := t - 1 - i // ascending → descending
 		lam := vals[src]
@@ -167,9 +209,9 @@ func decompose(g []float64, t int, trace float64) (*decomposition, error) {
 // basis: V row i = Σk m[k·d+i]·Δk + c0[i]·θ0, that is V = WᵀUΣ⁻¹ written in
 // terms of the deltas. For centered rows W = CΔ, so the coefficients are
 // C·U; for raw rows W = 1θ0ᵀ + Δ adds θ0 times the column sums of U.
-func (dc *decomposition) coefficients(rows string, t, d int) (m, c0 []float32) {
-	m = make([]float32, t*d)
-	c0 = make([]float32, d)
+func (dc *decomposition) coefficients(rows string, t, d int) (m, c0 []float64) {
+	m = make([]float64, t*d)
+	c0 = make([]float64, d)
 	for i := 0; i < d; i++ {
 		var mean float64
 		for k := 0; k < t; k++ {
@@ -181,32 +223,42 @@ func (dc *decomposition) coefficients(rows string, t, d int) (m, c0 []float32) {
 			if rows == RowsCentered {
 				v -= mean / float64(t)
 			}
-			m[k*d+i] = float32(v * inv)
+			m[k*d+i] = v * inv
 		}
 		if rows == RowsRaw {
-			c0[i] = float32(mean * inv)
+			c0[i] = mean * inv
 		}
 	}
 	return m, c0
 }
 
 // applyCoefficients overwrites the first d rows of W's columns [lo, hi)
-// with V = Mᵀ W (+ c0·θ0), one column block at a time: each block of W is
-// read by the GEMM before its rows are replaced, so the basis is built in
-// the memory that held the checkpoints. tmp holds d×gramBlock float32.
-func applyCoefficients(w []float32, t, ld int, m, c0, theta0 []float32, d, lo, hi int, tmp []float32) {
-	for c := lo; c < hi; c += gramBlock {
-		b := min(gramBlock, hi-c)
-		blas.Sgemm(true, false, d, b, t, 1, m, d, w[c:], ld, 0, tmp, b)
-		for i := 0; i < d; i++ {
-			row := w[i*ld+c : i*ld+c+b]
-			copy(row, tmp[i*b:(i+1)*b])
-			if c0[i] != 0 {
-				a, th := c0[i], theta0[c:c+b]
-				for j := range row {
-					row[j] += a * th[j]
+// with V = Mᵀ W (+ c0·θ0), one column block at a time, in float64: each
+// block of W is read before its rows are replaced, so the basis is built in
+// the memory that held the checkpoints, and blocks are independent. c0 may
+// be nil (no θ0 term).
+func applyCoefficients(w []float32, t, ld int, m, c0 []float64, theta0 []float32, d, lo, hi int) {
+	blocks := (hi - lo + gramBlock - 1) / gramBlock
+	nn.ParallelFor(blocks, gramBlock*t*d, func(a, b int) {
+		in := make([]float64, t*gramBlock)
+		out := make([]float64, d*gramBlock)
+		for blk := a; blk < b; blk++ {
+			c := lo + blk*gramBlock
+			n := min(gramBlock, hi-c)
+			widen(in, w, t, ld, c, n)
+			blas.Dgemm(true, false, d, n, t, 1, m, d, in, n, 0, out, n)
+			for i := 0; i < d; i++ {
+				o := out[i*n : (i+1)*n]
+				if c0 != nil && c0[i] != 0 {
+					for j, th := range theta0[c : c+n] {
+						o[j] += c0[i] * float64(th)
+					}
+				}
+				row := w[i*ld+c : i*ld+c+n]
+				for j, v := range o {
+					row[j] = float32(v)
 				}
 			}
 		}
-	}
+	})
 }

@@ -63,7 +63,7 @@ func NewRandomBasis(kind string, numLayers, layerSize, dim int, seed uint64, dty
 				scratch = rows
 			}
 			gaussianRows(rows, dim, layerSize, seed, l)
-			if err := orthonormalize(rows, dim, layerSize); err != nil {
+			if err := orthonormalize(rows, dim, layerSize, 0, layerSize, 2); err != nil {
 				return nil, fmt.Errorf("subspace: dense basis, layer %d: %w", l, err)
 			}
 			if b.DType == safetensors.F32 {
@@ -120,35 +120,35 @@ func gaussianRows(rows []float32, d, n int, seed uint64, l int) {
 	})
 }
 
-// orthonormalize makes the d rows of v (each n long) orthonormal, in
-// place, by CholeskyQR2: R = L⁻¹R with LLᵀ the Cholesky factor of RRᵀ,
-// twice. One pass leaves Gaussian rows orthonormal to a few float32 ulps
-// times their condition number (close to 1 when n ≫ d); the second pass
-// removes what the first left.
-func orthonormalize(v []float32, d, n int) error {
+// orthonormalize makes the d rows of v (columns [lo, hi), stride ld)
+// orthonormal in place by CholeskyQR, passes times: R = L⁻¹R with LLᵀ the
+// Cholesky factor of RRᵀ, computed in float64. L is lower triangular, so
+// row i only loses its components along rows before it: the span of every
+// leading set of rows is kept. One pass leaves nearly orthonormal rows
+// orthonormal to a few float32 ulps; Gaussian rows need a second pass
+// (CholeskyQR2) to remove what the first left.
+func orthonormalize(v []float32, d, ld, lo, hi, passes int) error {
 	g := make([]float64, d*d)
-	tmp := make([]float32, max(d*d, d*gramBlock))
-	m := make([]float32, d*d)
-	c0 := make([]float32, d)
-	for pass := 0; pass < 2; pass++ {
+	m := make([]float64, d*d)
+	for pass := 0; pass < passes; pass++ {
 		clear(g)
-		addGram(g, v, d, n, 0, n, tmp)
+		addGram(g, v, d, ld, lo, hi)
 		var ch mat.Cholesky
 		if !ch.Factorize(mat.NewSymDense(d, g)) {
 			return fmt.Errorf("the %d rows are linearly dependent", d)
 		}
-		var lo, li mat.TriDense
-		ch.LTo(&lo)
-		if err := li.InverseTri(&lo); err != nil {
+		var lo64, li mat.TriDense
+		ch.LTo(&lo64)
+		if err := li.InverseTri(&lo64); err != nil {
 			return err
 		}
 		// applyCoefficients computes row i = Σk m[k·d+i]·row k.
 		for i := 0; i < d; i++ {
 			for k := 0; k < d; k++ {
-				m[k*d+i] = float32(li.At(i, k))
+				m[k*d+i] = li.At(i, k)
 			}
 		}
-		applyCoefficients(v, d, n, m, c0, nil, d, 0, n, tmp)
+		applyCoefficients(v, d, ld, m, nil, nil, d, lo, hi)
 	}
 	return nil
 }
