@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""PyTorch CPU baseline for subtune's benchmarks (issues 2 and 4).
+"""PyTorch CPU baseline for subtune's benchmarks (encoder layer and
+training step).
 
     /usr/bin/python3 bench/pytorch_bench.py                 # everything (~5 min on 2 cores)
     /usr/bin/python3 bench/pytorch_bench.py --layer         # only the encoder-layer benchmark

@@ -15,8 +15,8 @@
 //     warmup/decay factor of the step). NewLoop builds the Trainer's
 //     parameter groups: weight decay on weights, none on biases and
 //     LayerNorm weights.
-//   - Reparam plugs a re-parameterisation into Loop and Finetune (issue 5's
-//     subspace training): which model tensors stay trainable in full space,
+//   - Reparam plugs a re-parameterisation into Loop and Finetune (subspace
+//     training): which model tensors stay trainable in full space,
 //     its own optimiser groups, and the per-step hooks BeforeForward
 //     (materialise θ) and AfterBackward (project the gradient). Hooks.
 //     NewReparam builds it once the model is loaded.
@@ -44,7 +44,7 @@
 // Deliberate differences, each for a stated reason:
 //
 //   - Batches are padded to their longest sequence (DataCollatorWithPadding),
-//     as the issue asks; run_glue pads to max_seq_length unless told
+//     which is faster on CPU; run_glue pads to max_seq_length unless told
 //     otherwise. --pad_to_max_length restores that. Padding changes only
 //     speed and, through the dropout masks' positions, the random stream.
 //   - The data order is a permutation drawn from (seed, epoch) with Go's

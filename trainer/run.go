@@ -34,7 +34,7 @@ var ErrInterrupted = errors.New("interrupted")
 
 // Hooks extend a run without changing its arithmetic.
 type Hooks struct {
-	// NewReparam, when set, re-parameterises the model (issue 5's subspace
+	// NewReparam, when set, re-parameterises the model (subspace
 	// training). It is called once the model is loaded, its new head
 	// initialised and θ0 hashed, before any checkpoint is restored.
 	NewReparam func(m *model.Model) (Reparam, error)

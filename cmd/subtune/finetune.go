@@ -60,7 +60,7 @@ works on a fresh checkout.`,
 }
 
 // finetuneExtension adds flags to `subtune finetune` and, when they select
-// it, a re-parameterisation of the model. Subspace fine-tuning (issue 5)
+// it, a re-parameterisation of the model. Subspace fine-tuning
 // registers one from its own file with registerFinetuneExtension.
 type finetuneExtension struct {
 	// Name appears in error messages.

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden optimiser trajectory for subtune's trainer tests (issue 4, "Proof").
+"""Golden optimiser trajectory for subtune's trainer tests.
 
     /usr/bin/python3 trainer/testdata/adamw_golden.py
 

@@ -3,15 +3,15 @@
 // Node binding), so the Go tests compare against HF and never against Go.
 //
 // Run from this folder: npm install && node gen.js
-// It reads the tokenizer files in ../ and GLUE sentences in ../../../../shared/glue
-// (override with SHARED=/path/to/shared).
+// It reads the tokenizer files in ../ and GLUE sentences in the repository's glue/data
+// (override with GLUE=/path/to/glue).
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const { Tokenizer } = require('tokenizers');
 
 const testdata = path.resolve(__dirname, '..');
-const shared = process.env.SHARED || path.resolve(__dirname, '../../../../shared');
+const glue = process.env.GLUE || path.resolve(__dirname, '../../../glue/data');
 
 // ---- tokenizers -----------------------------------------------------------
 
@@ -86,7 +86,7 @@ function fromJSON(obj) {
 // ---- inputs ---------------------------------------------------------------
 
 function tsv(rel) {
-  const text = fs.readFileSync(path.join(shared, 'glue', rel), 'utf8').replace(/^\uFEFF/, '');
+  const text = fs.readFileSync(path.join(glue, rel), 'utf8').replace(/^\uFEFF/, '');
   return text.split('\n').filter((l) => l.length > 0).map((l) => l.replace(/\r$/, '').split('\t'));
 }
 
