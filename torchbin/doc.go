@@ -50,7 +50,8 @@
 // much more than the file's size: the pickle is read into memory only up
 // to MaxPickleSize, every length in it is checked against the bytes left
 // before anything is allocated, the machine consumes at least one byte per
-// step, nothing recurses over the unpickled objects, storages must lie
+// step and runs at most a few million steps, nothing recurses over the
+// unpickled objects, storages must lie
 // inside the file with the size the pickle declares, and a tensor must lie
 // inside its storage with no more elements than it (so expanded views,
 // stride 0 over a large size, are refused). FuzzOpen and FuzzUnpickle

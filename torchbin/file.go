@@ -13,9 +13,9 @@ import (
 )
 
 // MaxPickleSize bounds the pickled part of a checkpoint (the state dict's
-// structure, not its tensor data), which is read into memory: a few
+// structure, not its tensor data), which is read into memory: about a
 // hundred bytes per tensor, so well under a megabyte even for large models.
-const MaxPickleSize = 64 << 20
+const MaxPickleSize = 16 << 20
 
 // File is an open PyTorch checkpoint holding a state dict. The pickle is
 // read and checked by Open; tensor data is read on demand. Its methods are

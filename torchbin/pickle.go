@@ -105,8 +105,17 @@ func unpickle(in []byte, persistent func(any) (any, error)) (any, int, error) {
 	return v, m.pos, nil
 }
 
+// maxSteps bounds the opcodes one pickle may execute. Each allocates a
+// bounded amount, so this bounds the memory a hostile pickle can claim
+// (to about 150 MB, measured) whatever its size; a state dict takes about
+// 40 steps per tensor, so this allows some 25,000 tensors.
+const maxSteps = 1 << 20
+
 func (m *machine) run() (any, error) {
-	for {
+	for steps := 0; ; steps++ {
+		if steps == maxSteps {
+			return nil, fmt.Errorf("%w: more than %d opcodes", ErrUnsupported, maxSteps)
+		}
 		m.opPos = m.pos
 		m.op = 0
 		op, err := m.byte()

@@ -241,6 +241,8 @@ func TestMalformed(t *testing.T) {
 		{"bytes after STOP", zipFile(t, append(good, 'N'), map[string][]byte{"0": w}, nil), ErrInvalid, []string{"after its end"}},
 		{"not a dict", zipFile(t, newPickle().op(opEmptyList).stop(), nil, nil), ErrUnsupported, []string{"holds a list, not a state dict"}},
 		{"not a tensor", zipFile(t, newPickle().op(opEmptyDict).str("step").int(3).op(opSetItem).stop(), nil, nil), ErrUnsupported, []string{`entry "step" is a int`}},
+		{"too many opcodes", zipFile(t, append(newPickle().b, append(bytes.Repeat([]byte{opNone, opPop}, maxSteps/2), opNone, opStop)...), nil, nil),
+			ErrUnsupported, []string{"more than 1048576 opcodes"}},
 		{"memo never stored", zipFile(t, newPickle().op(opBinGet, 7).stop(), nil, nil), ErrInvalid, []string{"memo entry 7"}},
 		{"stack underflow", zipFile(t, newPickle().op(opSetItem).stop(), nil, nil), ErrInvalid, []string{"underflow", "SETITEM"}},
 		{"list key", zipFile(t, newPickle().op(opEmptyDict, opEmptyList, opNone, opSetItem).stop(), nil, nil), ErrUnsupported, []string{"dict key of type list"}},
