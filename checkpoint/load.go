@@ -115,18 +115,11 @@ func pyList(names []string) string {
 // model.safetensors.index.json, pytorch_model.bin, the shards of
 // pytorch_model.bin.index.json.
 func weightFiles(dir string) ([]string, error) {
-	for _, w := range []struct{ single, index string }{
-		{"model.safetensors", "model.safetensors.index.json"},
-		{"pytorch_model.bin", "pytorch_model.bin.index.json"},
-	} {
-		single := filepath.Join(dir, w.single)
-		if _, err := os.Stat(single); err == nil {
-			return []string{single}, nil
-		}
-		shards, err := indexShards(filepath.Join(dir, w.index))
-		if !errors.Is(err, fs.ErrNotExist) {
-			return shards, err
-		}
+	if files, err := findWeights(dir, "model.safetensors"); !errors.Is(err, fs.ErrNotExist) {
+		return files, err
+	}
+	if files, err := findWeights(dir, "pytorch_model.bin"); !errors.Is(err, fs.ErrNotExist) {
+		return files, err
 	}
 	for _, other := range []string{"tf_model.h5", "flax_model.msgpack"} {
 		if _, err := os.Stat(filepath.Join(dir, other)); err == nil {
@@ -136,6 +129,17 @@ func weightFiles(dir string) ([]string, error) {
 		}
 	}
 	return nil, fmt.Errorf("%s has no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json", dir)
+}
+
+// findWeights returns dir/single if it exists, else the shards its index
+// (single + ".index.json") names; an error wrapping fs.ErrNotExist if
+// there is neither.
+func findWeights(dir, single string) ([]string, error) {
+	path := filepath.Join(dir, single)
+	if _, err := os.Stat(path); err == nil {
+		return []string{path}, nil
+	}
+	return indexShards(path + ".index.json")
 }
 
 // indexShards lists the shard files a sharded checkpoint's index names,
