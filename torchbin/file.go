@@ -61,13 +61,10 @@ func OpenReaderAt(name string, r io.ReaderAt, size int64) (*File, error) {
 	n, _ := r.ReadAt(magic[:], 0)
 	var sd any
 	var err error
-	switch {
-	case n == 4 && string(magic[:]) == "PK\x03\x04":
+	if n == 4 && string(magic[:]) == "PK\x03\x04" {
 		sd, err = readZip(r, size)
-	case n >= 1 && magic[0] == opProto:
+	} else {
 		sd, err = readLegacy(r, size)
-	default:
-		err = fmt.Errorf("%w: neither a zip archive nor a pickle (torch.save writes one or the other)", ErrInvalid)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)

@@ -39,8 +39,9 @@ func FuzzUnpickle(f *testing.F) {
 // sentinel; an accepted file must read every tensor, with exactly the
 // bytes its shape implies.
 func FuzzOpen(f *testing.F) {
-	for _, name := range []string{"zip", "legacy", "strided"} {
-		if b, err := os.ReadFile(filepath.Join("testdata", name, "pytorch_model.bin")); err == nil {
+	for _, name := range []string{"zip/pytorch_model.bin", "legacy/pytorch_model.bin", "strided/pytorch_model.bin",
+		"protocols/p1-legacy.bin", "protocols/p4.bin", "protocols/p5.bin"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", name)); err == nil {
 			f.Add(b)
 		}
 	}

@@ -49,11 +49,11 @@ func legacyPickles(in []byte) (sd any, ss storages, keys []string, end int, err 
 		return v, nil
 	}
 	magic, err := next("magic number", nil)
-	if err == nil && magic != legacyMagic {
-		err = fmt.Errorf("%w: no torch.save magic number at the start", ErrInvalid)
-	}
-	if err != nil {
+	if errors.Is(err, ErrForbidden) {
 		return nil, nil, nil, 0, err
+	}
+	if err != nil || magic != legacyMagic {
+		return nil, nil, nil, 0, fmt.Errorf("%w: neither a zip archive nor a pickle starting with torch.save's magic number", ErrInvalid)
 	}
 	v, err := next("protocol", nil)
 	if err == nil && v != int64(legacyProtocol) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -675,7 +677,9 @@ func (m *machine) textIndex() (uint64, error) {
 }
 
 // textInt decodes INT and LONG, the text integers of protocols 0 and 1;
-// "I01" and "I00" are True and False. Values beyond int64 are refused.
+// "I01" and "I00" are True and False. A positive integer beyond int64
+// (the legacy magic number, in protocol 1) becomes a bigInt; longer ones,
+// whose parsing would cost more than they are worth, are refused.
 func (m *machine) textInt(op byte) (any, error) {
 	s, err := m.line()
 	if err != nil {
@@ -687,11 +691,24 @@ func (m *machine) textInt(op byte) (any, error) {
 	if op == opLong && len(s) > 0 && s[len(s)-1] == 'L' {
 		s = s[:len(s)-1]
 	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return v, nil
+	}
+	var b big.Int
+	if len(s) > 40 || s == "" || s[0] < '0' || s[0] > '9' {
 		return nil, fmt.Errorf("%w: integer %.40q", ErrInvalid, s)
 	}
-	return v, nil
+	if _, ok := b.SetString(s, 10); !ok {
+		return nil, fmt.Errorf("%w: integer %.40q", ErrInvalid, s)
+	}
+	// As LONG1 would store it: little-endian two's complement, with a
+	// zero byte if the top bit is set.
+	le := slices.Clone(b.Bytes())
+	slices.Reverse(le)
+	if le[len(le)-1]&0x80 != 0 {
+		le = append(le, 0)
+	}
+	return bigInt(le), nil
 }
 
 // long decodes LONG1 and LONG4: a little-endian two's-complement integer

@@ -254,6 +254,7 @@ func TestMalformed(t *testing.T) {
 		{"legacy storage view", legacyFile(newPickle().op(opMark).str("storage").global("torch", "FloatStorage").str("0").str("cpu").int(4).
 			str("1").int(0).int(4).op(opTuple3, opTuple, opBinPersID).stop(), legacyStorage{"0", 4, w}), ErrUnsupported, []string{"view of another"}},
 		{"legacy wrong magic", append([]byte{opProto, 2, opBinInt1, 1, opStop}, w...), ErrInvalid, []string{"magic number"}},
+		{"forbidden global first", newPickle().global("os", "system").stop(), ErrForbidden, []string{"os.system"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.sentinel == nil {
@@ -279,5 +280,63 @@ func TestReadErrors(t *testing.T) {
 	}
 	if _, err := f.Raw("v"); err == nil || !strings.Contains(err.Error(), `no tensor "v"`) {
 		t.Errorf("unknown tensor: %v", err)
+	}
+}
+
+// TestProtocols reads state dicts torch.save wrote with pickle protocols
+// 1 (legacy format), 4 and 5 (FRAME, MEMOIZE, SHORT_BINUNICODE, ...).
+func TestProtocols(t *testing.T) {
+	want := []float32{0, 3, 1, 4, 2, 5} // arange(6).reshape(2, 3).t()
+	for _, name := range []string{"p1-legacy.bin", "p4.bin", "p5.bin"} {
+		t.Run(name, func(t *testing.T) {
+			f, err := Open(filepath.Join("testdata", "protocols", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if !slices.Equal(f.Names(), []string{"h", "w"}) {
+				t.Fatalf("names %q", f.Names())
+			}
+			for _, n := range []string{"h", "w"} {
+				info, _ := f.Info(n)
+				if !slices.Equal(info.Shape, []int{3, 2}) {
+					t.Errorf("%s: shape %v", n, info.Shape)
+				}
+				got := make([]float32, 6)
+				if err := f.ReadFloat32Into(n, got); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s = %v, want %v", n, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestTextIntegers(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want any
+		err  string
+	}{
+		{in: "L119547037146038801333356L\n.", want: legacyMagic}, // protocol 1's magic number
+		{in: "I1001\n.", want: int64(1001)},
+		{in: "I01\n.", want: true},
+		{in: "L-5L\n.", want: int64(-5)},
+		{in: "L" + strings.Repeat("9", 41) + "L\n.", err: "integer"},
+		{in: "L-99999999999999999999L\n.", err: "integer"},
+		{in: "Lx\n.", err: "integer"},
+	} {
+		v, _, err := unpickle([]byte(c.in), nil)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || !errors.Is(err, ErrInvalid) {
+				t.Errorf("%.30q: %v, want an error about %s", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || v != c.want {
+			t.Errorf("%.30q = %v (%v), want %v", c.in, v, err, c.want)
+		}
 	}
 }

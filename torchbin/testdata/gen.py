@@ -27,6 +27,9 @@ Folders (each an ordinary HF model folder: config.json plus weights):
                             major) weight, key and value as two views of one
                             storage, a view at a storage offset, a strided
                             slice, and an nn.Parameter (_rebuild_parameter)
+  protocols                 tiny state dicts pickled with protocols 1 (legacy
+                            format), 4 and 5: {"w": arange(6).reshape(2, 3).t(),
+                            "h": the same in float16}
   hostile                   a real torch.save of a state dict holding an
                             object whose __reduce__ names posix.system (the
                             way os.system pickles): a reader must refuse it
@@ -162,6 +165,14 @@ def main():
         torch.save(state_dict(weights[w]), os.path.join(write_folder(w, cfg), "pytorch_model.bin"))
     save_sharded(write_folder("sharded", cfg), sd32)
     torch.save(strided(sd32), os.path.join(write_folder("strided", cfg), "pytorch_model.bin"))
+    d = os.path.join(HERE, "protocols")
+    os.makedirs(d, exist_ok=True)
+    w = torch.arange(6.0).reshape(2, 3).t()
+    tiny = {"w": w, "h": w.half()}
+    torch.save(tiny, os.path.join(d, "p1-legacy.bin"), pickle_protocol=1, _use_new_zipfile_serialization=False)
+    for p in (4, 5):
+        torch.save(tiny, os.path.join(d, f"p{p}.bin"), pickle_protocol=p)
+
     hostile = dict(sd32)
     hostile["classifier.extra"] = Hostile()
     torch.save(hostile, os.path.join(write_folder("hostile", cfg), "pytorch_model.bin"))
