@@ -57,6 +57,9 @@ func Open(path string) (*File, error) {
 // OpenReaderAt reads a checkpoint of the given size held by r; name is
 // used in errors only. Close does not close r.
 func OpenReaderAt(name string, r io.ReaderAt, size int64) (*File, error) {
+	if size < 0 {
+		return nil, fmt.Errorf("%s: negative size %d", name, size)
+	}
 	var magic [4]byte
 	n, _ := r.ReadAt(magic[:], 0)
 	var sd any
