@@ -42,7 +42,7 @@ safe to share.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d tensors, %.1f MB, sha256 %s\ncopied %s\n",
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d tensors, %.2f MB, sha256 %s\ncopied %s\n",
 				res.Weights, res.Tensors, float64(res.Bytes)/1e6, res.SHA256, strings.Join(res.Copied, ", "))
 			return nil
 		},
