@@ -3,4 +3,7 @@
 // model.safetensors.index.json — into and out of subtune's models, the way
 // transformers' from_pretrained and save_pretrained do, and fetches such
 // folders from the HuggingFace hub (or any server with its URL layout).
+// Folders with PyTorch weights only (pytorch_model.bin, or shards indexed
+// by pytorch_model.bin.index.json) are read too, through package torchbin,
+// and Convert turns them into safetensors folders.
 package checkpoint

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/torchbin"
 )
 
 // Options tunes Load.
@@ -42,7 +45,10 @@ func (r Report) String() string {
 	return b.String()
 }
 
-// Load reads the model folder dir into a model with the given head.
+// Load reads the model folder dir into a model with the given head. The
+// weights are the first of model.safetensors, model.safetensors.index.json,
+// pytorch_model.bin and pytorch_model.bin.index.json the folder holds, as
+// in transformers.
 func Load(dir string, head model.Head, opts Options) (*model.Model, Report, error) {
 	var rep Report
 	st, err := os.Stat(dir)
@@ -104,51 +110,68 @@ func pyList(names []string) string {
 	return "[" + strings.Join(sorted, ", ") + "]"
 }
 
-// weightFiles lists the safetensors files of a folder: one file, or the
-// shards named by the index.
+// weightFiles lists the weight files of a folder, in transformers' order
+// of preference: model.safetensors, the shards of
+// model.safetensors.index.json, pytorch_model.bin, the shards of
+// pytorch_model.bin.index.json.
 func weightFiles(dir string) ([]string, error) {
-	single := filepath.Join(dir, "model.safetensors")
-	if _, err := os.Stat(single); err == nil {
-		return []string{single}, nil
+	if files, err := findWeights(dir, "model.safetensors"); !errors.Is(err, fs.ErrNotExist) {
+		return files, err
 	}
-	indexPath := filepath.Join(dir, "model.safetensors.index.json")
-	if data, err := os.ReadFile(indexPath); err == nil {
-		var index struct {
-			WeightMap map[string]string `json:"weight_map"`
-		}
-		if err := json.Unmarshal(data, &index); err != nil {
-			return nil, fmt.Errorf("%s: invalid JSON: %w", indexPath, err)
-		}
-		if len(index.WeightMap) == 0 {
-			return nil, fmt.Errorf("%s: weight_map is empty", indexPath)
-		}
-		var shards []string
-		for name, f := range index.WeightMap {
-			if f == "" || filepath.Base(f) != f {
-				return nil, fmt.Errorf("%s: tensor %s maps to invalid shard name %q", indexPath, name, f)
-			}
-			if !slices.Contains(shards, f) {
-				shards = append(shards, f)
-			}
-		}
-		sort.Strings(shards)
-		for i, s := range shards {
-			shards[i] = filepath.Join(dir, s)
-		}
-		return shards, nil
+	if files, err := findWeights(dir, "pytorch_model.bin"); !errors.Is(err, fs.ErrNotExist) {
+		return files, err
 	}
-	for _, legacy := range []string{"pytorch_model.bin", "tf_model.h5", "flax_model.msgpack"} {
-		if _, err := os.Stat(filepath.Join(dir, legacy)); err == nil {
-			if legacy == "pytorch_model.bin" {
-				return nil, fmt.Errorf("%s holds only %s; subtune reads safetensors. Convert it once with Python: %s",
-					dir, legacy, convertCommand(filepath.Join(dir, legacy), filepath.Join(dir, "model.safetensors")))
-			}
-			return nil, fmt.Errorf("%s holds only %s; subtune reads safetensors. Convert it once with Python: "+
+	for _, other := range []string{"tf_model.h5", "flax_model.msgpack"} {
+		if _, err := os.Stat(filepath.Join(dir, other)); err == nil {
+			return nil, fmt.Errorf("%s holds only %s; subtune reads safetensors and PyTorch weights. Convert it once with Python: "+
 				"`python -c \"from transformers import AutoModel; AutoModel.from_pretrained('%s').save_pretrained('%s', safe_serialization=True)\"` "+
-				"(or use the model's model.safetensors from the hub)", dir, legacy, dir, dir)
+				"(or use the model's model.safetensors from the hub)", dir, other, dir, dir)
 		}
 	}
-	return nil, fmt.Errorf("%s has no model.safetensors or model.safetensors.index.json", dir)
+	return nil, fmt.Errorf("%s has no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json", dir)
+}
+
+// findWeights returns dir/single if it exists, else the shards its index
+// (single + ".index.json") names; an error wrapping fs.ErrNotExist if
+// there is neither.
+func findWeights(dir, single string) ([]string, error) {
+	path := filepath.Join(dir, single)
+	if _, err := os.Stat(path); err == nil {
+		return []string{path}, nil
+	}
+	return indexShards(path + ".index.json")
+}
+
+// indexShards lists the shard files a sharded checkpoint's index names,
+// as paths beside it; an error wrapping fs.ErrNotExist if there is no index.
+func indexShards(indexPath string) ([]string, error) {
+	data, err := os.ReadFile(indexPath)
+	if err != nil {
+		return nil, err
+	}
+	var index struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(data, &index); err != nil {
+		return nil, fmt.Errorf("%s: invalid JSON: %w", indexPath, err)
+	}
+	if len(index.WeightMap) == 0 {
+		return nil, fmt.Errorf("%s: weight_map is empty", indexPath)
+	}
+	var shards []string
+	for name, f := range index.WeightMap {
+		if f == "" || filepath.Base(f) != f {
+			return nil, fmt.Errorf("%s: tensor %s maps to invalid shard name %q", indexPath, name, f)
+		}
+		if !slices.Contains(shards, f) {
+			shards = append(shards, f)
+		}
+	}
+	sort.Strings(shards)
+	for i, s := range shards {
+		shards[i] = filepath.Join(filepath.Dir(indexPath), s)
+	}
+	return shards, nil
 }
 
 // canonicalName maps a checkpoint tensor name to subtune's: legacy
@@ -175,7 +198,7 @@ var tiedNames = map[string]string{
 }
 
 func loadFile(m *model.Model, path string, loaded map[string]bool, rep *Report) error {
-	f, err := safetensors.Open(path)
+	f, err := openWeights(path)
 	if err != nil {
 		return err
 	}
@@ -183,7 +206,6 @@ func loadFile(m *model.Model, path string, loaded map[string]bool, rep *Report) 
 	prefix := m.Config.ModelType
 	for _, name := range f.Names() {
 		canon := canonicalName(name, prefix)
-		info, _ := f.Info(name)
 		t, ok := m.TensorInfo(canon)
 		if !ok {
 			if _, tied := tiedNames[canon]; tied {
@@ -197,16 +219,13 @@ func loadFile(m *model.Model, path string, loaded map[string]bool, rep *Report) 
 			rep.Unexpected = append(rep.Unexpected, name)
 			continue
 		}
-		if !slices.Equal(info.Shape, t.Shape) {
-			return fmt.Errorf("%s: tensor %s has shape %v but the config implies %v", path, name, info.Shape, t.Shape)
+		if shape := f.shape(name); !slices.Equal(shape, t.Shape) {
+			return fmt.Errorf("%s: tensor %s has shape %v but the config implies %v", path, name, shape, t.Shape)
 		}
 		if loaded[canon] {
 			return fmt.Errorf("%s: tensor %s appears twice (also as another name for %s)", path, name, canon)
 		}
-		if err := f.ReadFloat32Into(name, m.Data[t.Offset:t.Offset+t.Size]); err != nil {
-			return err
-		}
-		if err := f.CheckFinite(name); err != nil {
+		if err := f.read(name, m.Data[t.Offset:t.Offset+t.Size]); err != nil {
 			return err
 		}
 		loaded[canon] = true
@@ -217,14 +236,65 @@ func loadFile(m *model.Model, path string, loaded map[string]bool, rep *Report) 
 		canon := canonicalName(name, prefix)
 		if target, ok := tiedNames[canon]; ok && strings.HasSuffix(target, "bias") && !loaded[target] {
 			if t, ok := m.TensorInfo(target); ok {
-				if err := f.ReadFloat32Into(name, m.Data[t.Offset:t.Offset+t.Size]); err != nil {
-					return err
-				}
-				if err := f.CheckFinite(name); err != nil {
+				if err := f.read(name, m.Data[t.Offset:t.Offset+t.Size]); err != nil {
 					return err
 				}
 				loaded[target] = true
 			}
+		}
+	}
+	return nil
+}
+
+// weights is an open weight file, safetensors or PyTorch.
+type weights interface {
+	Names() []string
+	Close() error
+	shape(name string) []int
+	// read reads a float tensor into dst and refuses NaN and infinity.
+	read(name string, dst []float32) error
+}
+
+func openWeights(path string) (weights, error) {
+	if strings.HasSuffix(path, ".safetensors") {
+		f, err := safetensors.Open(path)
+		return safetensorsWeights{f}, err
+	}
+	f, err := torchbin.Open(path)
+	return torchWeights{f, path}, err
+}
+
+type safetensorsWeights struct{ *safetensors.File }
+
+func (w safetensorsWeights) shape(name string) []int {
+	info, _ := w.Info(name)
+	return info.Shape
+}
+
+func (w safetensorsWeights) read(name string, dst []float32) error {
+	if err := w.ReadFloat32Into(name, dst); err != nil {
+		return err
+	}
+	return w.CheckFinite(name)
+}
+
+type torchWeights struct {
+	*torchbin.File
+	path string
+}
+
+func (w torchWeights) shape(name string) []int {
+	info, _ := w.Info(name)
+	return info.Shape
+}
+
+func (w torchWeights) read(name string, dst []float32) error {
+	if err := w.ReadFloat32Into(name, dst); err != nil {
+		return err
+	}
+	for i, v := range dst {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("%s: tensor %q: element %d is %v: %w", w.path, name, i, v, safetensors.ErrNonFinite)
 		}
 	}
 	return nil

@@ -336,16 +336,12 @@ func TestLoadUnknownConfigKeys(t *testing.T) {
 	}
 }
 
-func TestLoadPyTorchOnly(t *testing.T) {
+func TestLoadNoWeights(t *testing.T) {
 	dir, _ := savedTiny(t)
 	must(t, os.Remove(filepath.Join(dir, "model.safetensors")))
-	must(t, os.WriteFile(filepath.Join(dir, "pytorch_model.bin"), []byte("PK\x03\x04"), 0o644))
-	err := loadErr(t, dir, model.SequenceClassification)
-	wantInError(t, err, dir, "holds only pytorch_model.bin", "torch.load('"+filepath.Join(dir, "pytorch_model.bin")+"'",
-		"save_file(", "'"+filepath.Join(dir, "model.safetensors")+"'")
-
-	must(t, os.Remove(filepath.Join(dir, "pytorch_model.bin")))
-	wantInError(t, loadErr(t, dir, model.SequenceClassification), "no model.safetensors")
+	wantInError(t, loadErr(t, dir, model.SequenceClassification), "no model.safetensors", "pytorch_model.bin")
+	must(t, os.WriteFile(filepath.Join(dir, "tf_model.h5"), nil, 0o644))
+	wantInError(t, loadErr(t, dir, model.SequenceClassification), "holds only tf_model.h5", "save_pretrained(")
 }
 
 // writeShards splits dir/model.safetensors into two shards and an index,
