@@ -89,7 +89,7 @@ func checkDisabled(t *testing.T, m *model.Model, theta0 []float32, p analysis.Po
 		// the softmax ignores: its gradient is zero up to rounding, and may
 		// be exactly zero.
 		lay := analysis.LayoutFor(m.Config)
-		kb := lay.Tensors[lay.TensorIndex("attention.self.key.bias")]
+		kb := lay.Tensors[lay.Tensors.Index("attention.self.key.bias")]
 		still := 0
 		for i := 0; i < D; i++ {
 			if !dis[i] && m.Data[off+i] == theta0[off+i] && (i < kb.Offset || i >= kb.Offset+kb.Size) {
@@ -130,11 +130,11 @@ func TestDisableDimsOutliersFile(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	deltas := make([][]float32, c.NumHiddenLayers)
 	for l := range deltas {
-		deltas[l] = make([]float32, lay.LayerSize)
+		deltas[l] = make([]float32, lay.LayerSize())
 		for i := range deltas[l] {
 			deltas[l][i] = float32(rng.NormFloat64())
 		}
-		deltas[l][lay.Tensors[lay.TensorIndex("output.LayerNorm.weight")].Offset+3] = 30
+		deltas[l][lay.Tensors[lay.Tensors.Index("output.LayerNorm.weight")].Offset+3] = 30
 	}
 	res, err := analysis.Outliers(deltas, lay, 3)
 	if err != nil {
