@@ -705,3 +705,10 @@ func TestLoadIgnoresPositionIDsBuffer(t *testing.T) {
 		t.Errorf("unexpected %v warnings %q", rep.Unexpected, rep.Warnings)
 	}
 }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
