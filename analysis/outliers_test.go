@@ -12,7 +12,9 @@ import (
 	"github.com/subtune/subtune/model"
 )
 
-// smallConfig is a BERT layer with H = 32, I = 64: 8,544 parameters.
+// smallConfig is a BERT layer with H = 32, I = 64: 8,544 parameters. The
+// layout tests spell out offsets in these sizes (H ≠ I and H ≠ 2·heads),
+// so it is kept apart from testmodel.Tiny.
 func smallConfig(layers int) model.Config {
 	c := model.DefaultConfig("bert")
 	c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize, c.NumHiddenLayers = 32, 2, 64, layers

@@ -20,7 +20,8 @@ import (
 )
 
 // tinyConfig is a BERT (or RoBERTa) small enough that every test builds
-// and saves one in a millisecond.
+// and saves one in a millisecond. It is not testmodel.Tiny, which saves
+// through this package (an import cycle) and is BERT only.
 func tinyConfig(modelType string) model.Config {
 	c := model.DefaultConfig(modelType)
 	c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 40, 8, 2, 2, 12

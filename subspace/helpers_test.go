@@ -218,7 +218,9 @@ func rowsOf(b *Basis, bi int) *mat.Dense {
 	return out
 }
 
-// tinyConfig is a two-class BERT small enough for finite differences.
+// tinyConfig is a two-class BERT small enough for finite differences, with
+// dropout off so that a gradient check sees one function; testmodel.Tiny
+// (the real vocabulary, dropout on) is too large and noisy for that.
 func tinyConfig(layers int) model.Config {
 	c := model.DefaultConfig("bert")
 	c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 23, 8, layers, 2, 12

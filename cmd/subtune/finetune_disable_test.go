@@ -12,23 +12,18 @@ import (
 
 	"github.com/subtune/subtune/analysis"
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/trainer"
 	"github.com/subtune/subtune/trajectory"
 )
 
-// tinyClassifier is a 2-layer BERT (H = 16, 100 tokens) with random
-// weights and a 2-class head.
+// tinyClassifier is testmodel.Tiny(2) with random weights and a 2-class head.
 func tinyClassifier(t *testing.T) *model.Model {
 	t.Helper()
-	c := model.DefaultConfig("bert")
-	c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize, c.MaxPositionEmbeddings = 100, 16, 2, 2, 32, 32
+	c := testmodel.Tiny(2)
 	c.SetLabels([]string{"a", "b"})
-	m, err := model.New(c, model.SequenceClassification)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Init(5)
+	m := testmodel.Model(t, c, model.SequenceClassification, 5)
 	// LayerNorm weights and biases away from 1 and 0, so zeroing shows.
 	for i := range m.Data {
 		m.Data[i] += 0.01
