@@ -2,47 +2,41 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/subtune/subtune/model"
 )
 
-// Tensor is one parameter tensor of an encoder layer: where it sits in the
-// layer's flat buffer and which of its axes runs along the hidden size.
-type Tensor struct {
-	Name   string // relative to the layer, e.g. "attention.output.LayerNorm.weight"
-	Shape  []int  // PyTorch's shape: a Linear weight is out×in
-	Offset int    // in the layer buffer
-	Size   int
-	// HiddenAxis is the axis whose index is a hidden dimension (see
-	// Layout.Locate), or −1 when the tensor has none (an I-vector).
-	HiddenAxis int
-}
-
-// Layout describes one encoder layer's buffer: its tensors in buffer order
-// and the hidden size H.
+// Layout is one encoder layer's buffer as the analysis reads it: the
+// model's layer layout, and for each tensor the axis that runs along the
+// hidden size H.
 type Layout struct {
-	Tensors    []Tensor
+	Tensors    model.LayerLayout
 	HiddenSize int
-	LayerSize  int
+	// HiddenAxis[k] is the axis of Tensors[k] whose index is a hidden
+	// dimension (see Locate), or −1 when the tensor has none (an I-vector).
+	HiddenAxis []int
 	// perHidden[h] is the number of entries of the layer whose hidden
 	// index is h (4H+2I+9 for every h of a BERT layer).
 	perHidden []int
 }
 
-// LayoutFor is the layout of c's encoder layers (model.LayerTensorShapes).
+// LayoutFor is the layout of c's encoder layers.
 func LayoutFor(c model.Config) Layout {
-	names, shapes := model.LayerTensorShapes(c)
-	l, err := NewLayout(names, shapes, c.HiddenSize)
+	l, err := NewLayout(c.LayerLayout(), c.HiddenSize)
 	if err != nil {
 		panic(err) // the model's own layout always has hidden axes
 	}
 	return l
 }
 
-// NewLayout builds the layout of a layer whose tensors, in buffer order,
-// have the given names and shapes. The hidden axis of a tensor is chosen
+// LayerSize is the number of entries of the layer buffer.
+func (l Layout) LayerSize() int { return l.Tensors.Size() }
+
+// NewLayout builds the analysis's view of a layer laid out as tensors. The
+// hidden axis of a tensor is chosen
 // as the axis that indexes the residual stream:
 //
 //   - a weight that writes into the stream (a name ending in
@@ -58,52 +52,42 @@ func LayoutFor(c model.Config) Layout {
 // is a coordinate of the attention heads' space, which in BERT also has H
 // entries; it is counted as the hidden index all the same, as the entries'
 // position in the vector.
-func NewLayout(names []string, shapes [][]int, hidden int) (Layout, error) {
-	if len(names) != len(shapes) {
-		return Layout{}, fmt.Errorf("analysis: %d tensor names but %d shapes", len(names), len(shapes))
-	}
+func NewLayout(tensors model.LayerLayout, hidden int) (Layout, error) {
 	if hidden <= 0 {
 		return Layout{}, fmt.Errorf("analysis: hidden size %d", hidden)
 	}
-	l := Layout{HiddenSize: hidden, perHidden: make([]int, hidden)}
-	off := 0
-	for i, name := range names {
-		sh := shapes[i]
-		n := 1
-		for _, d := range sh {
-			if d <= 0 {
-				return Layout{}, fmt.Errorf("analysis: tensor %s has shape %v", name, sh)
-			}
-			n *= d
+	l := Layout{Tensors: tensors, HiddenSize: hidden, HiddenAxis: make([]int, len(tensors)), perHidden: make([]int, hidden)}
+	for k, t := range tensors {
+		sh := t.Shape
+		if slices.ContainsFunc(sh, func(d int) bool { return d <= 0 }) {
+			return Layout{}, fmt.Errorf("analysis: tensor %s has shape %v", t.Name, sh)
 		}
-		t := Tensor{Name: name, Shape: append([]int(nil), sh...), Offset: off, Size: n, HiddenAxis: -1}
+		axis := -1
 		switch len(sh) {
 		case 1:
 			if sh[0] == hidden {
-				t.HiddenAxis = 0
+				axis = 0
 			}
 		case 2:
 			switch {
-			case strings.HasSuffix(name, "output.dense.weight") && sh[0] == hidden:
-				t.HiddenAxis = 0
+			case strings.HasSuffix(t.Name, "output.dense.weight") && sh[0] == hidden:
+				axis = 0
 			case sh[1] == hidden:
-				t.HiddenAxis = 1
+				axis = 1
 			case sh[0] == hidden:
-				t.HiddenAxis = 0
+				axis = 0
 			}
 		default:
-			return Layout{}, fmt.Errorf("analysis: tensor %s has %d axes; want 1 or 2", name, len(sh))
+			return Layout{}, fmt.Errorf("analysis: tensor %s has %d axes; want 1 or 2", t.Name, len(sh))
 		}
-		if t.HiddenAxis >= 0 {
+		l.HiddenAxis[k] = axis
+		if axis >= 0 {
 			// Every hidden index gets the same share of the tensor.
 			for h := range l.perHidden {
-				l.perHidden[h] += n / hidden
+				l.perHidden[h] += t.Size / hidden
 			}
 		}
-		l.Tensors = append(l.Tensors, t)
-		off += n
 	}
-	l.LayerSize = off
 	return l, nil
 }
 
@@ -125,29 +109,20 @@ func (l Layout) Locate(i int) Location {
 	if len(t.Shape) == 2 {
 		loc.Row, loc.Col = j/t.Shape[1], j%t.Shape[1]
 	}
-	loc.Hidden = t.hiddenOf(j)
+	loc.Hidden = l.hiddenOf(k, j)
 	return loc
 }
 
-// hiddenOf is the hidden dimension of entry j of t, or −1.
-func (t *Tensor) hiddenOf(j int) int {
+// hiddenOf is the hidden dimension of entry j of tensor k, or −1.
+func (l Layout) hiddenOf(k, j int) int {
+	t := l.Tensors[k]
 	switch {
-	case t.HiddenAxis < 0:
+	case l.HiddenAxis[k] < 0:
 		return -1
 	case len(t.Shape) == 1:
 		return j
-	case t.HiddenAxis == 0:
+	case l.HiddenAxis[k] == 0:
 		return j / t.Shape[1]
 	}
 	return j % t.Shape[1]
-}
-
-// TensorIndex returns the index of the tensor named name, or −1.
-func (l Layout) TensorIndex(name string) int {
-	for k, t := range l.Tensors {
-		if t.Name == name {
-			return k
-		}
-	}
-	return -1
 }

@@ -106,7 +106,7 @@ type Result struct {
 }
 
 // Outliers flags, in each layer's update deltas[l] (one flat vector in the
-// layer buffer's order, layout.LayerSize long), the entries at least sigma
+// layer buffer's order, layout.LayerSize() long), the entries at least sigma
 // standard deviations from the layer's mean, |Δ − mean| ≥ sigma·std (the
 // paper, Sec. 4.5: sigma = 3), and says where they sit: per tensor and
 // layer (Table 4), and per hidden dimension across layers.
@@ -121,7 +121,7 @@ func Outliers(deltas [][]float32, layout Layout, sigma float64) (*Result, error)
 	if len(deltas) == 0 {
 		return nil, fmt.Errorf("analysis: no layers")
 	}
-	D, H := layout.LayerSize, layout.HiddenSize
+	D, H := layout.LayerSize(), layout.HiddenSize
 	for l, d := range deltas {
 		if len(d) != D {
 			return nil, fmt.Errorf("analysis: layer %d has %d entries, the layout %d", l, len(d), D)
@@ -171,7 +171,7 @@ func Outliers(deltas [][]float32, layout Layout, sigma float64) (*Result, error)
 					dev := math.Abs(float64(v) - mean)
 					z := dev / std
 					st.MaxAbsZ = max(st.MaxAbsZ, z)
-					if h := t.hiddenOf(j); h >= 0 {
+					if h := layout.hiddenOf(k, j); h >= 0 {
 						st.Peak[h] = max(st.Peak[h], z)
 					}
 					if dev < thr {

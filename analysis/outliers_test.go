@@ -12,7 +12,9 @@ import (
 	"github.com/subtune/subtune/model"
 )
 
-// smallConfig is a BERT layer with H = 32, I = 64: 8,544 parameters.
+// smallConfig is a BERT layer with H = 32, I = 64: 8,544 parameters. The
+// layout tests spell out offsets in these sizes (H ≠ I and H ≠ 2·heads),
+// so it is kept apart from testmodel.Tiny.
 func smallConfig(layers int) model.Config {
 	c := model.DefaultConfig("bert")
 	c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize, c.NumHiddenLayers = 32, 2, 64, layers
@@ -59,8 +61,8 @@ func bruteForce(deltas [][]float32, sigma float64) (total int, flagged map[[2]in
 func TestLayoutBERTBase(t *testing.T) {
 	c := model.DefaultConfig("bert") // BERT-base: H = 768, I = 3072
 	lay := LayoutFor(c)
-	if lay.LayerSize != 7087872 || lay.LayerSize != c.LayerSize() {
-		t.Fatalf("layer size %d, want 7,087,872", lay.LayerSize)
+	if lay.LayerSize() != 7087872 || lay.LayerSize() != c.LayerSize() {
+		t.Fatalf("layer size %d, want 7,087,872", lay.LayerSize())
 	}
 	for h, n := range lay.perHidden {
 		if n != 4*768+2*3072+9 {
@@ -73,8 +75,8 @@ func TestLayoutBERTBase(t *testing.T) {
 		"output.dense.weight": 0, "output.LayerNorm.bias": 0,
 	}
 	for name, axis := range want {
-		k := lay.TensorIndex(name)
-		if k < 0 || lay.Tensors[k].HiddenAxis != axis {
+		k := lay.Tensors.Index(name)
+		if k < 0 || lay.HiddenAxis[k] != axis {
 			t.Errorf("%s: hidden axis %v, want %d", name, lay.Tensors, axis)
 		}
 	}
@@ -84,7 +86,7 @@ func TestLocate(t *testing.T) {
 	c := smallConfig(1)
 	lay := LayoutFor(c)
 	H, I := 32, 64
-	at := func(name string, j int) int { return lay.Tensors[lay.TensorIndex(name)].Offset + j }
+	at := func(name string, j int) int { return lay.Tensors[lay.Tensors.Index(name)].Offset + j }
 	for _, tc := range []struct {
 		i                int
 		tensor           string
@@ -97,7 +99,7 @@ func TestLocate(t *testing.T) {
 		{at("intermediate.dense.bias", 50), "intermediate.dense.bias", 50, -1, -1},                        // I-vector: none
 		{at("output.dense.weight", 11*I+63), "output.dense.weight", 11, 63, 11},                           // H×I: row
 		{at("output.LayerNorm.bias", 31), "output.LayerNorm.bias", 31, -1, 31},                            // H-vector
-		{lay.LayerSize - 1, "output.LayerNorm.bias", H - 1, -1, H - 1},                                    // last entry
+		{lay.LayerSize() - 1, "output.LayerNorm.bias", H - 1, -1, H - 1},                                  // last entry
 		{at("attention.output.LayerNorm.weight", 0), "attention.output.LayerNorm.weight", 0, -1, 0},       // first of a tensor
 		{at("attention.output.LayerNorm.weight", 0) - 1, "attention.output.dense.bias", H - 1, -1, H - 1}, // last of the previous
 	} {
@@ -120,8 +122,8 @@ func TestPlantedOutlierDimension(t *testing.T) {
 	c := smallConfig(L)
 	lay := LayoutFor(c)
 	H, I := c.HiddenSize, c.IntermediateSize
-	deltas := gaussianDeltas(L, lay.LayerSize, 3)
-	off := func(name string) int { return lay.Tensors[lay.TensorIndex(name)].Offset }
+	deltas := gaussianDeltas(L, lay.LayerSize(), 3)
+	off := func(name string) int { return lay.Tensors[lay.Tensors.Index(name)].Offset }
 	var plantedAt []int
 	for _, name := range []string{"attention.output.LayerNorm.weight", "output.LayerNorm.weight", "output.dense.bias"} {
 		plantedAt = append(plantedAt, off(name)+planted)
@@ -142,7 +144,7 @@ func TestPlantedOutlierDimension(t *testing.T) {
 	if r.Count != total || len(r.Outliers) != total {
 		t.Fatalf("count %d (%d listed), brute force %d", r.Count, len(r.Outliers), total)
 	}
-	if r.Total != L*lay.LayerSize || math.Abs(r.Fraction-float64(total)/float64(L*lay.LayerSize)) > 1e-15 {
+	if r.Total != L*lay.LayerSize() || math.Abs(r.Fraction-float64(total)/float64(L*lay.LayerSize())) > 1e-15 {
 		t.Errorf("total %d, fraction %v", r.Total, r.Fraction)
 	}
 	for _, o := range r.Outliers {
@@ -227,7 +229,7 @@ func TestPlantedOutlierDimension(t *testing.T) {
 // TestSigma: a single spike among D equal entries lies exactly √(D−1)
 // standard deviations from the mean; the threshold is inclusive.
 func TestSigma(t *testing.T) {
-	lay, err := NewLayout([]string{"w", "b"}, [][]int{{2, 3}, {3}}, 3)
+	lay, err := NewLayout(model.NewLayerLayout([]string{"w", "b"}, [][]int{{2, 3}, {3}}), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +260,7 @@ func TestSigma(t *testing.T) {
 	// erfc(3/√2) = 0.27%.
 	c := smallConfig(4)
 	big := LayoutFor(c)
-	g := gaussianDeltas(4, big.LayerSize, 9)
+	g := gaussianDeltas(4, big.LayerSize(), 9)
 	prev := math.MaxInt
 	for _, s := range []float64{1, 2, 3, 4} {
 		r, err := Outliers(g, big, s)
@@ -350,7 +352,7 @@ func TestRandomPositions(t *testing.T) {
 func TestFileRoundTrip(t *testing.T) {
 	c := smallConfig(3)
 	lay := LayoutFor(c)
-	r, err := Outliers(gaussianDeltas(3, lay.LayerSize, 4), lay, 3)
+	r, err := Outliers(gaussianDeltas(3, lay.LayerSize(), 4), lay, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,9 +398,9 @@ func TestFileRoundTrip(t *testing.T) {
 func TestPlots(t *testing.T) {
 	c := smallConfig(5)
 	lay := LayoutFor(c)
-	d := gaussianDeltas(5, lay.LayerSize, 8)
+	d := gaussianDeltas(5, lay.LayerSize(), 8)
 	for l := range d {
-		d[l][lay.Tensors[lay.TensorIndex("output.LayerNorm.weight")].Offset+3] = 40
+		d[l][lay.Tensors[lay.Tensors.Index("output.LayerNorm.weight")].Offset+3] = 40
 	}
 	r, err := Outliers(d, lay, 3)
 	if err != nil {

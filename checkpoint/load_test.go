@@ -20,7 +20,8 @@ import (
 )
 
 // tinyConfig is a BERT (or RoBERTa) small enough that every test builds
-// and saves one in a millisecond.
+// and saves one in a millisecond. It is not testmodel.Tiny, which saves
+// through this package (an import cycle) and is BERT only.
 func tinyConfig(modelType string) model.Config {
 	c := model.DefaultConfig(modelType)
 	c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 40, 8, 2, 2, 12
@@ -699,5 +700,12 @@ func TestLoadIgnoresPositionIDsBuffer(t *testing.T) {
 	sameData(t, m, src)
 	if len(rep.Unexpected)+len(rep.Warnings) != 0 {
 		t.Errorf("unexpected %v warnings %q", rep.Unexpected, rep.Warnings)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

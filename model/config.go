@@ -244,10 +244,7 @@ func (c Config) ClassifierDropoutProb() float64 {
 func (c Config) HeadDim() int { return c.HiddenSize / c.NumAttentionHeads }
 
 // LayerSize is the number of parameters of one encoder layer.
-func (c Config) LayerSize() int {
-	h, i := c.HiddenSize, c.IntermediateSize
-	return 4*h*h + 2*h*i + 9*h + i
-}
+func (c Config) LayerSize() int { return c.LayerLayout().Size() }
 
 // JSON renders the config as transformers' save_pretrained does: sorted
 // keys, two-space indent.

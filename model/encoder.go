@@ -118,31 +118,34 @@ func (m *Model) embeddingsBackward(ws *Workspace, b *Batch, dOut []float32, d dr
 // Encoder layer: self-attention, dense, dropout, residual, LayerNorm; then
 // intermediate dense, activation, output dense, dropout, residual, LayerNorm.
 
-// layerParams are the views of one layer's tensors in a flat buffer (Data or Grad).
+// layerParams are the views of one layer's tensors in a flat buffer (Data or
+// Grad). New builds them once per layer, by name.
 type layerParams struct {
 	qw, qb, kw, kb, vw, vb, ow, ob, ln1w, ln1b, iw, ib, fw, fb, ln2w, ln2b []float32
 }
 
-func splitLayer(c Config, buf []float32) layerParams {
-	_, shapes := LayerTensorShapes(c)
-	parts := make([][]float32, len(shapes))
-	off := 0
-	for k, s := range shapes {
-		n := 1
-		for _, d := range s {
-			n *= d
-		}
-		parts[k] = buf[off : off+n]
-		off += n
+// newLayerParams cuts the tensors of lay out of layer, one layer's vector.
+func newLayerParams(lay LayerLayout, layer []float32) layerParams {
+	v := func(name string) []float32 {
+		t := lay[lay.Index(name)]
+		return layer[t.Offset : t.Offset+t.Size]
 	}
-	return layerParams{parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], parts[6], parts[7],
-		parts[8], parts[9], parts[10], parts[11], parts[12], parts[13], parts[14], parts[15]}
+	return layerParams{
+		qw: v("attention.self.query.weight"), qb: v("attention.self.query.bias"),
+		kw: v("attention.self.key.weight"), kb: v("attention.self.key.bias"),
+		vw: v("attention.self.value.weight"), vb: v("attention.self.value.bias"),
+		ow: v("attention.output.dense.weight"), ob: v("attention.output.dense.bias"),
+		ln1w: v("attention.output.LayerNorm.weight"), ln1b: v("attention.output.LayerNorm.bias"),
+		iw: v("intermediate.dense.weight"), ib: v("intermediate.dense.bias"),
+		fw: v("output.dense.weight"), fb: v("output.dense.bias"),
+		ln2w: v("output.LayerNorm.weight"), ln2b: v("output.LayerNorm.bias"),
+	}
 }
 
 func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dropouts) {
 	c := m.Config
 	a := &ws.layers[l]
-	p := splitLayer(c, m.Layer(l))
+	p := &m.params[l]
 	B, H, I := b.B, c.HiddenSize, c.IntermediateSize
 	nh, hd := c.NumAttentionHeads, c.HeadDim()
 	n := ws.nTok
@@ -202,8 +205,7 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float32, d dropouts) {
 	c := m.Config
 	a := &ws.layers[l]
-	p := splitLayer(c, m.Layer(l))
-	g := splitLayer(c, m.LayerGrad(l))
+	p, g := &m.params[l], &m.grads[l]
 	B, H, I := b.B, c.HiddenSize, c.IntermediateSize
 	nh, hd := c.NumAttentionHeads, c.HeadDim()
 	n := ws.nTok

@@ -7,7 +7,9 @@ import (
 	"testing"
 )
 
-// tinyConfig is a model small enough for finite differences over every tensor.
+// tinyConfig is a model small enough for finite differences over every
+// tensor. (internal/testmodel imports checkpoint, which imports model, so
+// tests inside package model build their own.)
 func tinyConfig(modelType, act string, labels int) Config {
 	c := DefaultConfig(modelType)
 	c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 17, 8, 2, 2, 12

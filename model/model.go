@@ -24,6 +24,8 @@ type Model struct {
 	// Offsets of the pieces the forward pass needs, resolved once.
 	wordEmb, posEmb, typeEmb, embLNw, embLNb int
 	layerOff                                 []int
+	layer                                    LayerLayout
+	params, grads                            []layerParams // views of each layer in Data and Grad
 }
 
 // New allocates a model with zeroed parameters. Use Init or load a
@@ -52,8 +54,11 @@ func New(c Config, head Head) (*Model, error) {
 	m.typeEmb = m.offset(p + ".embeddings.token_type_embeddings.weight")
 	m.embLNw = m.offset(p + ".embeddings.LayerNorm.weight")
 	m.embLNb = m.offset(p + ".embeddings.LayerNorm.bias")
+	m.layer = c.LayerLayout()
 	for l := 0; l < c.NumHiddenLayers; l++ {
-		m.layerOff = append(m.layerOff, m.offset(fmt.Sprintf("%s.encoder.layer.%d.attention.self.query.weight", p, l)))
+		m.layerOff = append(m.layerOff, m.offset(fmt.Sprintf("%s.encoder.layer.%d.%s", p, l, m.layer[0].Name)))
+		m.params = append(m.params, newLayerParams(m.layer, m.Layer(l)))
+		m.grads = append(m.grads, newLayerParams(m.layer, m.LayerGrad(l)))
 	}
 	return m, nil
 }
@@ -82,14 +87,18 @@ func (m *Model) TensorInfo(name string) (Tensor, bool) {
 // Layer returns encoder layer l's parameters: one contiguous slice of Data.
 func (m *Model) Layer(l int) []float32 {
 	o := m.layerOff[l]
-	return m.Data[o : o+m.Config.LayerSize()]
+	return m.Data[o : o+m.layer.Size()]
 }
 
 // LayerGrad returns encoder layer l's gradient: one contiguous slice of Grad.
 func (m *Model) LayerGrad(l int) []float32 {
 	o := m.layerOff[l]
-	return m.Grad[o : o+m.Config.LayerSize()]
+	return m.Grad[o : o+m.layer.Size()]
 }
+
+// LayerLayout places the tensors of an encoder layer inside Layer(l). It is
+// the model's own; callers must not modify it.
+func (m *Model) LayerLayout() LayerLayout { return m.layer }
 
 // LayerOffset is where encoder layer l starts in Data.
 func (m *Model) LayerOffset(l int) int { return m.layerOff[l] }

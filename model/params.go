@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -45,6 +46,20 @@ type Tensor struct {
 	NoDecay bool
 }
 
+// LayerTensor places one parameter tensor inside an encoder layer's flat
+// vector, Model.Layer(l). The JSON names are those of trajectory manifests
+// and basis metadata.
+type LayerTensor struct {
+	Name   string `json:"name"` // relative to "<prefix>.encoder.layer.<l>."
+	Shape  []int  `json:"shape"`
+	Offset int    `json:"offset"`
+	Size   int    `json:"size"`
+}
+
+// LayerLayout is an encoder layer's tensors in the order they sit in its
+// flat vector, each starting where the previous one ends.
+type LayerLayout []LayerTensor
+
 // layerTensorNames are the parameters of one encoder layer, in state_dict order.
 var layerTensorNames = []string{
 	"attention.self.query.weight", "attention.self.query.bias",
@@ -57,17 +72,69 @@ var layerTensorNames = []string{
 	"output.LayerNorm.weight", "output.LayerNorm.bias",
 }
 
-// LayerTensorShapes gives the names (relative to the layer) and shapes of one
-// encoder layer's parameters, in the order they sit in the layer's buffer.
-func LayerTensorShapes(c Config) (names []string, shapes [][]int) {
+// LayerLayout is the layout of one of c's encoder layers: its parameters in
+// state_dict order.
+func (c Config) LayerLayout() LayerLayout {
 	h, i := c.HiddenSize, c.IntermediateSize
-	shapes = [][]int{
+	shapes := [][]int{
 		{h, h}, {h}, {h, h}, {h}, {h, h}, {h},
 		{h, h}, {h}, {h}, {h},
 		{i, h}, {i},
 		{h, i}, {h}, {h}, {h},
 	}
-	return layerTensorNames, shapes
+	return NewLayerLayout(layerTensorNames, shapes)
+}
+
+// NewLayerLayout places tensors of the given names and shapes one after
+// another. names and shapes have the same length.
+func NewLayerLayout(names []string, shapes [][]int) LayerLayout {
+	l := make(LayerLayout, len(names))
+	off := 0
+	for k, name := range names {
+		n := 1
+		for _, d := range shapes[k] {
+			n *= d
+		}
+		l[k] = LayerTensor{Name: name, Shape: slices.Clone(shapes[k]), Offset: off, Size: n}
+		off += n
+	}
+	return l
+}
+
+// Size is the number of parameters the layout covers.
+func (l LayerLayout) Size() int {
+	if len(l) == 0 {
+		return 0
+	}
+	return l[len(l)-1].Offset + l[len(l)-1].Size
+}
+
+// Index returns the position of the tensor named name, or −1.
+func (l LayerLayout) Index(name string) int {
+	return slices.IndexFunc(l, func(t LayerTensor) bool { return t.Name == name })
+}
+
+// Equal reports whether l and o place the same tensors at the same offsets.
+func (l LayerLayout) Equal(o LayerLayout) bool {
+	return slices.EqualFunc(l, o, func(x, y LayerTensor) bool {
+		return x.Name == y.Name && x.Offset == y.Offset && x.Size == y.Size && slices.Equal(x.Shape, y.Shape)
+	})
+}
+
+// Check reports a layout read from a file whose tensors leave gaps, overlap
+// or do not cover exactly size numbers.
+func (l LayerLayout) Check(size int) error {
+	off := 0
+	for _, t := range l {
+		if t.Offset != off || t.Size <= 0 {
+			return fmt.Errorf("layer tensor %s at offset %d (size %d) does not follow the previous one at %d", t.Name, t.Offset, t.Size, off)
+		}
+		off += t.Size
+	}
+	if off != size {
+		return fmt.Errorf("layer tensors cover %d numbers, a layer has %d", off, size)
+	}
+	return nil
 }
 
 // layout lists every tensor of a model with its offset in Data.
@@ -90,10 +157,10 @@ func layout(c Config, head Head) []Tensor {
 	add(p+".embeddings.token_type_embeddings.weight", c.TypeVocabSize, h)
 	add(p+".embeddings.LayerNorm.weight", h)
 	add(p+".embeddings.LayerNorm.bias", h)
-	names, shapes := LayerTensorShapes(c)
+	lay := c.LayerLayout()
 	for l := 0; l < c.NumHiddenLayers; l++ {
-		for k, n := range names {
-			add(fmt.Sprintf("%s.encoder.layer.%d.%s", p, l, n), shapes[k]...)
+		for _, t := range lay {
+			add(fmt.Sprintf("%s.encoder.layer.%d.%s", p, l, t.Name), t.Shape...)
 		}
 	}
 	switch head {

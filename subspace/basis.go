@@ -208,7 +208,7 @@ type Expect struct {
 	// the check.
 	Theta0Hash string
 	// LayerTensors, when set, must equal the file's layer layout.
-	LayerTensors []LayerTensor
+	LayerTensors model.LayerLayout
 	// DType is the in-memory storage wanted: F32, BF16, or empty for the
 	// file's own.
 	DType safetensors.DType
@@ -220,7 +220,7 @@ type Expect struct {
 func ExpectFor(m *model.Model, dtype safetensors.DType) Expect {
 	c := m.Config
 	return Expect{NumLayers: c.NumHiddenLayers, LayerSize: c.LayerSize(), Theta0Hash: trajectory.HashLayers(m),
-		LayerTensors: ModelLayerTensors(c), DType: dtype}
+		LayerTensors: m.LayerLayout(), DType: dtype}
 }
 
 // LoadBasis reads a basis file written by Extract, checking it against
@@ -256,11 +256,11 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 		return nil, fail("the basis was extracted around θ0 %.12s…, but the model's encoder hashes to %.12s… (a different base model)",
 			meta[metaTheta0], want.Theta0Hash)
 	}
-	var lts []LayerTensor
+	var lts model.LayerLayout
 	if err := json.Unmarshal([]byte(meta[metaLayerTensors]), &lts); err != nil {
 		return nil, fail("layer_tensors: %v", err)
 	}
-	if want.LayerTensors != nil && !sameLayout(lts, want.LayerTensors) {
+	if want.LayerTensors != nil && !lts.Equal(want.LayerTensors) {
 		return nil, fail("the basis's layer layout differs from the model's")
 	}
 	dt := want.DType
@@ -346,12 +346,6 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 	}
 	b.id = fileID(meta, b.blocks)
 	return b, nil
-}
-
-func sameLayout(a, b []LayerTensor) bool {
-	return slices.EqualFunc(a, b, func(x, y LayerTensor) bool {
-		return x.Name == y.Name && x.Offset == y.Offset && x.Size == y.Size && slices.Equal(x.Shape, y.Shape)
-	})
 }
 
 // readRows loads one basis tensor into s in the wanted storage type.

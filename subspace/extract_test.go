@@ -280,7 +280,7 @@ func TestDimKeepsLeading(t *testing.T) {
 // tensor's columns alone.
 func TestMatrixScope(t *testing.T) {
 	c := tinyConfig(2)
-	lts := ModelLayerTensors(c)
+	lts := c.LayerLayout()
 	D := c.LayerSize()
 	tr0, _ := planted(2, D, 5, []float64{3, 2, 1, 0.5, 0.25}, 5)
 	tr := newMemTrajectory(tr0.theta0, tr0.delta, lts)

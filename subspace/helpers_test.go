@@ -15,16 +15,16 @@ import (
 type memTrajectory struct {
 	theta0  [][]float32   // [layer][D]
 	delta   [][][]float32 // [k][layer][D]
-	tensors []LayerTensor
+	tensors model.LayerLayout
 	stored  bool // serve deltas through DeltaReader
 	hash    string
 	name    string // Source(); "memory" if empty
 }
 
-func newMemTrajectory(theta0 [][]float32, delta [][][]float32, tensors []LayerTensor) *memTrajectory {
+func newMemTrajectory(theta0 [][]float32, delta [][][]float32, tensors model.LayerLayout) *memTrajectory {
 	tr := &memTrajectory{theta0: theta0, delta: delta, tensors: tensors, stored: true}
 	if tr.tensors == nil {
-		tr.tensors = []LayerTensor{{Name: "all", Shape: []int{len(theta0[0])}, Size: len(theta0[0])}}
+		tr.tensors = model.LayerLayout{{Name: "all", Shape: []int{len(theta0[0])}, Size: len(theta0[0])}}
 	}
 	h := newLayerHasher()
 	for _, l := range theta0 {
@@ -34,11 +34,11 @@ func newMemTrajectory(theta0 [][]float32, delta [][][]float32, tensors []LayerTe
 	return tr
 }
 
-func (m *memTrajectory) NumCheckpoints() int         { return len(m.delta) }
-func (m *memTrajectory) NumLayers() int              { return len(m.theta0) }
-func (m *memTrajectory) LayerSize() int              { return len(m.theta0[0]) }
-func (m *memTrajectory) LayerTensors() []LayerTensor { return m.tensors }
-func (m *memTrajectory) Theta0Hash() string          { return m.hash }
+func (m *memTrajectory) NumCheckpoints() int             { return len(m.delta) }
+func (m *memTrajectory) NumLayers() int                  { return len(m.theta0) }
+func (m *memTrajectory) LayerSize() int                  { return len(m.theta0[0]) }
+func (m *memTrajectory) LayerTensors() model.LayerLayout { return m.tensors }
+func (m *memTrajectory) Theta0Hash() string              { return m.hash }
 func (m *memTrajectory) Source() string {
 	if m.name == "" {
 		return "memory"
@@ -218,7 +218,9 @@ func rowsOf(b *Basis, bi int) *mat.Dense {
 	return out
 }
 
-// tinyConfig is a two-class BERT small enough for finite differences.
+// tinyConfig is a two-class BERT small enough for finite differences, with
+// dropout off so that a gradient check sees one function; testmodel.Tiny
+// (the real vocabulary, dropout on) is too large and noisy for that.
 func tinyConfig(layers int) model.Config {
 	c := model.DefaultConfig("bert")
 	c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 23, 8, layers, 2, 12

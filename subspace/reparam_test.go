@@ -42,7 +42,7 @@ func TestIdentityBasisEqualsFullTraining(t *testing.T) {
 			L, D := c.NumHiddenLayers, c.LayerSize()
 			// A weight, a bias, a LayerNorm weight and the layer's last
 			// number: coordinates of every kind.
-			lts := ModelLayerTensors(c)
+			lts := c.LayerLayout()
 			coords := []int{3, lts[1].Offset + 2, lts[8].Offset + 1, D - 1}
 			rows := make([][]float32, L)
 			for l := range rows {
@@ -172,7 +172,7 @@ func extractedBasis(t *testing.T, m *model.Model, scope string) *Basis {
 	c := m.Config
 	L, D := c.NumHiddenLayers, c.LayerSize()
 	delta := randomDeltas(rand.New(rand.NewPCG(4, 4)), 4, L, D, 0.02)
-	tr := newMemTrajectory(modelTheta0(m), delta, ModelLayerTensors(c))
+	tr := newMemTrajectory(modelTheta0(m), delta, c.LayerLayout())
 	path := filepath.Join(t.TempDir(), "basis.safetensors")
 	if _, err := Extract(tr, path, ExtractOptions{Scope: scope}); err != nil {
 		t.Fatal(err)
@@ -419,7 +419,7 @@ func trajectoryAround(t *testing.T, m *model.Model, n int) *memTrajectory {
 			}
 		}
 	}
-	return newMemTrajectory(theta0, delta, ModelLayerTensors(c))
+	return newMemTrajectory(theta0, delta, c.LayerLayout())
 }
 
 // TestLoadBasisRejectsMismatch: a basis for another model, another
@@ -454,7 +454,7 @@ func TestLoadBasisRejectsMismatch(t *testing.T) {
 		{"other θ0", path, Expect{NumLayers: 2, LayerSize: c.LayerSize(), Theta0Hash: hashOf(other)}, "θ0"},
 		{"other depth", path, Expect{NumLayers: 3, LayerSize: c.LayerSize()}, "2 encoder layers, the model 3"},
 		{"other width", path, Expect{NumLayers: 2, LayerSize: c.LayerSize() + 1}, "parameters per layer"},
-		{"other layout", path, Expect{LayerTensors: ModelLayerTensors(c)[:3]}, "layout"},
+		{"other layout", path, Expect{LayerTensors: c.LayerLayout()[:3]}, "layout"},
 		{"not a basis", coords, Expect{}, "not a subspace file"},
 	} {
 		_, err := LoadBasis(tc.path, tc.want)

@@ -58,7 +58,7 @@ func recordTrajectorySeeded(t *testing.T, dir string, dtype safetensors.DType, n
 			t.Fatal(err)
 		}
 	}
-	return newMemTrajectory(theta0, delta, ModelLayerTensors(c))
+	return newMemTrajectory(theta0, delta, c.LayerLayout())
 }
 
 // TestExtractFromTrajectoryDir: extraction through the trajectory reader

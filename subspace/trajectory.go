@@ -25,7 +25,7 @@ type Trajectory interface {
 	LayerSize() int
 	// LayerTensors places the parameter tensors inside a layer's vector,
 	// in order; the matrix scope extracts one subspace per tensor.
-	LayerTensors() []LayerTensor
+	LayerTensors() model.LayerLayout
 	// ReadLayer reads layer l of checkpoint k (0 ≤ k < NumCheckpoints).
 	ReadLayer(k, l int, dst []float32) error
 	ReadTheta0(l int, dst []float32) error
@@ -53,24 +53,6 @@ type Forker interface {
 	Fork() (Trajectory, error)
 }
 
-// LayerTensor is one parameter tensor inside a layer's flat vector.
-type LayerTensor struct {
-	Name   string `json:"name"` // relative to "<prefix>.encoder.layer.<l>."
-	Shape  []int  `json:"shape"`
-	Offset int    `json:"offset"`
-	Size   int    `json:"size"`
-}
-
-// ModelLayerTensors lists the tensors of one encoder layer of c, in the
-// engine's buffer order.
-func ModelLayerTensors(c model.Config) []LayerTensor {
-	var out []LayerTensor
-	for _, t := range trajectory.LayerTensors(c) {
-		out = append(out, LayerTensor{Name: t.Name, Shape: t.Shape, Offset: t.Offset, Size: t.Size})
-	}
-	return out
-}
-
 // DirTrajectory is a trajectory directory written by `subtune finetune
 // --save_trajectory`, read through package trajectory: every layer read is
 // checked against the SHA-256 the manifest records for it.
@@ -94,13 +76,7 @@ func (d *DirTrajectory) Theta0Hash() string  { return d.r.Manifest.BaseModel.The
 func (d *DirTrajectory) Source() string      { return d.r.Dir }
 func (d *DirTrajectory) Close() error        { return d.r.Close() }
 
-func (d *DirTrajectory) LayerTensors() []LayerTensor {
-	var out []LayerTensor
-	for _, t := range d.r.Manifest.LayerTensors {
-		out = append(out, LayerTensor{Name: t.Name, Shape: t.Shape, Offset: t.Offset, Size: t.Size})
-	}
-	return out
-}
+func (d *DirTrajectory) LayerTensors() model.LayerLayout { return d.r.Manifest.LayerTensors }
 
 // Fork opens a second reader of the same directory, refusing it if the
 // manifest changed in between.
@@ -180,15 +156,8 @@ func checkTrajectory(tr Trajectory) error {
 	if t < 1 || L < 1 || D < 1 {
 		return fmt.Errorf("%s: %d checkpoints of %d layers of %d numbers: nothing to extract", tr.Source(), t, L, D)
 	}
-	off := 0
-	for _, lt := range tr.LayerTensors() {
-		if lt.Offset != off || lt.Size <= 0 {
-			return fmt.Errorf("%s: layer tensor %s at offset %d does not follow the previous one (at %d)", tr.Source(), lt.Name, lt.Offset, off)
-		}
-		off += lt.Size
-	}
-	if off != D {
-		return fmt.Errorf("%s: layer tensors cover %d numbers, a layer has %d", tr.Source(), off, D)
+	if err := tr.LayerTensors().Check(D); err != nil {
+		return fmt.Errorf("%s: %w", tr.Source(), err)
 	}
 	return nil
 }

@@ -80,7 +80,7 @@ func sameStart(a, b Trajectory) error {
 	case a.NumLayers() != b.NumLayers() || a.LayerSize() != b.LayerSize():
 		return fmt.Errorf("unified subspace: %s has %d layers of %d numbers, %s %d of %d",
 			a.Source(), a.NumLayers(), a.LayerSize(), b.Source(), b.NumLayers(), b.LayerSize())
-	case !sameLayout(a.LayerTensors(), b.LayerTensors()):
+	case !a.LayerTensors().Equal(b.LayerTensors()):
 		return fmt.Errorf("unified subspace: %s and %s lay their layers out in different tensors", a.Source(), b.Source())
 	case a.Theta0Hash() != b.Theta0Hash():
 		return fmt.Errorf("unified subspace: %s and %s start from different θ0 (hashes %.12s… and %.12s…): fine-tune every task from the same model",

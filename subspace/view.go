@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/subtune/subtune/model"
 )
 
 // view is a trajectory made of checkpoints of other trajectories that share
@@ -48,12 +50,12 @@ func newView(v *view) Trajectory {
 	return forkView{v}
 }
 
-func (v *view) NumCheckpoints() int         { return len(v.at) }
-func (v *view) NumLayers() int              { return v.srcs[0].NumLayers() }
-func (v *view) LayerSize() int              { return v.srcs[0].LayerSize() }
-func (v *view) LayerTensors() []LayerTensor { return v.srcs[0].LayerTensors() }
-func (v *view) Theta0Hash() string          { return v.srcs[0].Theta0Hash() }
-func (v *view) Source() string              { return v.source }
+func (v *view) NumCheckpoints() int             { return len(v.at) }
+func (v *view) NumLayers() int                  { return v.srcs[0].NumLayers() }
+func (v *view) LayerSize() int                  { return v.srcs[0].LayerSize() }
+func (v *view) LayerTensors() model.LayerLayout { return v.srcs[0].LayerTensors() }
+func (v *view) Theta0Hash() string              { return v.srcs[0].Theta0Hash() }
+func (v *view) Source() string                  { return v.source }
 
 // Metadata describes where the view's checkpoints come from, for the
 // metadata of the extracted file.

@@ -11,6 +11,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
 )
 
@@ -241,7 +242,7 @@ func TestUnifiedRefuses(t *testing.T) {
 	otherSize := randomTrajectory("b-run", 2, 30, 3, 1, 1)
 	otherLayers := randomTrajectory("b-run", 3, 20, 3, 1, 1)
 	otherTensors := randomTrajectory("b-run", 2, 20, 3, 1, 1)
-	otherTensors.tensors = []LayerTensor{{Name: "w", Shape: []int{4, 5}, Size: 20}}
+	otherTensors.tensors = model.LayerLayout{{Name: "w", Shape: []int{4, 5}, Size: 20}}
 	for _, tc := range []struct {
 		name string
 		trs  []Trajectory

@@ -14,7 +14,7 @@
 // Every .safetensors file holds one tensor per encoder layer, named
 // "layer.<l>" with shape [D], where D is the layer size and the vector is
 // model.Model.Layer(l): the layer's tensors concatenated in the engine's
-// documented order (model.LayerTensorShapes; the manifest repeats names,
+// documented order (model.LayerLayout; the manifest repeats names,
 // shapes and offsets so a reader needs no engine).
 //
 // θ0 is not one of the checkpoints: Manifest.Checkpoints lists the t saved

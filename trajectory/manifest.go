@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -42,9 +41,9 @@ type Manifest struct {
 	DType  string `json:"dtype"`
 	Stored string `json:"stored"`
 
-	NumLayers    int           `json:"num_layers"`
-	LayerSize    int           `json:"layer_size"`    // D, numbers per layer
-	LayerTensors []LayerTensor `json:"layer_tensors"` // the order within a layer's vector
+	NumLayers    int               `json:"num_layers"`
+	LayerSize    int               `json:"layer_size"`    // D, numbers per layer
+	LayerTensors model.LayerLayout `json:"layer_tensors"` // the order within a layer's vector
 
 	Theta0      Entry        `json:"theta0"`
 	Checkpoints []Checkpoint `json:"checkpoints"` // in training order
@@ -58,14 +57,6 @@ type BaseModel struct {
 	ModelType    string `json:"model_type"`
 	HiddenSize   int    `json:"hidden_size"`
 	Intermediate int    `json:"intermediate_size"`
-}
-
-// LayerTensor places one parameter tensor inside a layer's flat vector.
-type LayerTensor struct {
-	Name   string `json:"name"` // relative to "<prefix>.encoder.layer.<l>."
-	Shape  []int  `json:"shape"`
-	Offset int    `json:"offset"`
-	Size   int    `json:"size"`
 }
 
 // Entry describes one safetensors file of the trajectory.
@@ -86,23 +77,6 @@ type Checkpoint struct {
 
 // TensorName is the name of layer l's vector in a trajectory file.
 func TensorName(l int) string { return "layer." + strconv.Itoa(l) }
-
-// LayerTensors lists the tensors of one encoder layer of c in the order
-// they sit in model.Model.Layer(l).
-func LayerTensors(c model.Config) []LayerTensor {
-	names, shapes := model.LayerTensorShapes(c)
-	out := make([]LayerTensor, len(names))
-	off := 0
-	for i, n := range names {
-		size := 1
-		for _, d := range shapes[i] {
-			size *= d
-		}
-		out[i] = LayerTensor{Name: n, Shape: slices.Clone(shapes[i]), Offset: off, Size: size}
-		off += size
-	}
-	return out
-}
 
 // ParseSchedule checks a --save_trajectory value: "epoch", "steps:N" with
 // N > 0, or "" / "no" for none. It returns N for steps (0 for epoch).
@@ -146,15 +120,8 @@ func (m *Manifest) check() error {
 	if m.NumLayers <= 0 || m.LayerSize <= 0 {
 		return fmt.Errorf("num_layers %d, layer_size %d: want positive", m.NumLayers, m.LayerSize)
 	}
-	off := 0
-	for _, t := range m.LayerTensors {
-		if t.Offset != off || t.Size <= 0 {
-			return fmt.Errorf("layer tensor %s at offset %d (size %d) does not follow the previous one at %d", t.Name, t.Offset, t.Size, off)
-		}
-		off += t.Size
-	}
-	if off != m.LayerSize {
-		return fmt.Errorf("layer tensors cover %d numbers, layer_size is %d", off, m.LayerSize)
+	if err := m.LayerTensors.Check(m.LayerSize); err != nil {
+		return fmt.Errorf("layer_tensors: %w", err)
 	}
 	switch {
 	case m.DType == string(safetensors.F32) && m.Stored == StoredRaw:

@@ -8,21 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
 )
 
 func tinyModel(t *testing.T) *model.Model {
 	t.Helper()
-	c := model.DefaultConfig("bert")
-	c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 50, 8, 3, 2, 12
-	c.MaxPositionEmbeddings = 16
-	m, err := model.New(c, model.SequenceClassification)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Init(7)
-	return m
+	return testmodel.Model(t, testmodel.Tiny(3), model.SequenceClassification, 7)
 }
 
 // nudge moves every encoder weight by a small, step-dependent amount, as
@@ -129,18 +122,6 @@ func maxDiff(a, b, c []float32) float64 {
 		m = max(m, math.Abs(float64(a[i])-want))
 	}
 	return m
-}
-
-func TestLayerTensorsMatchEngine(t *testing.T) {
-	m := tinyModel(t)
-	lt := LayerTensors(m.Config)
-	off := m.LayerOffset(1)
-	for _, x := range lt {
-		info, ok := m.TensorInfo("bert.encoder.layer.1." + x.Name)
-		if !ok || info.Offset-off != x.Offset || info.Size != x.Size {
-			t.Fatalf("%s: manifest offset %d size %d, engine %+v", x.Name, x.Offset, x.Size, info)
-		}
-	}
 }
 
 func TestHashLayers(t *testing.T) {

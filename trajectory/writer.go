@@ -66,7 +66,7 @@ func Create(dir string, m *model.Model, o Options) (*Writer, error) {
 			HiddenSize: c.HiddenSize, Intermediate: c.IntermediateSize},
 		Task: o.Task, Seed: o.Seed, Schedule: o.Schedule,
 		DType: string(o.DType), Stored: stored,
-		NumLayers: c.NumHiddenLayers, LayerSize: c.LayerSize(), LayerTensors: LayerTensors(c),
+		NumLayers: c.NumHiddenLayers, LayerSize: c.LayerSize(), LayerTensors: m.LayerLayout(),
 		Checkpoints: []Checkpoint{},
 	}}
 	e, err := w.writeFile(Theta0File, m, safetensors.F32, StoredRaw, map[string]string{"step": "0", "epoch": "0"})

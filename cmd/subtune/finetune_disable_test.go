@@ -12,23 +12,18 @@ import (
 
 	"github.com/subtune/subtune/analysis"
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/trainer"
 	"github.com/subtune/subtune/trajectory"
 )
 
-// tinyClassifier is a 2-layer BERT (H = 16, 100 tokens) with random
-// weights and a 2-class head.
+// tinyClassifier is testmodel.Tiny(2) with random weights and a 2-class head.
 func tinyClassifier(t *testing.T) *model.Model {
 	t.Helper()
-	c := model.DefaultConfig("bert")
-	c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize, c.MaxPositionEmbeddings = 100, 16, 2, 2, 32, 32
+	c := testmodel.Tiny(2)
 	c.SetLabels([]string{"a", "b"})
-	m, err := model.New(c, model.SequenceClassification)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Init(5)
+	m := testmodel.Model(t, c, model.SequenceClassification, 5)
 	// LayerNorm weights and biases away from 1 and 0, so zeroing shows.
 	for i := range m.Data {
 		m.Data[i] += 0.01
@@ -89,7 +84,7 @@ func checkDisabled(t *testing.T, m *model.Model, theta0 []float32, p analysis.Po
 		// the softmax ignores: its gradient is zero up to rounding, and may
 		// be exactly zero.
 		lay := analysis.LayoutFor(m.Config)
-		kb := lay.Tensors[lay.TensorIndex("attention.self.key.bias")]
+		kb := lay.Tensors[lay.Tensors.Index("attention.self.key.bias")]
 		still := 0
 		for i := 0; i < D; i++ {
 			if !dis[i] && m.Data[off+i] == theta0[off+i] && (i < kb.Offset || i >= kb.Offset+kb.Size) {
@@ -130,11 +125,11 @@ func TestDisableDimsOutliersFile(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	deltas := make([][]float32, c.NumHiddenLayers)
 	for l := range deltas {
-		deltas[l] = make([]float32, lay.LayerSize)
+		deltas[l] = make([]float32, lay.LayerSize())
 		for i := range deltas[l] {
 			deltas[l][i] = float32(rng.NormFloat64())
 		}
-		deltas[l][lay.Tensors[lay.TensorIndex("output.LayerNorm.weight")].Offset+3] = 30
+		deltas[l][lay.Tensors[lay.Tensors.Index("output.LayerNorm.weight")].Offset+3] = 30
 	}
 	res, err := analysis.Outliers(deltas, lay, 3)
 	if err != nil {

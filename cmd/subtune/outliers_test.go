@@ -127,9 +127,7 @@ func TestOutliersCommand(t *testing.T) {
 			}
 			// The same analysis as of θ_final − θ0 (up to the rounding of
 			// that subtraction, which may move an entry across 2.5σ).
-			c := model.DefaultConfig("bert")
-			c.HiddenSize, c.NumHiddenLayers, c.IntermediateSize = 16, 2, 32
-			ref, err := analysis.Outliers(updateFromWeights(t, modelDir, run), analysis.LayoutFor(c), 2.5)
+			ref, err := analysis.Outliers(updateFromWeights(t, modelDir, run), analysis.LayoutFor(testmodel.Tiny(2)), 2.5)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,15 +20,11 @@ import (
 // vocabulary (30522 tokens, hidden size 16) and tokenizer into a folder.
 func tinyBERT(t *testing.T, labels []string, withTokenizer bool) string {
 	t.Helper()
-	c := model.DefaultConfig("bert")
-	c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize, c.MaxPositionEmbeddings = 16, 2, 2, 32, 64
+	c := testmodel.Tiny(2)
+	c.MaxPositionEmbeddings = 64 // the "too long" input has 65 ids
 	c.SetLabels(labels)
 	c.InitializerRange = 0.5 // large weights, so that different inputs get different labels
-	m, err := model.New(c, model.SequenceClassification)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Init(11)
+	m := testmodel.Model(t, c, model.SequenceClassification, 11)
 	// Non-zero biases and LayerNorm parameters other than 0 and 1.
 	for i := range m.Data {
 		m.Data[i] += float32(math.Sin(float64(i))) * 0.05

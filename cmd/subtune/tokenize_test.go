@@ -1,40 +1,109 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/subtune/subtune/tokenizer"
 )
 
-// TestTokenizeLines checks the command's output on a single sentence and a
-// pair against the tokenizer's own encoding (itself golden-tested against
-// HuggingFace).
+// goldenEncoding is one line of tokenizer/testdata/golden/*.jsonl, written
+// by HuggingFace tokenizers.
+type goldenEncoding struct {
+	Input         string  `json:"input"`
+	Pair          *string `json:"pair"`
+	MaxLength     int     `json:"max_length"`
+	IDs           []int32 `json:"ids"`
+	TokenTypeIDs  []int32 `json:"token_type_ids"`
+	AttentionMask []int32 `json:"attention_mask"`
+}
+
+// TestTokenizeLines feeds the HuggingFace golden inputs through the
+// command, one line each (a tab before the pair), and checks every output
+// line against the ids HuggingFace produced.
 func TestTokenizeLines(t *testing.T) {
-	tok, err := tokenizer.Load("../../tokenizer/testdata/bert-base-uncased")
+	for _, name := range []string{"bert-base-uncased", "bert-base-cased", "roberta-base"} {
+		t.Run(name, func(t *testing.T) {
+			tok, err := tokenizer.Load(filepath.Join("../../tokenizer/testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			byLen := map[int][]goldenEncoding{}
+			for _, g := range readGoldenEncodings(t, filepath.Join("../../tokenizer/testdata/golden", name+".jsonl")) {
+				text := g.Input
+				if g.Pair != nil {
+					text += *g.Pair
+				}
+				if strings.ContainsAny(text, "\t\r\n") {
+					continue // not expressible as one input line
+				}
+				byLen[g.MaxLength] = append(byLen[g.MaxLength], g)
+			}
+			n := 0
+			for maxLen, gs := range byLen {
+				var in, out bytes.Buffer
+				for _, g := range gs {
+					in.WriteString(g.Input)
+					if g.Pair != nil {
+						in.WriteString("\t" + *g.Pair)
+					}
+					in.WriteString("\n")
+				}
+				if err := tokenizeLines(tok, &in, &out, maxLen); err != nil {
+					t.Fatal(err)
+				}
+				lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+				if len(lines) != len(gs) {
+					t.Fatalf("max_length %d: %d output lines for %d inputs", maxLen, len(lines), len(gs))
+				}
+				for i, g := range gs {
+					var got struct {
+						InputIDs      []int32 `json:"input_ids"`
+						TokenTypeIDs  []int32 `json:"token_type_ids"`
+						AttentionMask []int32 `json:"attention_mask"`
+					}
+					if err := json.Unmarshal([]byte(lines[i]), &got); err != nil {
+						t.Fatalf("output line %q: %v", lines[i], err)
+					}
+					if !slices.Equal(got.InputIDs, g.IDs) || !slices.Equal(got.TokenTypeIDs, g.TokenTypeIDs) || !slices.Equal(got.AttentionMask, g.AttentionMask) {
+						t.Errorf("%q (max_length %d): got %s, want ids %v, token types %v, mask %v",
+							g.Input, maxLen, lines[i], g.IDs, g.TokenTypeIDs, g.AttentionMask)
+					}
+					n++
+				}
+			}
+			if n < 800 {
+				t.Fatalf("only %d golden encodings checked", n)
+			}
+		})
+	}
+}
+
+func readGoldenEncodings(t *testing.T, path string) []goldenEncoding {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	in := "Hello, world!\nThe cat sat.\tIt was warm.\n"
-	if err := tokenizeLines(tok, strings.NewReader(in), &out, 8); err != nil {
+	defer f.Close()
+	var out []goldenEncoding
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var g goldenEncoding
+		if err := json.Unmarshal(sc.Bytes(), &g); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, g)
+	}
+	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("%d output lines, want 2:\n%s", len(lines), out.String())
-	}
-	for i, tc := range []struct {
-		a, b    string
-		hasPair bool
-	}{{"Hello, world!", "", false}, {"The cat sat.", "It was warm.", true}} {
-		want := string(appendEncodingJSON(nil, tok.Encode(tc.a, tc.b, tc.hasPair, 8)))
-		if strings.TrimSpace(lines[i]) != strings.TrimSpace(want) {
-			t.Errorf("line %d: %s, want %s", i+1, lines[i], want)
-		}
-	}
-	if !strings.Contains(lines[0], `"input_ids":[101,7592,1010,2088,999,102]`) {
-		t.Errorf("line 1 is %s, want [CLS] hello , world ! [SEP] = 101 7592 1010 2088 999 102", lines[0])
-	}
+	return out
 }

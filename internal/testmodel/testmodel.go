@@ -44,16 +44,21 @@ func Dir(tb testing.TB, m *model.Model) string {
 	return dir
 }
 
-// New builds a model of c with head, initialised from seed, and saves it
-// with Dir.
-func New(tb testing.TB, c model.Config, head model.Head, seed uint64) string {
+// Model builds a model of c with head, initialised from seed.
+func Model(tb testing.TB, c model.Config, head model.Head, seed uint64) *model.Model {
 	tb.Helper()
 	m, err := model.New(c, head)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	m.Init(seed)
-	return Dir(tb, m)
+	return m
+}
+
+// New builds a model with Model and saves it with Dir.
+func New(tb testing.TB, c model.Config, head model.Head, seed uint64) string {
+	tb.Helper()
+	return Dir(tb, Model(tb, c, head, seed))
 }
 
 // WriteVocab copies the uncased vocabulary into dir.
