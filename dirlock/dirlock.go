@@ -33,7 +33,7 @@ func Acquire(dir string) (*Lock, error) {
 		return nil, fmt.Errorf("output folder %s cannot be created: %w", dir, err)
 	}
 	if err := CheckWritable(dir); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("output folder %w", err)
 	}
 	path := filepath.Join(dir, FileName)
 	// A holder removes the file when it releases the lock; whoever opened
@@ -81,16 +81,17 @@ func (l *Lock) Release() error {
 // Dir is the held folder.
 func (l *Lock) Dir() string { return l.dir }
 
-// CheckWritable reports, naming dir, whether a file can be created in it.
+// CheckWritable reports whether files can be created in dir and removed
+// from it; the error starts with dir.
 func CheckWritable(dir string) error {
 	f, err := os.CreateTemp(dir, ".write-check-*")
 	if err != nil {
-		return fmt.Errorf("output folder %s cannot be written: %w", dir, err)
+		return fmt.Errorf("%s cannot be written: %w", dir, err)
 	}
 	name := f.Name()
 	f.Close()
 	if err := os.Remove(name); err != nil {
-		return fmt.Errorf("output folder %s: cannot remove files from it: %w", dir, err)
+		return fmt.Errorf("%s: its files cannot be removed: %w", dir, err)
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/subtune/subtune/internal/testdir"
 )
 
 const childEnv = "DIRLOCK_TEST_CHILD"
@@ -105,7 +107,7 @@ func TestUnwritable(t *testing.T) {
 		name string
 		dir  func(t *testing.T) string
 	}{
-		{"read-only folder", readOnlyDir},
+		{"read-only folder", func(t *testing.T) string { return testdir.ReadOnly(t) }},
 		{"below a file", func(*testing.T) string { return filepath.Join(file, "run") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,22 +123,4 @@ func TestUnwritable(t *testing.T) {
 			t.Log(err)
 		})
 	}
-}
-
-// readOnlyDir returns a folder this process cannot write: mode 0555, or,
-// for root (whom modes do not stop), a read-only tmpfs mounted on it.
-func readOnlyDir(t *testing.T) string {
-	dir := filepath.Join(t.TempDir(), "ro")
-	if err := os.Mkdir(dir, 0o555); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(dir, 0o755) })
-	if unix.Access(dir, unix.W_OK) != nil {
-		return dir
-	}
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_RDONLY, "size=1m"); err != nil {
-		t.Skipf("cannot make a read-only folder as root: %v", err)
-	}
-	t.Cleanup(func() { unix.Unmount(dir, 0) })
-	return dir
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/progress"
@@ -94,6 +95,13 @@ func Finetune(ctx context.Context, a Args, log io.Writer, hooks Hooks) (*Result,
 	if log == nil {
 		log = io.Discard
 	}
+	// The folder is this run's until it returns: a second run into it, or
+	// an --overwrite_output_dir of it, is refused while this one lives.
+	lock, err := dirlock.Acquire(a.OutputDir)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
 	threads := SetThreads(a.Threads)
 	r := &run{a: a, log: log, hooks: hooks}
 	if err := r.prepareOutputDir(); err != nil {
@@ -141,6 +149,7 @@ func (r *run) prepareOutputDir() error {
 		return errors.New("--resume needs --do_train")
 	}
 	entries, _ := os.ReadDir(a.OutputDir)
+	entries = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return e.Name() == dirlock.FileName })
 	if a.DoTrain && r.resumeDir == "" && len(entries) > 0 {
 		if a.Resume {
 			// Killed before its first checkpoint: what the run left (a
@@ -158,7 +167,17 @@ func (r *run) prepareOutputDir() error {
 			return err
 		}
 	}
-	return os.MkdirAll(a.OutputDir, 0o755)
+	if _, recording, _ := trajectory.ParseSchedule(a.SaveTrajectory); recording && a.DoTrain && a.TrajectoryDir != "" {
+		// A trajectory outside the output folder must be writable too,
+		// which is better known now than after the data is loaded.
+		if err := os.MkdirAll(a.TrajectoryDir, 0o755); err != nil {
+			return fmt.Errorf("--trajectory_dir %s cannot be created: %w", a.TrajectoryDir, err)
+		}
+		if err := dirlock.CheckWritable(a.TrajectoryDir); err != nil {
+			return fmt.Errorf("--trajectory_dir %w", err)
+		}
+	}
+	return nil
 }
 
 func (r *run) trajectoryDir() string {
