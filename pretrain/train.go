@@ -10,9 +10,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/progress"
@@ -24,6 +26,13 @@ import (
 // Options configures a pre-training run.
 type Options struct {
 	Corpus       []string // text files
+	// GLUETrain names GLUE tasks whose train sentences join the corpus,
+	// read from GLUEDataDir ("" for the shipped files) and written into
+	// OutputDir by GLUETrainCorpus; with GLUEPairs a pair task's two
+	// sentences share a line, joined by the tokenizer's separator.
+	GLUETrain    []string
+	GLUEDataDir  string
+	GLUEPairs    bool
 	TokenizerDir string
 	OutputDir    string
 	Config       model.Config // architecture; vocab_size and pad_token_id follow the tokenizer
@@ -100,17 +109,32 @@ func Run(ctx context.Context, o Options) error {
 	if log == nil {
 		log = os.Stderr
 	}
+	// The folder is this run's until it returns; a second run into it is
+	// refused with this one's pid.
+	lock, err := dirlock.Acquire(o.OutputDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	tok, err := tokenizer.Load(o.TokenizerDir)
 	if err != nil {
 		return err
+	}
+	if len(o.GLUETrain) > 0 {
+		pairSep := ""
+		if o.GLUEPairs {
+			pairSep = tok.Token(tok.SepID())
+		}
+		extra, err := GLUETrainCorpus(o.OutputDir, o.GLUEDataDir, o.GLUETrain, pairSep)
+		if err != nil {
+			return err
+		}
+		o.Corpus = append(slices.Clip(o.Corpus), extra)
 	}
 	cfg := o.Config
 	cfg.VocabSize, cfg.PadTokenID = tok.VocabSize(), int(tok.PadID())
 	if o.MaxSeqLength > cfg.MaxPositionEmbeddings {
 		return fmt.Errorf("max_seq_length %d exceeds max_position_embeddings %d", o.MaxSeqLength, cfg.MaxPositionEmbeddings)
-	}
-	if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
-		return err
 	}
 	start := time.Now()
 	corpus, err := LoadCorpus(o.Corpus, tok, o.MaxSeqLength, o.OutputDir)
