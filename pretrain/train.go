@@ -25,7 +25,7 @@ import (
 
 // Options configures a pre-training run.
 type Options struct {
-	Corpus       []string // text files
+	Corpus []string // text files
 	// GLUETrain names GLUE tasks whose train sentences join the corpus,
 	// read from GLUEDataDir ("" for the shipped files) and written into
 	// OutputDir by GLUETrainCorpus; with GLUEPairs a pair task's two
