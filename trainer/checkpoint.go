@@ -30,7 +30,8 @@ const (
 // folder is built under a temporary name and renamed into place, so a
 // killed run never leaves a checkpoint-N that looks complete. Older
 // checkpoints beyond keep are removed. Each extra function writes more files
-// into the folder before it is renamed into place (e.g. a Reparam's Save).
+// into the folder before it is renamed into place (e.g. a Reparam's Save);
+// then the SHA-256 of every file is recorded in ChecksumFile.
 func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW, state any, keep int, extra ...func(dir string) error) (string, error) {
 	final := filepath.Join(outputDir, fmt.Sprintf("%s%d", CheckpointPrefix, step))
 	tmp, err := os.MkdirTemp(outputDir, ".tmp-"+CheckpointPrefix)
@@ -60,6 +61,9 @@ func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW
 		if err := f(tmp); err != nil {
 			return "", err
 		}
+	}
+	if err := writeChecksums(tmp); err != nil {
+		return "", err
 	}
 	os.RemoveAll(final) // a checkpoint of the same step from an earlier, killed attempt
 	if err := os.Rename(tmp, final); err != nil {
@@ -116,8 +120,12 @@ func LatestCheckpoint(outputDir string) (string, bool) {
 
 // LoadCheckpoint restores a checkpoint written by SaveCheckpoint into an
 // already built model and optimiser of the same shape, and decodes the
-// caller's state.
+// caller's state. Every file is first checked against the checksums
+// recorded when it was written (VerifyCheckpoint).
 func LoadCheckpoint(dir string, m *model.Model, opt *optim.AdamW, state any) error {
+	if err := verifyForResume(dir); err != nil {
+		return err
+	}
 	f, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
 	if err != nil {
 		return err
