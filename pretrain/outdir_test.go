@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/internal/testdir"
-	"github.com/subtune/subtune/trainer"
 )
 
 // TestRunOutputFolder: a folder another run holds, or one that cannot be
@@ -57,43 +55,5 @@ func TestRunOutputFolder(t *testing.T) {
 			}
 			t.Log(err)
 		})
-	}
-}
-
-// TestRunResumeDamagedCheckpoint: --resume refuses a checkpoint whose
-// weights changed after they were written, naming the file and offering
-// the previous intact checkpoint.
-func TestRunResumeDamagedCheckpoint(t *testing.T) {
-	dir := t.TempDir()
-	o := testOptions(writeTestCorpus(t, t.TempDir()), dir, 6)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	steps := 0
-	o.afterStep = func() {
-		if steps++; steps == 5 {
-			cancel()
-		}
-	}
-	if err := Run(ctx, o); !errors.Is(err, context.Canceled) {
-		t.Fatalf("interrupted run: %v", err)
-	}
-	weights := filepath.Join(dir, "checkpoint-5", "model.safetensors")
-	b, err := os.ReadFile(weights)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0x10
-	if err := os.WriteFile(weights, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	o.afterStep, o.Resume = nil, true
-	err = Run(context.Background(), o)
-	if !errors.Is(err, trainer.ErrDamaged) {
-		t.Fatalf("err = %v, want trainer.ErrDamaged", err)
-	}
-	for _, want := range []string{weights, "previous intact checkpoint is " + filepath.Join(dir, "checkpoint-3")} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
 	}
 }

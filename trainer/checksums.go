@@ -73,8 +73,7 @@ func VerifyCheckpoint(dir string) error {
 	listPath := filepath.Join(dir, ChecksumFile)
 	data, err := os.ReadFile(listPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s has no %s (it was written by a subtune that did not record checksums), so whether it is intact cannot be told; "+
-			"if you trust it, record them with: (cd %s && sha256sum -- * > %s)", dir, ChecksumFile, dir, ChecksumFile)
+		return fmt.Errorf("%s has no %s (an older subtune wrote it), so whether it is intact cannot be told; finish the run with the subtune that started it, or start again", dir, ChecksumFile)
 	}
 	if err != nil {
 		return err

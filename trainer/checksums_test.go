@@ -13,6 +13,33 @@ import (
 	"github.com/subtune/subtune/internal/testmodel"
 )
 
+// stoppedRun runs a until step `at`, then interrupts it (as Ctrl-C does),
+// which saves a checkpoint; it returns the output folder.
+func stoppedRun(t *testing.T, a Args, hooks Hooks, at int) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hooks.OnStep = func(step int, _ StepStats) {
+		if step == at {
+			cancel()
+		}
+	}
+	if _, err := Finetune(ctx, a, io.Discard, hooks); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	return a.OutputDir
+}
+
+// copyRun copies the output folder of a run into a new folder.
+func copyRun(t *testing.T, dir string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "run")
+	if err := os.CopyFS(out, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // TestResumeDamagedCheckpoint: a checkpoint file whose bytes changed after
 // it was written (one bit, a truncation, a removal) is refused on --resume,
 // naming the file and offering the previous intact checkpoint; resuming
@@ -24,19 +51,7 @@ func TestResumeDamagedCheckpoint(t *testing.T) {
 		a.NumTrainEpochs, a.SaveSteps, a.DoEval = 2, 4, false // 16 steps
 		return a
 	}
-	// One run, stopped at step 8 with checkpoint-4 and checkpoint-8, is
-	// copied for every case.
-	stopped := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	_, err := Finetune(ctx, args(stopped), io.Discard, Hooks{OnStep: func(step int, _ StepStats) {
-		if step == 8 {
-			cancel()
-		}
-	}})
-	if !errors.Is(err, ErrInterrupted) {
-		t.Fatalf("interrupted run: %v", err)
-	}
+	stopped := stoppedRun(t, args(t.TempDir()), Hooks{}, 8)
 	flip := func(path string) error {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -57,10 +72,7 @@ func TestResumeDamagedCheckpoint(t *testing.T) {
 		{"checksum list edited", ChecksumFile, flip},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "run")
-			if err := os.CopyFS(out, os.DirFS(stopped)); err != nil {
-				t.Fatal(err)
-			}
+			out := copyRun(t, stopped)
 			damaged := filepath.Join(out, "checkpoint-8")
 			if err := tc.damage(filepath.Join(damaged, tc.file)); err != nil {
 				t.Fatal(err)
@@ -96,13 +108,13 @@ func TestResumeDamagedCheckpoint(t *testing.T) {
 }
 
 // TestVerifyCheckpointNoChecksums: a checkpoint without a checksum list
-// cannot be verified; the error says how to record one.
+// (an older subtune's) cannot be verified, and is refused, naming it.
 func TestVerifyCheckpointNoChecksums(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "checkpoint-3")
 	os.Mkdir(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, stateFile), []byte("{}"), 0o644)
 	err := VerifyCheckpoint(dir)
-	if err == nil || !strings.Contains(err.Error(), "sha256sum") || !strings.Contains(err.Error(), dir) {
+	if err == nil || !strings.Contains(err.Error(), dir+" has no "+ChecksumFile) {
 		t.Fatalf("err = %v", err)
 	}
 }
