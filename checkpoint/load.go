@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -83,6 +84,9 @@ func Load(dir string, head model.Head, opts Options) (*model.Model, Report, erro
 			return nil, rep, err
 		}
 	}
+	if err := checkBaseLoaded(dir, m, loaded, rep.Unexpected); err != nil {
+		return nil, rep, err
+	}
 	for _, t := range m.Tensors {
 		if !loaded[t.Name] {
 			rep.Missing = append(rep.Missing, t.Name)
@@ -98,6 +102,29 @@ func Load(dir string, head model.Head, opts Options) (*model.Model, Report, erro
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("Some weights of %s were not initialized from the model checkpoint at %s and are newly initialized: %s\nYou should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.", arch, dir, pyList(rep.Missing)))
 	}
 	return m, rep, nil
+}
+
+// checkBaseLoaded refuses a folder whose weights hold no tensor of the
+// base model (<model_type>.*): whatever file sits there (a subspace, say),
+// a model made of initial values alone would run and predict garbage.
+// Missing heads are normal (a new classifier); a missing base is not.
+func checkBaseLoaded(dir string, m *model.Model, loaded map[string]bool, unexpected []string) error {
+	prefix := m.Config.ModelType + "."
+	for name := range loaded {
+		if strings.HasPrefix(name, prefix) {
+			return nil
+		}
+	}
+	held := slices.AppendSeq(slices.Clone(unexpected), maps.Keys(loaded))
+	found := "no tensors at all"
+	if len(held) > 0 {
+		shown := slices.Sorted(slices.Values(held))
+		if len(shown) > 4 {
+			shown = append(shown[:4], "…")
+		}
+		found = "only " + strings.Join(shown, ", ")
+	}
+	return fmt.Errorf("model folder %s: no tensor of the %s base model (%s*) is in its weights, which hold %s: it is not a checkpoint of a %s model", dir, m.Config.ModelType, prefix, found, m.Config.ModelType)
 }
 
 // pyList renders names as transformers' log lines do: a sorted Python list,

@@ -703,6 +703,49 @@ func TestLoadIgnoresPositionIDsBuffer(t *testing.T) {
 	}
 }
 
+// TestLoadNoBaseTensor: a folder whose weights hold no tensor of the base
+// model (another file saved as model.safetensors, a head alone) is an
+// error naming the folder and what it holds, not a model of initial
+// values; one base tensor is enough to load, with warnings.
+func TestLoadNoBaseTensor(t *testing.T) {
+	vec := func(n int) safetensors.Tensor {
+		return safetensors.Tensor{DType: safetensors.F32, Shape: []int{n}, F32: make([]float32, n)}
+	}
+	c := tinyConfig("bert")
+	for _, tc := range []struct {
+		name    string
+		tensors map[string]safetensors.Tensor
+		want    string // "" when Load must succeed
+	}{
+		{"a subspace file", map[string]safetensors.Tensor{"layer.0.basis": vec(4), "layer.0.spectrum": vec(2)}, "which hold only layer.0.basis, layer.0.spectrum"},
+		{"a head alone", map[string]safetensors.Tensor{"classifier.bias": vec(3)}, "which hold only classifier.bias"},
+		{"no tensors", map[string]safetensors.Tensor{}, "which hold no tensors at all"},
+		{"one base tensor", map[string]safetensors.Tensor{"bert.embeddings.LayerNorm.bias": vec(c.HiddenSize)}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			must(t, Save(dir, tinyModel(t, model.SequenceClassification, 1), ""))
+			must(t, safetensors.Write(filepath.Join(dir, "model.safetensors"), tc.tensors, nil))
+			_, rep, err := Load(dir, model.SequenceClassification, Options{})
+			if tc.want == "" {
+				if err != nil || len(rep.Missing) == 0 {
+					t.Fatalf("err = %v, missing %d", err, len(rep.Missing))
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("loaded a model with no base tensor")
+			}
+			t.Log(err)
+			for _, want := range []string{"model folder " + dir, "no tensor of the bert base model (bert.*)", tc.want} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error lacks %q", want)
+				}
+			}
+		})
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

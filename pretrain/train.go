@@ -10,9 +10,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/progress"
@@ -21,23 +24,32 @@ import (
 	"github.com/subtune/subtune/trainer"
 )
 
-// Options configures a pre-training run.
+// Options configures a pre-training run. The JSON tags are the flag names
+// of `subtune pretrain`; a resumed run must have the options it started
+// with, except those tagged resume:"free" (trainer.FlagSettings).
 type Options struct {
-	Corpus       []string // text files
-	TokenizerDir string
-	OutputDir    string
-	Config       model.Config // architecture; vocab_size and pad_token_id follow the tokenizer
+	Corpus []string `json:"corpus"` // text files
+	// GLUETrain names GLUE tasks whose train sentences join the corpus,
+	// read from GLUEDataDir ("" for the shipped files) and written into
+	// OutputDir by GLUETrainCorpus; with GLUEPairs a pair task's two
+	// sentences share a line, joined by the tokenizer's separator.
+	GLUETrain    []string     `json:"glue_train"`
+	GLUEDataDir  string       `json:"glue_data_dir"`
+	GLUEPairs    bool         `json:"glue_pairs"`
+	TokenizerDir string       `json:"tokenizer"`
+	OutputDir    string       `json:"output_dir" resume:"free"`
+	Config       model.Config `json:"-"` // architecture; vocab_size and pad_token_id follow the tokenizer
 
-	MaxSeqLength   int     // block length, 128
-	BatchSize      int     // sequences per step
-	LearningRate   float64 // peak
-	WeightDecay    float64
-	WarmupSteps    int
-	MaxSteps       int
-	MLMProbability float64
-	EvalEvery      int // steps between held-out evaluations
-	SaveEvery      int // steps between checkpoints
-	EvalBlocks     int // held-out blocks or lines (taken from the corpus, never trained on)
+	MaxSeqLength   int     `json:"max_seq_length"`              // block length, 128
+	BatchSize      int     `json:"per_device_train_batch_size"` // sequences per step
+	LearningRate   float64 `json:"learning_rate"`               // peak
+	WeightDecay    float64 `json:"weight_decay"`
+	WarmupSteps    int     `json:"warmup_steps"`
+	MaxSteps       int     `json:"max_steps"`
+	MLMProbability float64 `json:"mlm_probability"`
+	EvalEvery      int     `json:"eval_steps" resume:"free"` // steps between held-out evaluations
+	SaveEvery      int     `json:"save_steps" resume:"free"` // steps between checkpoints
+	EvalBlocks     int     `json:"eval_blocks"`              // held-out blocks or lines (taken from the corpus, never trained on)
 	// LineByLine trains on each corpus line as its own sequence, [CLS]
 	// first and padded to the batch's longest, as run_mlm --line_by_line;
 	// otherwise the lines are concatenated and cut into blocks
@@ -45,12 +57,12 @@ type Options struct {
 	// position 0, which blocks cut anywhere in the stream do not. A line
 	// holding a separator before its end, [CLS] A [SEP] B [SEP], is a
 	// sentence pair: B's tokens get token type 1 as in BERT's pre-training.
-	LineByLine bool
+	LineByLine bool `json:"line_by_line"`
 	// NextSentence adds BERT's next-sentence prediction: every sequence is
 	// a pair of corpus lines (see pairSampler), the model is
 	// BertForPreTraining and its pooler is trained too. Implies line-by-line
 	// units: the pairs are padded to the batch's longest.
-	NextSentence bool
+	NextSentence bool `json:"next_sentence"`
 	// InitFrom, a model folder, starts the run from its weights instead of
 	// random ones (run_mlm's --model_name_or_path): Config is then the
 	// folder's, heads it lacks are initialised, the optimiser starts
@@ -58,10 +70,10 @@ type Options struct {
 	// MaxSteps) starts at the folder's step. A training_log.json in the
 	// folder (written by Export) carries the step count, tokens, wall time
 	// and learning curve on.
-	InitFrom string
-	Seed     uint64
-	Resume   bool
-	Log      io.Writer
+	InitFrom string    `json:"model_name_or_path"`
+	Seed     uint64    `json:"seed"`
+	Resume   bool      `json:"resume" resume:"free"`
+	Log      io.Writer `json:"-"`
 
 	afterStep func() // test hook: called after every optimiser step
 }
@@ -100,17 +112,32 @@ func Run(ctx context.Context, o Options) error {
 	if log == nil {
 		log = os.Stderr
 	}
+	// The folder is this run's until it returns; a second run into it is
+	// refused with this one's pid.
+	lock, err := dirlock.Acquire(o.OutputDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	tok, err := tokenizer.Load(o.TokenizerDir)
 	if err != nil {
 		return err
+	}
+	if len(o.GLUETrain) > 0 {
+		pairSep := ""
+		if o.GLUEPairs {
+			pairSep = tok.Token(tok.SepID())
+		}
+		extra, err := GLUETrainCorpus(o.OutputDir, o.GLUEDataDir, o.GLUETrain, pairSep)
+		if err != nil {
+			return err
+		}
+		o.Corpus = append(slices.Clip(o.Corpus), extra)
 	}
 	cfg := o.Config
 	cfg.VocabSize, cfg.PadTokenID = tok.VocabSize(), int(tok.PadID())
 	if o.MaxSeqLength > cfg.MaxPositionEmbeddings {
 		return fmt.Errorf("max_seq_length %d exceeds max_position_embeddings %d", o.MaxSeqLength, cfg.MaxPositionEmbeddings)
-	}
-	if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
-		return err
 	}
 	start := time.Now()
 	corpus, err := LoadCorpus(o.Corpus, tok, o.MaxSeqLength, o.OutputDir)
@@ -191,9 +218,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	groups := trainer.ParamGroups(m, o.LearningRate, o.WeightDecay, nil)
 	opt := optim.NewAdamW(groups)
+	settings := o.settings(len(corpus.Tokens))
 	if o.Resume {
 		if dir, ok := trainer.LatestCheckpoint(o.OutputDir); ok {
-			if err := trainer.LoadCheckpoint(dir, m, opt, &st); err != nil {
+			if err := trainer.LoadCheckpoint(dir, m, opt, &st, settings); err != nil {
 				return err
 			}
 			fmt.Fprintf(log, "resumed from %s at step %d\n", dir, st.Step)
@@ -230,7 +258,7 @@ func Run(ctx context.Context, o Options) error {
 	save := func() error {
 		st.WallSeconds += time.Since(start).Seconds()
 		start = time.Now()
-		_, err := trainer.SaveCheckpoint(o.OutputDir, st.Step, m, opt, st, 2)
+		_, err := trainer.SaveCheckpoint(o.OutputDir, st.Step, m, opt, st, settings, 2)
 		return err
 	}
 	evaluate := func() (loss, acc, nspAcc float64) {
@@ -361,6 +389,20 @@ func Run(ctx context.Context, o Options) error {
 	}
 	fmt.Fprintf(log, "saved %s\n", final)
 	return nil
+}
+
+// settings are what the weights of this run depend on: its options but
+// those tagged resume:"free", the architecture flags, and the size of the
+// tokenised corpus.
+func (o *Options) settings(corpusTokens int) trainer.Settings {
+	s := trainer.FlagSettings(o)
+	c := o.Config
+	for name, v := range map[string]int{"num_hidden_layers": c.NumHiddenLayers, "hidden_size": c.HiddenSize,
+		"num_attention_heads": c.NumAttentionHeads, "intermediate_size": c.IntermediateSize, "max_position_embeddings": c.MaxPositionEmbeddings} {
+		s["--"+name] = strconv.Itoa(v)
+	}
+	s["corpus tokens"] = strconv.Itoa(corpusTokens)
+	return s
 }
 
 // continueLog carries a model folder's training_log.json (the State Export

@@ -2,6 +2,7 @@ package reproduce
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/report"
@@ -248,5 +250,21 @@ func checkSpacing(t *testing.T, out string, scores, diff report.AnalysisTable) {
 	}
 	if !slices.Equal(a, b) {
 		t.Error("the per-epoch run ends elsewhere than Table 1's full run")
+	}
+}
+
+// TestRunHeldFolder: a reproduction into a folder another one holds is
+// refused at once, naming the folder and the holder's pid.
+func TestRunHeldFolder(t *testing.T) {
+	out := t.TempDir()
+	holder, err := dirlock.Acquire(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Release()
+	o := Options{Model: "no-such-model", Tasks: []string{"rte"}, Profile: Profiles["quick"], OutputDir: out, Log: io.Discard}
+	_, err = Run(context.Background(), o)
+	if !errors.Is(err, dirlock.ErrBusy) || !strings.Contains(err.Error(), out) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("err = %v, want dirlock.ErrBusy naming %s and this pid", err, out)
 	}
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
@@ -51,11 +51,15 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	r, err := newReproduction(o)
+	// The folder is this reproduction's until it returns; each run in it
+	// holds its own folder too.
+	lock, err := dirlock.Acquire(o.OutputDir)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
+	defer lock.Release()
+	r, err := newReproduction(o)
+	if err != nil {
 		return nil, err
 	}
 	var full []job

@@ -223,6 +223,17 @@ func ExpectFor(m *model.Model, dtype safetensors.DType) Expect {
 		LayerTensors: m.LayerLayout(), DType: dtype}
 }
 
+// IsBasisFile reports whether the file at path is a subspace file written
+// by Extract, by its metadata; any other file, or none, is not.
+func IsBasisFile(path string) bool {
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return f.Metadata()[metaFormat] == formatName
+}
+
 // LoadBasis reads a basis file written by Extract, checking it against
 // want. Every mismatch is an error naming the file.
 func LoadBasis(path string, want Expect) (*Basis, error) {

@@ -15,6 +15,10 @@ import (
 // (the JSON tags are those names, so a run_glue arguments file reads
 // straight into Args), plus subtune's own: threads, trajectory, resume.
 //
+// A run resumed from a checkpoint must have the arguments it started with,
+// except those tagged resume:"free", which cannot change the weights
+// (FlagSettings).
+//
 // Defaults (DefaultArgs) are those of the run_glue README command the paper
 // reproduced, which differ from TrainingArguments' own in two places:
 // learning rate 2e-5 (HF 5e-5) and train batch size 32 (HF 8).
@@ -24,27 +28,27 @@ type Args struct {
 	TokenizerName   string `json:"tokenizer_name"`     // folder of the tokenizer; default the model's
 
 	// Data.
-	TaskName          string `json:"task_name"`       // a GLUE task; "" with TrainFile for one's own data
-	DataDir           string `json:"data_dir"`        // a task folder or the GLUE root; "" = shipped data
-	TrainFile         string `json:"train_file"`      // CSV, TSV or JSON lines
-	ValidationFile    string `json:"validation_file"` //
-	TestFile          string `json:"test_file"`       //
-	MaxSeqLength      int    `json:"max_seq_length"`  // truncation length, 128
+	TaskName          string `json:"task_name"`                     // a GLUE task; "" with TrainFile for one's own data
+	DataDir           string `json:"data_dir"`                      // a task folder or the GLUE root; "" = shipped data
+	TrainFile         string `json:"train_file"`                    // CSV, TSV or JSON lines
+	ValidationFile    string `json:"validation_file" resume:"free"` //
+	TestFile          string `json:"test_file" resume:"free"`       //
+	MaxSeqLength      int    `json:"max_seq_length"`                // truncation length, 128
 	PadToMaxLength    bool   `json:"pad_to_max_length"`
 	MaxTrainSamples   int    `json:"max_train_samples"` // 0: all
-	MaxEvalSamples    int    `json:"max_eval_samples"`
-	MaxPredictSamples int    `json:"max_predict_samples"`
+	MaxEvalSamples    int    `json:"max_eval_samples" resume:"free"`
+	MaxPredictSamples int    `json:"max_predict_samples" resume:"free"`
 
 	// Run.
-	OutputDir          string `json:"output_dir"`
-	OverwriteOutputDir bool   `json:"overwrite_output_dir"`
-	DoTrain            bool   `json:"do_train"`
-	DoEval             bool   `json:"do_eval"`
-	DoPredict          bool   `json:"do_predict"`
+	OutputDir          string `json:"output_dir" resume:"free"`
+	OverwriteOutputDir bool   `json:"overwrite_output_dir" resume:"free"`
+	DoTrain            bool   `json:"do_train" resume:"free"`
+	DoEval             bool   `json:"do_eval" resume:"free"`
+	DoPredict          bool   `json:"do_predict" resume:"free"`
 
 	// Optimisation.
 	PerDeviceTrainBatchSize   int     `json:"per_device_train_batch_size"`
-	PerDeviceEvalBatchSize    int     `json:"per_device_eval_batch_size"`
+	PerDeviceEvalBatchSize    int     `json:"per_device_eval_batch_size" resume:"free"`
 	GradientAccumulationSteps int     `json:"gradient_accumulation_steps"`
 	LearningRate              float64 `json:"learning_rate"`
 	WeightDecay               float64 `json:"weight_decay"`
@@ -61,20 +65,20 @@ type Args struct {
 	GroupByLength             bool    `json:"group_by_length"`
 
 	// Evaluation, logging and checkpoints.
-	EvalStrategy   string `json:"eval_strategy"` // "no", "steps" or "epoch"
-	EvalSteps      int    `json:"eval_steps"`
-	LoggingSteps   int    `json:"logging_steps"`
-	SaveStrategy   string `json:"save_strategy"` // "no", "steps" or "epoch"
-	SaveSteps      int    `json:"save_steps"`
-	SaveTotalLimit int    `json:"save_total_limit"` // 0: keep all
+	EvalStrategy   string `json:"eval_strategy" resume:"free"` // "no", "steps" or "epoch"
+	EvalSteps      int    `json:"eval_steps" resume:"free"`
+	LoggingSteps   int    `json:"logging_steps" resume:"free"`
+	SaveStrategy   string `json:"save_strategy" resume:"free"` // "no", "steps" or "epoch"
+	SaveSteps      int    `json:"save_steps" resume:"free"`
+	SaveTotalLimit int    `json:"save_total_limit" resume:"free"` // 0: keep all
 
 	// subtune's own.
-	Resume               bool   `json:"resume"`                 // continue from the newest checkpoint in OutputDir
-	ResumeFromCheckpoint string `json:"resume_from_checkpoint"` // or from this one
-	Threads              int    `json:"threads"`                // 0: all cores
-	SaveTrajectory       string `json:"save_trajectory"`        // "", "epoch" or "steps:N"
-	TrajectoryDType      string `json:"trajectory_dtype"`       // "f32" or "bf16"
-	TrajectoryDir        string `json:"trajectory_dir"`         // default <output_dir>/trajectory
+	Resume               bool   `json:"resume" resume:"free"`                 // continue from the newest checkpoint in OutputDir
+	ResumeFromCheckpoint string `json:"resume_from_checkpoint" resume:"free"` // or from this one
+	Threads              int    `json:"threads" resume:"free"`                // 0: all cores
+	SaveTrajectory       string `json:"save_trajectory"`                      // "", "epoch" or "steps:N"
+	TrajectoryDType      string `json:"trajectory_dtype"`                     // "f32" or "bf16"
+	TrajectoryDir        string `json:"trajectory_dir" resume:"free"`         // default <output_dir>/trajectory
 }
 
 // DefaultArgs returns the defaults of the run_glue README command.

@@ -26,12 +26,14 @@ const (
 )
 
 // SaveCheckpoint writes a resumable checkpoint of a run at step: the model
-// as an HF folder, AdamW's moments and the caller's state as JSON. The
+// as an HF folder, AdamW's moments, the caller's state as JSON and the
+// settings a resumed run must match (SettingsFile). The
 // folder is built under a temporary name and renamed into place, so a
 // killed run never leaves a checkpoint-N that looks complete. Older
 // checkpoints beyond keep are removed. Each extra function writes more files
-// into the folder before it is renamed into place (e.g. a Reparam's Save).
-func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW, state any, keep int, extra ...func(dir string) error) (string, error) {
+// into the folder before it is renamed into place (e.g. a Reparam's Save);
+// then the SHA-256 of every file is recorded in ChecksumFile.
+func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW, state any, settings Settings, keep int, extra ...func(dir string) error) (string, error) {
 	final := filepath.Join(outputDir, fmt.Sprintf("%s%d", CheckpointPrefix, step))
 	tmp, err := os.MkdirTemp(outputDir, ".tmp-"+CheckpointPrefix)
 	if err != nil {
@@ -56,10 +58,16 @@ func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW
 	if err := atomicfile.WriteJSON(filepath.Join(tmp, stateFile), state); err != nil {
 		return "", err
 	}
+	if err := atomicfile.WriteJSON(filepath.Join(tmp, SettingsFile), settings); err != nil {
+		return "", err
+	}
 	for _, f := range extra {
 		if err := f(tmp); err != nil {
 			return "", err
 		}
+	}
+	if err := writeChecksums(tmp); err != nil {
+		return "", err
 	}
 	os.RemoveAll(final) // a checkpoint of the same step from an earlier, killed attempt
 	if err := os.Rename(tmp, final); err != nil {
@@ -116,8 +124,16 @@ func LatestCheckpoint(outputDir string) (string, bool) {
 
 // LoadCheckpoint restores a checkpoint written by SaveCheckpoint into an
 // already built model and optimiser of the same shape, and decodes the
-// caller's state.
-func LoadCheckpoint(dir string, m *model.Model, opt *optim.AdamW, state any) error {
+// caller's state. First every file is checked against the checksums
+// recorded when it was written (VerifyCheckpoint), and the settings the
+// checkpoint was saved with against those of the run (CheckResume).
+func LoadCheckpoint(dir string, m *model.Model, opt *optim.AdamW, state any, settings Settings) error {
+	if err := verifyForResume(dir); err != nil {
+		return err
+	}
+	if err := checkSettings(dir, settings); err != nil {
+		return err
+	}
 	f, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
 	if err != nil {
 		return err

@@ -66,19 +66,30 @@
 // # Checkpoints, trajectory, resume
 //
 // A resumable checkpoint-N (the model and tokenizer, optimizer.safetensors,
-// trainer_state.json, and subtune_state.json with the running sums and the
-// settings a resume must share) is saved per --save_strategy and
-// --save_steps, after every trajectory checkpoint, at the end of training,
-// and when the context is cancelled (Ctrl-C). Every file is written under a
-// temporary name and renamed into place. When a trajectory is recorded and
-// --save_total_limit is unset, only the newest checkpoint is kept: the
-// trajectory holds the history.
+// trainer_state.json, subtune_state.json with the running sums,
+// settings.json with the settings a resume must share, and
+// checksums.sha256 with every file's SHA-256) is saved per --save_strategy
+// and --save_steps, after every trajectory checkpoint, at the end of
+// training, and when the context is cancelled (Ctrl-C). Every file is
+// written under a temporary name and renamed into place. When a trajectory
+// is recorded and --save_total_limit is unset, only the newest checkpoint
+// is kept: the trajectory holds the history.
+//
+// A run holds its output folder (package dirlock) from start to end: a
+// second run into it, or an --overwrite_output_dir of it, is refused with
+// the holder's pid, and a folder that cannot be written is refused before
+// any work.
 //
 // The trajectory (package trajectory) starts with θ0, the encoder as loaded;
 // a trajectory file is always committed before the checkpoint of the same
 // step, so a checkpoint never implies trajectory entries that do not exist.
-// --resume restores model, optimiser moments and step, drops trajectory
-// entries newer than the checkpoint, and continues; with the same thread
+// --resume checks every file of the checkpoint against its recorded
+// SHA-256 (a damaged one is refused, naming the file and offering the
+// previous intact checkpoint) and the run's settings against the recorded
+// ones (every option but those that cannot change the weights must match:
+// Args fields tagged resume:"free"); it then restores model, optimiser
+// moments and step, drops trajectory entries newer than the checkpoint,
+// and continues; with the same thread
 // count the weights, the logged losses and every trajectory file are
 // bit-identical to those of an uninterrupted run (TestKillAndResume kills a
 // child process with SIGKILL to check it).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/progress"
@@ -40,6 +42,10 @@ type Hooks struct {
 	NewReparam func(m *model.Model) (Reparam, error)
 	// OnStep is called after every optimiser step, with the step count.
 	OnStep func(step int, st StepStats)
+	// Settings are options beyond Args that change the weights (those of
+	// NewReparam), by flag name ("--subspace"): a resumed run must have
+	// the same.
+	Settings Settings
 }
 
 // Result is what a run produced.
@@ -94,6 +100,13 @@ func Finetune(ctx context.Context, a Args, log io.Writer, hooks Hooks) (*Result,
 	if log == nil {
 		log = io.Discard
 	}
+	// The folder is this run's until it returns: a second run into it, or
+	// an --overwrite_output_dir of it, is refused while this one lives.
+	lock, err := dirlock.Acquire(a.OutputDir)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
 	threads := SetThreads(a.Threads)
 	r := &run{a: a, log: log, hooks: hooks}
 	if err := r.prepareOutputDir(); err != nil {
@@ -141,6 +154,7 @@ func (r *run) prepareOutputDir() error {
 		return errors.New("--resume needs --do_train")
 	}
 	entries, _ := os.ReadDir(a.OutputDir)
+	entries = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return e.Name() == dirlock.FileName })
 	if a.DoTrain && r.resumeDir == "" && len(entries) > 0 {
 		if a.Resume {
 			// Killed before its first checkpoint: what the run left (a
@@ -158,7 +172,17 @@ func (r *run) prepareOutputDir() error {
 			return err
 		}
 	}
-	return os.MkdirAll(a.OutputDir, 0o755)
+	if _, recording, _ := trajectory.ParseSchedule(a.SaveTrajectory); recording && a.DoTrain && a.TrajectoryDir != "" {
+		// A trajectory outside the output folder must be writable too,
+		// which is better known now than after the data is loaded.
+		if err := os.MkdirAll(a.TrajectoryDir, 0o755); err != nil {
+			return fmt.Errorf("--trajectory_dir %s cannot be created: %w", a.TrajectoryDir, err)
+		}
+		if err := dirlock.CheckWritable(a.TrajectoryDir); err != nil {
+			return fmt.Errorf("--trajectory_dir %w", err)
+		}
+	}
+	return nil
 }
 
 func (r *run) trajectoryDir() string {
@@ -405,8 +429,8 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 		EvalSteps: a.EvalSteps, LoggingSteps: a.LoggingSteps, MaxSteps: s.maxSteps, NumTrainEpochs: s.epochs,
 		SaveSteps: a.SaveSteps, TrainBatchSize: a.PerDeviceTrainBatchSize, IsLocalProcessZero: true, IsWorldProcessZero: true,
 		LogHistory: []Metrics{},
-		Resume:     ResumeState{Seed: a.Seed, BatchSize: s.batch, Accumulation: s.accum, TrainExamples: s.n, Theta0SHA256: theta0},
 	}
+	settings := r.settings(s, theta0)
 	res.State = st
 
 	// The trajectory starts from θ0, before any step: create it now, or
@@ -423,7 +447,7 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 		}
 	}
 	if r.resumeDir != "" {
-		if err := r.resume(loop, rp, st, theta0); err != nil {
+		if err := r.resume(loop, rp, st, settings); err != nil {
 			return err
 		}
 		if recording {
@@ -489,7 +513,7 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 		if rp != nil {
 			extra = append(extra, rp.Save)
 		}
-		if _, err := SaveCheckpoint(a.OutputDir, loop.Step, m, loop.Opt, st, keep, extra...); err != nil {
+		if _, err := SaveCheckpoint(a.OutputDir, loop.Step, m, loop.Opt, st, settings, keep, extra...); err != nil {
 			return fmt.Errorf("saving the checkpoint of step %d: %w", loop.Step, err)
 		}
 		lastSaved = loop.Step
@@ -635,11 +659,22 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 	return atomicfile.WriteJSON(filepath.Join(a.OutputDir, stateFile), st)
 }
 
+// settings are what the weights of this run depend on: its arguments
+// but those tagged resume:"free", the hooks' settings, and the number of
+// training examples and the base model's encoder (θ0's hash) they led to.
+func (r *run) settings(s schedule, theta0 string) Settings {
+	set := FlagSettings(r.a)
+	maps.Copy(set, r.hooks.Settings)
+	set["train examples"] = strconv.Itoa(s.n)
+	set["base model encoder SHA-256"] = theta0
+	return set
+}
+
 // resume restores model, optimiser, schedule position and running sums
-// from r.resumeDir, after checking that it belongs to this run.
-func (r *run) resume(loop *Loop, rp Reparam, st *State, theta0 string) error {
-	want := st.Resume
-	if err := LoadCheckpoint(r.resumeDir, loop.Model, loop.Opt, st); err != nil {
+// from r.resumeDir, after checking that it belongs to this run: that it
+// was saved with the same settings.
+func (r *run) resume(loop *Loop, rp Reparam, st *State, settings Settings) error {
+	if err := LoadCheckpoint(r.resumeDir, loop.Model, loop.Opt, st, settings); err != nil {
 		return err
 	}
 	data, err := os.ReadFile(filepath.Join(r.resumeDir, resumeFile))
@@ -648,21 +683,6 @@ func (r *run) resume(loop *Loop, rp Reparam, st *State, theta0 string) error {
 	}
 	if err := json.Unmarshal(data, &st.Resume); err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(r.resumeDir, resumeFile), err)
-	}
-	got := st.Resume
-	var diffs []string
-	check := func(what string, a, b any) {
-		if a != b {
-			diffs = append(diffs, fmt.Sprintf("%s %v (now %v)", what, a, b))
-		}
-	}
-	check("seed", got.Seed, want.Seed)
-	check("batch size", got.BatchSize, want.BatchSize)
-	check("gradient accumulation", got.Accumulation, want.Accumulation)
-	check("train examples", got.TrainExamples, want.TrainExamples)
-	check("base model θ0 hash", got.Theta0SHA256, want.Theta0SHA256)
-	if len(diffs) > 0 {
-		return fmt.Errorf("%s was saved by a different run: %s; a resumed run must use the same model, data and settings", r.resumeDir, strings.Join(diffs, ", "))
 	}
 	if loop.Opt.Steps != st.GlobalStep {
 		return fmt.Errorf("%s: optimizer has %d steps but the state says %d", r.resumeDir, loop.Opt.Steps, st.GlobalStep)

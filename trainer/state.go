@@ -94,17 +94,13 @@ type State struct {
 const resumeFile = "subtune_state.json"
 
 // ResumeState is the part of the state only a resumed run needs: running
-// sums that span checkpoints, and the settings that must not change.
+// sums that span checkpoints. (The settings that must not change are the
+// checkpoint's SettingsFile.)
 type ResumeState struct {
-	TotalLoss      float64 `json:"total_loss"`     // sum of step losses so far (train_loss)
-	LogLoss        float64 `json:"log_loss"`       // sum since the last logged loss
-	LogSteps       int     `json:"log_steps"`      // steps since then
-	TrainSeconds   float64 `json:"train_seconds"`  // wall time of the steps so far
-	Seed           int     `json:"seed"`           //
-	BatchSize      int     `json:"batch_size"`     //
-	Accumulation   int     `json:"accumulation"`   //
-	TrainExamples  int     `json:"train_examples"` //
-	Theta0SHA256   string  `json:"theta0_sha256"`  // the base model's encoder (trajectory.HashLayers)
+	TotalLoss      float64 `json:"total_loss"`    // sum of step losses so far (train_loss)
+	LogLoss        float64 `json:"log_loss"`      // sum since the last logged loss
+	LogSteps       int     `json:"log_steps"`     // steps since then
+	TrainSeconds   float64 `json:"train_seconds"` // wall time of the steps so far
 	TrajectoryPath string  `json:"trajectory,omitempty"`
 }
 

@@ -29,7 +29,7 @@ func TestMetricsJSON(t *testing.T) {
 // TestStateKeys: trainer_state.json holds TrainerState's fields only, so
 // that transformers' TrainerState(**json) can read it.
 func TestStateKeys(t *testing.T) {
-	b, _ := json.Marshal(State{Resume: ResumeState{Seed: 1}})
+	b, _ := json.Marshal(State{Resume: ResumeState{TotalLoss: 1}})
 	var raw map[string]any
 	json.Unmarshal(b, &raw)
 	var got []string

@@ -4,8 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash"
+	"io"
 	"math"
+	"os"
 
 	"github.com/subtune/subtune/model"
 )
@@ -41,4 +44,19 @@ func hashFloat32s(h hash.Hash, x []float32, buf []byte) []byte {
 		x = x[n:]
 	}
 	return buf
+}
+
+// HashFile is the lowercase hex SHA-256 of the file at path, read in a
+// stream: the checksum trajectory manifests and checkpoints record.
+func HashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

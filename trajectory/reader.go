@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -208,17 +207,11 @@ func (r *Reader) readStored(e Entry, dt safetensors.DType, l int, dst []float32)
 func (r *Reader) Verify() error {
 	for _, e := range r.entries() {
 		path := filepath.Join(r.Dir, e.File)
-		f, err := os.Open(path)
+		got, err := HashFile(path)
 		if err != nil {
 			return fmt.Errorf("trajectory: %w: %w", ErrCorrupt, err)
 		}
-		h := sha256.New()
-		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("trajectory: %w: %w", ErrCorrupt, err)
-		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
+		if got != e.SHA256 {
 			return fmt.Errorf("trajectory: %w: %s has SHA-256 %.12s…, the manifest says %.12s…", ErrCorrupt, path, got, e.SHA256)
 		}
 	}

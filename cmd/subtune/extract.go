@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -11,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/subtune/subtune/blas"
+	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/subspace"
 	"github.com/subtune/subtune/trajectory"
@@ -24,6 +28,7 @@ type extractOptions struct {
 	UnifiedPick string // which checkpoint of each: last, first or an index K (see unifiedPick)
 	Checkpoints int    // keep this many evenly spaced checkpoints (0: all)
 	Output      string
+	Overwrite   bool   // replace an --output that extract did not write
 	DTypeName   string // f32 or bf16
 	Threads     int
 }
@@ -78,7 +83,8 @@ fine-tuning loads the file, checking that its θ0 is the model's.`,
 	f.StringVar(&o.Unified, "unified", "", "comma-separated trajectories (or run directories): one subspace from the last checkpoint of each (paper Sec. 4.4)")
 	f.StringVar(&o.UnifiedPick, "unified_pick", "last", "with --unified: the checkpoint of each trajectory, last, first or an index K (negative counts from the end); comma-separated, one per trajectory")
 	f.IntVar(&o.Checkpoints, "checkpoints", 0, "keep this many of the trajectory's checkpoints, evenly spaced and ending at the last (0: all)")
-	f.StringVar(&o.Output, "output", "", "safetensors file to write")
+	f.StringVar(&o.Output, "output", "", "safetensors file to write (an existing file is replaced only if extract wrote it, or with --overwrite)")
+	f.BoolVar(&o.Overwrite, "overwrite", false, "replace --output even if it is not a subspace file")
 	f.IntVar(&o.Dim, "dim", 0, "directions to keep per subspace (0: all t, less any numerically zero)")
 	f.StringVar(&o.Rows, "rows", subspace.RowsDelta, "rows of W: raw, delta or centered")
 	f.StringVar(&o.Scope, "scope", subspace.ScopeLayer, "one subspace per: layer, matrix (weight tensor) or global (whole encoder)")
@@ -108,6 +114,9 @@ func runExtract(o extractOptions, log io.Writer) (*subspace.ExtractStats, error)
 	}
 	if p := strings.TrimSpace(o.UnifiedPick); p != "" && !strings.EqualFold(p, "last") && o.Unified == "" {
 		return nil, fmt.Errorf("--unified_pick %s picks a checkpoint of each --unified trajectory; give --unified", o.UnifiedPick)
+	}
+	if err := checkOutput(o.Output, o.Overwrite); err != nil {
+		return nil, err
 	}
 	threads := o.Threads
 	if threads <= 0 {
@@ -175,6 +184,26 @@ func runExtract(o extractOptions, log io.Writer) (*subspace.ExtractStats, error)
 	}
 	o.Log = log
 	return subspace.Extract(tr, o.Output, o.ExtractOptions)
+}
+
+// checkOutput refuses, before any work, an --output whose folder cannot be
+// written, or that would replace a file extract did not write (a model's
+// weights, say) unless overwrite is set.
+func checkOutput(path string, overwrite bool) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("--output: %w", err)
+	case st.IsDir():
+		return fmt.Errorf("--output %s is a folder; give the name of the file to write", path)
+	case !overwrite && !subspace.IsBasisFile(path):
+		return fmt.Errorf("--output %s exists and is not a subspace file written by subtune extract; give --overwrite to replace it", path)
+	}
+	if err := dirlock.CheckWritable(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("--output folder %w", err)
+	}
+	return nil
 }
 
 // unifiedPick reads --unified_pick for n trajectories into subspace.Unified's

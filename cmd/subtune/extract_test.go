@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/subtune/subtune/internal/testdir"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/subspace"
 	"github.com/subtune/subtune/trainer"
@@ -216,5 +219,54 @@ func TestUnifiedPick(t *testing.T) {
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("%q: %v, %v; want %v", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+// TestExtractOutput: --output replaces a previous output of extract, but
+// any other file (the run's own weights, say) only with --overwrite; a
+// folder, or a file in a folder that cannot be written, is refused before
+// any work.
+func TestExtractOutput(t *testing.T) {
+	run := trajectoryRun(t, outliersModelDir(t, 3), "sst2", 1)
+	weights := filepath.Join(run, "model.safetensors")
+	notes := filepath.Join(run, "notes.txt")
+	os.WriteFile(notes, []byte("mine"), 0o644)
+	previous := filepath.Join(t.TempDir(), "basis.safetensors")
+	if _, err := runExtract(extractOptions{Trajectory: run, Output: previous}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		output    string
+		overwrite bool
+		want      string // "" when extract must write the file
+	}{
+		{"the run's weights", weights, false, "--output " + weights + " exists and is not a subspace file written by subtune extract; give --overwrite"},
+		{"a text file", notes, false, "--output " + notes + " exists and is not a subspace file"},
+		{"a folder", run, true, "--output " + run + " is a folder"},
+		{"an unwritable folder", filepath.Join(testdir.ReadOnly(t), "basis.safetensors"), false, "cannot be written"},
+		{"a previous output", previous, false, ""},
+		{"the run's weights, --overwrite", weights, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := os.ReadFile(tc.output)
+			_, err := runExtract(extractOptions{Trajectory: run, Output: tc.output, Overwrite: tc.overwrite}, io.Discard)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !subspace.IsBasisFile(tc.output) {
+					t.Errorf("%s is not a subspace file", tc.output)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			t.Log(err)
+			if after, _ := os.ReadFile(tc.output); !bytes.Equal(before, after) {
+				t.Errorf("%s changed", tc.output)
+			}
+		})
 	}
 }

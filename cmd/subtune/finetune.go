@@ -40,7 +40,11 @@ checkpoint-N folders, and predict_results_<task>.txt with --do_predict.
 epoch (or N steps) into <output_dir>/trajectory, the input of
 'subtune extract'. A run killed at any point continues with --resume and
 ends with the same weights as an uninterrupted run; Ctrl-C saves a
-checkpoint first.
+checkpoint first. --resume refuses a checkpoint whose files changed since
+they were written, or a command whose options that change the weights
+differ from the run's (only logging, evaluation, output and thread options
+may). A run holds --output_dir while it lives: a second run into it is
+refused with the holder's pid.
 
 The paper's variants: --subspace FILE (from 'subtune extract') trains the
 encoder only inside that subspace, θ = θ0 + Vᵀ·(1/h)Σzᵢ, with the embeddings
@@ -69,6 +73,8 @@ type finetuneExtension struct {
 	Flags func(fs *pflag.FlagSet)
 	// Reparam returns nil when the extension's flags do not ask for it.
 	Reparam func(a *trainer.Args) (func(m *model.Model) (trainer.Reparam, error), error)
+
+	flags []string // the names Flags registered
 }
 
 var finetuneExtensions []finetuneExtension
@@ -76,9 +82,26 @@ var finetuneExtensions []finetuneExtension
 // registerFinetuneExtension may be called from any init function.
 func registerFinetuneExtension(e finetuneExtension) {
 	if e.Flags != nil {
-		e.Flags(finetuneCmd.Flags())
+		own := pflag.NewFlagSet(e.Name, pflag.ContinueOnError)
+		e.Flags(own)
+		own.VisitAll(func(f *pflag.Flag) { e.flags = append(e.flags, f.Name) })
+		finetuneCmd.Flags().AddFlagSet(own)
 	}
 	finetuneExtensions = append(finetuneExtensions, e)
+}
+
+// extensionSettings are the values of every extension's flags, each of
+// which may change the weights: a resumed run must have the same. (Those of
+// an extension a run does not select are recorded too, so that selecting
+// it on resume names the one flag that differs.)
+func extensionSettings(fs *pflag.FlagSet) trainer.Settings {
+	s := trainer.Settings{}
+	for _, e := range finetuneExtensions {
+		for _, name := range e.flags {
+			s["--"+name] = fs.Lookup(name).Value.String()
+		}
+	}
+	return s
 }
 
 func runFinetune(cmd *cobra.Command, args []string) error {
@@ -112,6 +135,7 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 		}
 		hooks.NewReparam = f
 	}
+	hooks.Settings = extensionSettings(fs)
 	start := time.Now()
 	res, err := trainer.Finetune(cmd.Context(), a, os.Stderr, hooks)
 	if err != nil {

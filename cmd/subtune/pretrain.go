@@ -14,7 +14,6 @@ import (
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/pretrain"
 	"github.com/subtune/subtune/safetensors"
-	"github.com/subtune/subtune/tokenizer"
 )
 
 func init() {
@@ -49,22 +48,10 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 				}
 			}
 			sort.Strings(files)
-			if glueTrain != "" {
-				pairSep := ""
-				if gluePairs {
-					tok, err := tokenizer.Load(o.TokenizerDir)
-					if err != nil {
-						return err
-					}
-					pairSep = tok.Token(tok.SepID())
-				}
-				extra, err := pretrain.GLUETrainCorpus(o.OutputDir, glueDataDir, strings.Split(glueTrain, ","), pairSep)
-				if err != nil {
-					return err
-				}
-				files = append(files, extra)
-			}
 			o.Corpus = files
+			if glueTrain != "" {
+				o.GLUETrain, o.GLUEDataDir, o.GLUEPairs = strings.Split(glueTrain, ","), glueDataDir, gluePairs
+			}
 			c := model.DefaultConfig("bert")
 			c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize = layers, hidden, heads, ffn
 			c.MaxPositionEmbeddings = maxPos
