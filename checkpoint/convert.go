@@ -128,7 +128,7 @@ func writeSafetensors(ctx context.Context, path string, owner map[string]*torchb
 // dst, unless both are the same folder.
 func copyModelFiles(src, dst string) ([]string, error) {
 	var copied []string
-	for _, name := range append([]string{"config.json"}, tokenizerFiles...) {
+	for _, name := range append([]string{"config.json"}, TokenizerFiles...) {
 		from, to := filepath.Join(src, name), filepath.Join(dst, name)
 		in, err := os.Open(from)
 		if errors.Is(err, fs.ErrNotExist) {

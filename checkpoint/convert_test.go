@@ -27,7 +27,7 @@ func TestConvertRoundTrip(t *testing.T) {
 			if res.Weights != filepath.Join(dst, "model.safetensors") || !slices.Equal(res.Copied, []string{"config.json"}) {
 				t.Errorf("result %+v", res)
 			}
-			files, err := weightFiles(src)
+			files, err := WeightFiles(src)
 			must(t, err)
 			out, err := safetensors.Open(res.Weights)
 			must(t, err)
@@ -93,7 +93,7 @@ func TestConvertCopiesTokenizer(t *testing.T) {
 	if _, err := Convert(context.Background(), src, src); err != nil {
 		t.Fatal(err)
 	}
-	files, err := weightFiles(src)
+	files, err := WeightFiles(src)
 	must(t, err)
 	if !slices.Equal(files, []string{filepath.Join(src, "model.safetensors")}) {
 		t.Errorf("weights %q", files)

@@ -1,7 +1,6 @@
 package checkpoint_test
 
 import (
-	"context"
 	"fmt"
 	"log"
 
@@ -12,13 +11,9 @@ import (
 // Load a HuggingFace model folder and classify a padded batch of two
 // sequences. The folder here is a tiny BERT from the repository's test
 // data; a hub model id such as "bert-base-uncased" or "org/name@revision"
-// would be downloaded into the HuggingFace cache by ResolveModel first.
+// would be fetched into the HuggingFace cache by hfhub.Resolve first.
 func ExampleLoad() {
-	dir, err := checkpoint.ResolveModel(context.Background(), "../model/testdata/tiny-bert", checkpoint.HubOptions{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	m, rep, err := checkpoint.Load(dir, model.SequenceClassification, checkpoint.Options{})
+	m, rep, err := checkpoint.Load("../model/testdata/tiny-bert", model.SequenceClassification, checkpoint.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func Load(dir string, head model.Head, opts Options) (*model.Model, Report, erro
 	if err != nil {
 		return nil, rep, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
 	}
-	files, err := weightFiles(dir)
+	files, err := WeightFiles(dir)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -137,11 +137,11 @@ func pyList(names []string) string {
 	return "[" + strings.Join(sorted, ", ") + "]"
 }
 
-// weightFiles lists the weight files of a folder, in transformers' order
+// WeightFiles lists the weight files of a folder, in transformers' order
 // of preference: model.safetensors, the shards of
 // model.safetensors.index.json, pytorch_model.bin, the shards of
 // pytorch_model.bin.index.json.
-func weightFiles(dir string) ([]string, error) {
+func WeightFiles(dir string) ([]string, error) {
 	if files, err := findWeights(dir, "model.safetensors"); !errors.Is(err, fs.ErrNotExist) {
 		return files, err
 	}
@@ -344,5 +344,8 @@ func Architecture(m *model.Model) string {
 	return base + "Model"
 }
 
-// ErrNoModel reports a model name that is neither a folder nor fetchable.
-var ErrNoModel = errors.New("no such model")
+// TokenizerFiles are the files a HuggingFace model folder may hold its
+// tokenizer in; each is optional.
+var TokenizerFiles = []string{
+	"tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json",
+}

@@ -752,3 +752,15 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func sameData(t *testing.T, got, want *model.Model) {
+	t.Helper()
+	if len(got.Data) != len(want.Data) {
+		t.Fatalf("model has %d parameters, want %d", len(got.Data), len(want.Data))
+	}
+	for i := range want.Data {
+		if got.Data[i] != want.Data[i] {
+			t.Fatalf("parameter %d = %v, want %v", i, got.Data[i], want.Data[i])
+		}
+	}
+}

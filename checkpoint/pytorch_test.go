@@ -98,13 +98,13 @@ func TestLoadPyTorchPreference(t *testing.T) {
 	copyTestFile(t, filepath.Join(torchDir, "zip", "config.json"), filepath.Join(dir, "config.json"))
 	copyTestFile(t, filepath.Join(torchDir, "sharded", "pytorch_model.bin.index.json"), filepath.Join(dir, "pytorch_model.bin.index.json"))
 	copyTestFile(t, filepath.Join(torchDir, "zip", "pytorch_model.bin"), filepath.Join(dir, "pytorch_model.bin"))
-	files, err := weightFiles(dir)
+	files, err := WeightFiles(dir)
 	must(t, err)
 	if !slices.Equal(files, []string{filepath.Join(dir, "pytorch_model.bin")}) {
 		t.Errorf("files %q, want pytorch_model.bin alone", files)
 	}
 	copyTestFile(t, filepath.Join(torchDir, "safetensors-f32", "model.safetensors"), filepath.Join(dir, "model.safetensors"))
-	files, err = weightFiles(dir)
+	files, err = WeightFiles(dir)
 	must(t, err)
 	if !slices.Equal(files, []string{filepath.Join(dir, "model.safetensors")}) {
 		t.Errorf("files %q, want model.safetensors", files)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/hfhub"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/tokenizer"
 )
@@ -89,11 +90,11 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, opts Options) (*Predictor, er
 }
 
 // Load resolves nameOrPath (a model folder or a hub model id, see
-// checkpoint.ResolveModel), loads its classifier with dropout off and, if
+// hfhub.Resolve), loads its classifier with dropout off and, if
 // the folder has one, its tokenizer. A missing or unreadable tokenizer is
 // not an error until a text input needs it.
-func Load(ctx context.Context, nameOrPath string, hub checkpoint.HubOptions, opts Options) (*Predictor, checkpoint.Report, error) {
-	dir, err := checkpoint.ResolveModel(ctx, nameOrPath, hub)
+func Load(ctx context.Context, nameOrPath string, hub hfhub.Options, opts Options) (*Predictor, checkpoint.Report, error) {
+	dir, err := hfhub.Resolve(ctx, nameOrPath, hub)
 	if err != nil {
 		return nil, checkpoint.Report{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/hfhub"
 )
 
 func init() { rootCmd.AddCommand(newConvertCmd()) }
@@ -34,7 +35,7 @@ safe to share.`,
 				return fmt.Errorf("--output_dir is required")
 			}
 			ctx := cmd.Context()
-			dir, err := checkpoint.ResolveModel(ctx, args[0], checkpoint.HubOptions{Progress: cmd.ErrOrStderr()})
+			dir, err := hfhub.Resolve(ctx, args[0], hfhub.Options{Progress: cmd.ErrOrStderr()})
 			if err != nil {
 				return err
 			}

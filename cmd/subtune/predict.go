@@ -10,7 +10,7 @@ import (
 
 	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/blas"
-	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/hfhub"
 	"github.com/subtune/subtune/inference"
 )
 
@@ -49,7 +49,7 @@ An --output file is written only when every line succeeded.`,
 			blas.SetThreads(threads)
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
-			p, rep, err := inference.Load(ctx, modelPath, checkpoint.HubOptions{Progress: stderr}, o)
+			p, rep, err := inference.Load(ctx, modelPath, hfhub.Options{Progress: stderr}, o)
 			if err != nil {
 				return err
 			}

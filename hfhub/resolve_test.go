@@ -1,4 +1,4 @@
-package checkpoint
+package hfhub
 
 import (
 	"context"
@@ -44,10 +44,10 @@ func TestParseModelName(t *testing.T) {
 func TestResolveLocalFolder(t *testing.T) {
 	hubTestEnv(t)
 	// No request may be made: the endpoint does not exist.
-	opts := HubOptions{Endpoint: "http://127.0.0.1:1", CacheDir: t.TempDir()}
+	opts := Options{Endpoint: "http://127.0.0.1:1", CacheDir: t.TempDir()}
 	ctx := context.Background()
 	dir := t.TempDir()
-	got, err := ResolveModel(ctx, dir, opts)
+	got, err := Resolve(ctx, dir, opts)
 	if err != nil || got != dir {
 		t.Fatalf("existing folder: %s, %v", got, err)
 	}
@@ -57,7 +57,7 @@ func TestResolveLocalFolder(t *testing.T) {
 		must(t, os.MkdirAll(filepath.Join(root, "org", "model"), 0o755))
 		t.Chdir(root)
 		for _, name := range []string{"org", "org/model"} {
-			if got, err := ResolveModel(ctx, name, opts); err != nil || got != name {
+			if got, err := Resolve(ctx, name, opts); err != nil || got != name {
 				t.Errorf("relative folder %s: %s, %v", name, got, err)
 			}
 		}
@@ -65,16 +65,16 @@ func TestResolveLocalFolder(t *testing.T) {
 
 	file := filepath.Join(dir, "config.json")
 	must(t, os.WriteFile(file, []byte("{}"), 0o644))
-	if _, err := ResolveModel(ctx, file, opts); err == nil || !strings.Contains(err.Error(), "not a directory") {
+	if _, err := Resolve(ctx, file, opts); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("file: %v", err)
 	}
 	for _, missing := range []string{filepath.Join(dir, "nope"), "./runs/model", "../x", "runs/out/model"} {
-		if _, err := ResolveModel(ctx, missing, opts); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		if _, err := Resolve(ctx, missing, opts); err == nil || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("%s: %v", missing, err)
 		}
 	}
 	for _, bad := range []string{"bad name!", "", "org/name@../../x"} {
-		if _, err := ResolveModel(ctx, bad, opts); !errors.Is(err, ErrNoModel) {
+		if _, err := Resolve(ctx, bad, opts); !errors.Is(err, ErrNoModel) {
 			t.Errorf("%q: %v, want ErrNoModel", bad, err)
 		}
 	}
@@ -108,7 +108,7 @@ func TestCacheDir(t *testing.T) {
 func TestResolveOfflineNotCached(t *testing.T) {
 	hubTestEnv(t)
 	t.Setenv("HF_HUB_OFFLINE", "1")
-	_, err := ResolveModel(context.Background(), "bert-base-uncased", HubOptions{Endpoint: "http://127.0.0.1:1", CacheDir: t.TempDir()})
+	_, err := Resolve(context.Background(), "bert-base-uncased", Options{Endpoint: "http://127.0.0.1:1", CacheDir: t.TempDir()})
 	if err == nil {
 		t.Fatal("offline resolution of an uncached model succeeded")
 	}
