@@ -98,6 +98,9 @@ func resolve(ctx context.Context, nameOrPath string, opts Options, need files) (
 		}
 		return "", err
 	}
+	if rev != "" && opts.Revision != "" && rev != opts.Revision {
+		return "", fmt.Errorf("%w: %s names revision %q, and the revision option says %q: give one", ErrNoModel, nameOrPath, rev, opts.Revision)
+	}
 	if rev == "" {
 		rev = opts.Revision
 	}

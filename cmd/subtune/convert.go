@@ -7,13 +7,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/subtune/subtune/checkpoint"
-	"github.com/subtune/subtune/hfhub"
 )
 
 func init() { rootCmd.AddCommand(newConvertCmd()) }
 
 func newConvertCmd() *cobra.Command {
 	var outputDir string
+	var src modelSource
 	cmd := &cobra.Command{
 		Use:   "convert MODEL --output_dir OUT",
 		Short: "Convert a PyTorch checkpoint (pytorch_model.bin) into a safetensors model folder",
@@ -35,7 +35,7 @@ safe to share.`,
 				return fmt.Errorf("--output_dir is required")
 			}
 			ctx := cmd.Context()
-			dir, err := hfhub.Resolve(ctx, args[0], hfhub.Options{Progress: cmd.ErrOrStderr()})
+			dir, err := src.resolve(ctx, args[0], cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -49,5 +49,6 @@ safe to share.`,
 		},
 	}
 	cmd.Flags().StringVar(&outputDir, "output_dir", "", "folder to write model.safetensors, config.json and the tokenizer files into")
+	src.addFlags(cmd.Flags())
 	return cmd
 }

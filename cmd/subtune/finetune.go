@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,9 @@ import (
 
 // finetuneArgs receive the flags of `subtune finetune`.
 var finetuneArgs = trainer.DefaultArgs()
+
+// finetuneSource receives its --model_revision, --cache_dir and --token.
+var finetuneSource modelSource
 
 var finetuneCmd = newFinetuneCmd()
 
@@ -60,6 +64,7 @@ works on a fresh checkout.`,
 		RunE: runFinetune,
 	}
 	addFinetuneFlags(cmd.Flags(), &finetuneArgs)
+	finetuneSource.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -136,6 +141,9 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 		hooks.NewReparam = f
 	}
 	hooks.Settings = extensionSettings(fs)
+	if err := resolveFinetuneModel(cmd.Context(), &a); err != nil {
+		return err
+	}
 	start := time.Now()
 	res, err := trainer.Finetune(cmd.Context(), a, os.Stderr, hooks)
 	if err != nil {
@@ -146,4 +154,19 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 		fmt.Fprintf(os.Stderr, "trajectory: %s\n", res.TrajectoryDir)
 	}
 	return nil
+}
+
+// resolveFinetuneModel turns hub ids in --model_name_or_path and
+// --tokenizer_name into their snapshot folders, which the run records.
+func resolveFinetuneModel(ctx context.Context, a *trainer.Args) error {
+	var err error
+	if a.ModelNameOrPath != "" {
+		if a.ModelNameOrPath, err = finetuneSource.resolve(ctx, a.ModelNameOrPath, os.Stderr); err != nil {
+			return err
+		}
+	}
+	if a.TokenizerName != "" {
+		a.TokenizerName, err = finetuneSource.resolveTokenizer(ctx, a.TokenizerName, os.Stderr)
+	}
+	return err
 }

@@ -12,8 +12,8 @@ import (
 // to the fields of a.
 func addFinetuneFlags(fs *pflag.FlagSet, a *trainer.Args) {
 	// Model and data, as run_glue's ModelArguments and DataTrainingArguments.
-	fs.StringVar(&a.ModelNameOrPath, "model_name_or_path", a.ModelNameOrPath, "model folder (config.json, model.safetensors, tokenizer files)")
-	fs.StringVar(&a.TokenizerName, "tokenizer_name", a.TokenizerName, "tokenizer folder, if not the model's")
+	fs.StringVar(&a.ModelNameOrPath, "model_name_or_path", a.ModelNameOrPath, modelNameHelp)
+	fs.StringVar(&a.TokenizerName, "tokenizer_name", a.TokenizerName, "tokenizer folder or hub id, if not the model's")
 	fs.StringVar(&a.TaskName, "task_name", a.TaskName, "GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli")
 	fs.StringVar(&a.DataDir, "data_dir", a.DataDir, "the task's folder (RTE/) or the GLUE root; default: the data shipped with subtune")
 	fs.StringVar(&a.TrainFile, "train_file", a.TrainFile, "training data of one's own: CSV, TSV or JSON lines")

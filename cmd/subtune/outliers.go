@@ -19,6 +19,7 @@ func init() { rootCmd.AddCommand(newOutliersCmd()) }
 
 func newOutliersCmd() *cobra.Command {
 	var o outliersOptions
+	var src modelSource
 	cmd := &cobra.Command{
 		Use:   "outliers --run DIR [--sigma 3] [--output DIR]",
 		Short: "Find the outlier dimensions of a subspace run's learned update (paper Sec. 4.5)",
@@ -47,6 +48,12 @@ outlier dimensions marked: the paper's Fig. 4) and outlier_dims.png/.svg
 (in how many layers each dimension recurs).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Model != "" {
+				var err error
+				if o.Model, err = src.resolve(cmd.Context(), o.Model, cmd.ErrOrStderr()); err != nil {
+					return err
+				}
+			}
 			_, err := runOutliers(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			return err
 		},
@@ -56,7 +63,8 @@ outlier dimensions marked: the paper's Fig. 4) and outlier_dims.png/.svg
 	f.Float64Var(&o.Sigma, "sigma", analysis.DefaultSigma, "flag entries at least this many standard deviations from their layer's mean")
 	f.StringVar(&o.Output, "output", "", "directory for outliers.json, outliers.md and the plots (default: --run)")
 	f.IntVar(&o.Top, "top", 10, "hidden dimensions to list")
-	f.StringVar(&o.Model, "model", "", "base model folder θ0 (default: model_name_or_path from the run's training_args.json)")
+	f.StringVar(&o.Model, "model", "", "base model θ0, a folder or hub model id (default: model_name_or_path from the run's training_args.json)")
+	src.addFlags(f)
 	f.StringVar(&o.Basis, "basis", "", "the subspace file (default: the path the coordinates file records)")
 	f.StringVar(&o.DType, "subspace_dtype", "auto", "how the run held its basis (its --subspace_dtype): f32, bf16, or auto (f32, then bf16 if that does not reproduce the run's weights)")
 	f.IntVar(&o.Threads, "threads", 0, "threads (0: all cores)")

@@ -10,7 +10,6 @@ import (
 
 	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/blas"
-	"github.com/subtune/subtune/hfhub"
 	"github.com/subtune/subtune/inference"
 )
 
@@ -20,6 +19,7 @@ func newPredictCmd() *cobra.Command {
 	var modelPath, input, output string
 	var o inference.Options
 	var threads int
+	var src modelSource
 	cmd := &cobra.Command{
 		Use:   "predict",
 		Short: "Run a sequence-classification model over JSON lines",
@@ -49,7 +49,7 @@ An --output file is written only when every line succeeded.`,
 			blas.SetThreads(threads)
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
-			p, rep, err := inference.Load(ctx, modelPath, hfhub.Options{Progress: stderr}, o)
+			p, rep, err := inference.Load(ctx, modelPath, src.options(stderr), o)
 			if err != nil {
 				return err
 			}
@@ -88,7 +88,8 @@ An --output file is written only when every line succeeded.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&modelPath, "model_name_or_path", "", "model folder (config.json, model.safetensors, tokenizer files) or hub model id")
+	f.StringVar(&modelPath, "model_name_or_path", "", modelNameHelp)
+	src.addFlags(f)
 	f.StringVar(&input, "input", "-", `JSON lines to predict ("-": stdin)`)
 	f.StringVar(&output, "output", "-", `where the predictions go ("-": stdout)`)
 	f.IntVar(&o.BatchSize, "batch_size", 32, "inputs per batch")

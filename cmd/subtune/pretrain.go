@@ -21,6 +21,7 @@ func init() {
 	var corpusGlob, glueTrain, glueDataDir string
 	var gluePairs bool
 	var layers, hidden, heads, ffn, maxPos, threads int
+	var src modelSource
 	cmd := &cobra.Command{
 		Use:   "pretrain",
 		Short: "Pre-train a BERT with masked-LM (and next-sentence prediction) on a text corpus (as run_mlm.py)",
@@ -57,6 +58,12 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 			c.MaxPositionEmbeddings = maxPos
 			o.Config = c
 			o.Log = cmd.ErrOrStderr()
+			if o.InitFrom != "" {
+				var err error
+				if o.InitFrom, err = src.resolve(cmd.Context(), o.InitFrom, o.Log); err != nil {
+					return err
+				}
+			}
 			return pretrain.Run(cmd.Context(), o)
 		},
 	}
@@ -85,8 +92,9 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 	f.Uint64Var(&o.Seed, "seed", 42, "random seed")
 	f.BoolVar(&o.LineByLine, "line_by_line", false, "one sequence per corpus line, padded (run_mlm --line_by_line), instead of concatenated blocks")
 	f.BoolVar(&o.NextSentence, "next_sentence", false, "add BERT's next-sentence prediction: each sequence pairs a corpus line with the next one of its document or, half of the time, a random line of another (BertForPreTraining)")
-	f.StringVar(&o.InitFrom, "model_name_or_path", "", "start from this model folder's weights (its config replaces the architecture flags; new optimiser; the schedule starts at its step)")
+	f.StringVar(&o.InitFrom, "model_name_or_path", "", "start from the weights of this model folder or hub model id (its config replaces the architecture flags; new optimiser; the schedule starts at its step)")
 	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --output_dir")
+	src.addFlags(f)
 	f.IntVar(&threads, "threads", 0, "OpenBLAS threads (0: all cores)")
 	cmd.AddCommand(exportCmd())
 	rootCmd.AddCommand(cmd)

@@ -14,6 +14,7 @@ import (
 
 func init() {
 	var o reproduce.Options
+	var src modelSource
 	var tasks, profile, analyses string
 	var seeds []int
 	var epochs float64
@@ -81,6 +82,9 @@ left with an ETA.`,
 				o.OutputDir = filepath.Join("runs", "reproduce-"+p.Name)
 			}
 			o.Command = "subtune " + strings.Join(os.Args[1:], " ")
+			if o.Model, err = src.resolve(cmd.Context(), o.Model, cmd.ErrOrStderr()); err != nil {
+				return err
+			}
 			o.Log = cmd.ErrOrStderr()
 			start := time.Now()
 			if _, err := reproduce.Run(cmd.Context(), o); err != nil {
@@ -91,7 +95,8 @@ left with an ETA.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model_name_or_path", defaultModel, "pre-trained model folder")
+	f.StringVar(&o.Model, "model_name_or_path", defaultModel, "pre-trained "+modelNameHelp)
+	src.addFlags(f)
 	f.StringVar(&tasks, "tasks", "sst2", "comma-separated GLUE tasks (default sst2: the task on which the shipped model measurably beats random initialisation, see its card)")
 	f.StringVar(&profile, "profile", "quick", "settings: quick or paper")
 	f.StringVar(&analyses, "analyses", "", "comma-separated analyses beyond Table 1: outliers, transfer, unified, dims, trajectory, rows, or all")

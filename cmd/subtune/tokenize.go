@@ -15,6 +15,7 @@ import (
 func init() {
 	var dir string
 	var maxSeqLength int
+	var src modelSource
 	cmd := &cobra.Command{
 		Use:   "tokenize",
 		Short: "Tokenise lines from stdin into model inputs as JSON lines",
@@ -30,6 +31,10 @@ truncation=True, max_length=--max_seq_length) returns them.`,
 			if maxSeqLength <= 0 {
 				return fmt.Errorf("--max_seq_length must be positive, got %d", maxSeqLength)
 			}
+			dir, err := src.resolveTokenizer(cmd.Context(), dir, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
 			tok, err := tokenizer.Load(dir)
 			if err != nil {
 				return err
@@ -38,7 +43,8 @@ truncation=True, max_length=--max_seq_length) returns them.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "model_name_or_path", "", "model folder holding the tokenizer files (tokenizer.json, vocab.txt, or vocab.json and merges.txt)")
+	f.StringVar(&dir, "model_name_or_path", "", "model folder holding the tokenizer files (tokenizer.json, vocab.txt, or vocab.json and merges.txt), or hub model id")
+	src.addFlags(f)
 	f.IntVar(&maxSeqLength, "max_seq_length", tokenizer.DefaultMaxSeqLength, "longest sequence in tokens, special tokens included")
 	rootCmd.AddCommand(cmd)
 }
