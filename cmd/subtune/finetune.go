@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -141,7 +142,7 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 		hooks.NewReparam = f
 	}
 	hooks.Settings = extensionSettings(fs)
-	if err := resolveFinetuneModel(cmd.Context(), &a); err != nil {
+	if err := resolveFinetuneModel(cmd.Context(), &a, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -158,15 +159,15 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 
 // resolveFinetuneModel turns hub ids in --model_name_or_path and
 // --tokenizer_name into their snapshot folders, which the run records.
-func resolveFinetuneModel(ctx context.Context, a *trainer.Args) error {
+func resolveFinetuneModel(ctx context.Context, a *trainer.Args, log io.Writer) error {
 	var err error
 	if a.ModelNameOrPath != "" {
-		if a.ModelNameOrPath, err = finetuneSource.resolve(ctx, a.ModelNameOrPath, os.Stderr); err != nil {
+		if a.ModelNameOrPath, err = finetuneSource.resolve(ctx, a.ModelNameOrPath, log); err != nil {
 			return err
 		}
 	}
 	if a.TokenizerName != "" {
-		a.TokenizerName, err = finetuneSource.resolveTokenizer(ctx, a.TokenizerName, os.Stderr)
+		a.TokenizerName, err = finetuneSource.resolveTokenizer(ctx, a.TokenizerName, log)
 	}
 	return err
 }

@@ -49,7 +49,11 @@ An --output file is written only when every line succeeded.`,
 			blas.SetThreads(threads)
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
-			p, rep, err := inference.Load(ctx, modelPath, src.options(stderr), o)
+			dir, err := src.resolve(ctx, modelPath, stderr)
+			if err != nil {
+				return err
+			}
+			p, rep, err := inference.Load(ctx, dir, src.options(stderr), o)
 			if err != nil {
 				return err
 			}

@@ -58,8 +58,11 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 			c.MaxPositionEmbeddings = maxPos
 			o.Config = c
 			o.Log = cmd.ErrOrStderr()
+			var err error
+			if o.TokenizerDir, err = src.resolveTokenizer(cmd.Context(), o.TokenizerDir, o.Log); err != nil {
+				return err
+			}
 			if o.InitFrom != "" {
-				var err error
 				if o.InitFrom, err = src.resolve(cmd.Context(), o.InitFrom, o.Log); err != nil {
 					return err
 				}
@@ -72,7 +75,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 	f.StringVar(&glueTrain, "glue_train", "", "comma-separated GLUE tasks whose train sentences join the corpus (never dev or test)")
 	f.BoolVar(&gluePairs, "glue_pairs", false, "with --glue_train: a pair task's two sentences share a line, \"A [SEP] B\", trained as a sentence pair (segment ids with --line_by_line)")
 	f.StringVar(&glueDataDir, "glue_data_dir", "", "GLUE root for --glue_train (default: the files shipped with subtune)")
-	f.StringVar(&o.TokenizerDir, "tokenizer", "tokenizer/testdata/bert-base-uncased", "folder with the WordPiece vocabulary")
+	f.StringVar(&o.TokenizerDir, "tokenizer", "tokenizer/testdata/bert-base-uncased", "folder or hub model id with the WordPiece vocabulary")
 	f.StringVar(&o.OutputDir, "output_dir", "runs/pretrain", "where checkpoints and the final model go")
 	f.IntVar(&layers, "num_hidden_layers", 4, "encoder layers")
 	f.IntVar(&hidden, "hidden_size", 256, "hidden size")

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/subtune/subtune/internal/hubtest"
+	"github.com/subtune/subtune/internal/testmodel"
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/subspace"
+)
+
+const hubCommit = "0123456789abcdef0123456789abcdef01234567"
+
+// hubEnv publishes a tiny BERT as org/tiny on a fake hub and points the
+// HuggingFace environment at it and at a fresh cache. It returns the
+// server and the model's local folder.
+func hubEnv(t *testing.T) (*hubtest.Server, string) {
+	t.Helper()
+	c := testmodel.Tiny(2)
+	c.MaxPositionEmbeddings = 64
+	local := testmodel.New(t, c, model.NoHead, 3)
+	files := readFiles(t, local)
+	f := hubtest.New(t)
+	f.AddRepo("org/tiny", hubCommit, files, "main")
+	f.AddRepo("org/pt", hubCommit, readFiles(t, "../../torchbin/testdata/zip"), "main") // PyTorch weights only
+	for _, v := range []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HUGGINGFACE_HUB_CACHE"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("HF_ENDPOINT", f.Hub.URL)
+	t.Setenv("HF_HOME", t.TempDir())
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	return f, local
+}
+
+// readFiles returns the files of a folder by name.
+func readFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	must(t, err)
+	files := map[string][]byte{}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		must(t, err)
+		files[e.Name()] = b
+	}
+	return files
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hubCommands are every command that takes a model, run on org/tiny
+// (convert on org/pt), each into fresh output folders; run is a subspace
+// run for outliers.
+func hubCommands(t *testing.T, run string) map[string][]string {
+	input := filepath.Join(t.TempDir(), "in.jsonl")
+	must(t, os.WriteFile(input, []byte(`{"text": "a fine day", "text_pair": "it rains"}`+"\n"), 0o644))
+	return map[string][]string{
+		"finetune": {"finetune", "--model_name_or_path", "org/tiny", "--task_name", "rte", "--do_train", "--output_dir", t.TempDir(),
+			"--max_train_samples", "8", "--per_device_train_batch_size", "4", "--max_seq_length", "32", "--max_steps", "2", "--threads", "1"},
+		"pretrain": {"pretrain", "--model_name_or_path", "org/tiny", "--corpus", "", "--glue_train", "rte", "--line_by_line",
+			"--tokenizer", "org/tiny", "--output_dir", t.TempDir(), "--max_seq_length", "32",
+			"--per_device_train_batch_size", "4", "--max_steps", "2", "--eval_steps", "1", "--eval_blocks", "8", "--threads", "1"},
+		"tokenize": {"tokenize", "--model_name_or_path", "org/tiny"},
+		"predict":  {"predict", "--model_name_or_path", "org/tiny", "--input", input, "--output", filepath.Join(t.TempDir(), "out.jsonl")},
+		"convert":  {"convert", "org/pt", "--output_dir", t.TempDir()},
+		"outliers": {"outliers", "--run", run, "--model", "org/tiny", "--output", t.TempDir(), "--threads", "1"},
+		"reproduce": {"reproduce", "--model_name_or_path", "org/tiny", "--tasks", "rte", "--seeds", "1", "--num_train_epochs", "16",
+			"--max_train_samples", "64", "--output_dir", t.TempDir(), "--threads", "1"},
+	}
+}
+
+// TestHubEveryCommand: every command that takes a model accepts a hub id,
+// fetches it once into the cache, and runs offline from the cache without
+// a single request.
+func TestHubEveryCommand(t *testing.T) {
+	f, local := hubEnv(t)
+	run := subspaceRun(t, local, subspace.Spec{Random: subspace.KindDense, Dim: 4, Ensemble: 2, Seed: 5, LearningRate: 0.05})
+	cmds := hubCommands(t, run)
+	snapshot := filepath.Join(os.Getenv("HF_HUB_CACHE"), "models--org--tiny", "snapshots", hubCommit)
+	for _, name := range []string{"tokenize", "convert", "predict", "finetune", "pretrain", "outliers", "reproduce"} {
+		log, err := runRoot(t, cmds[name]...)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, log)
+		}
+		if name == "convert" {
+			continue // org/pt
+		}
+		if !strings.Contains(log, "org/tiny: "+snapshot) {
+			t.Errorf("%s does not say where org/tiny was found:\n%s", name, log)
+		}
+	}
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	f.Reset()
+	cmds = hubCommands(t, run)
+	for _, name := range []string{"tokenize", "convert", "predict", "finetune", "pretrain", "outliers"} {
+		if log, err := runRoot(t, cmds[name]...); err != nil {
+			t.Errorf("%s offline: %v\n%s", name, err, log)
+		}
+	}
+	if reqs := f.Requests(); len(reqs) != 0 {
+		t.Errorf("offline runs made %d requests: %v", len(reqs), reqs)
+	}
+}
