@@ -109,3 +109,46 @@ func TestHubEveryCommand(t *testing.T) {
 		t.Errorf("offline runs made %d requests: %v", len(reqs), reqs)
 	}
 }
+
+// TestHubCommandFaults: a rate-limited hub is waited out, a gated model is
+// read with the token file `huggingface-cli login` wrote (newline and
+// all), a cached model survives a hub that keeps answering 429, and
+// --model_revision selects a commit.
+func TestHubCommandFaults(t *testing.T) {
+	f, _ := hubEnv(t)
+	tokenize := []string{"tokenize", "--model_name_or_path", "org/tiny"}
+
+	f.Fail(1, 429, "0")
+	if log, err := runRoot(t, tokenize...); err != nil || !strings.Contains(log, "429 Too Many Requests; retrying") {
+		t.Errorf("429 then success: %v\n%s", err, log)
+	}
+
+	f.Fail(100, 429, "0")
+	if log, err := runRoot(t, tokenize...); err != nil || !strings.Contains(log, "using the cached copy") {
+		t.Errorf("429 on a cached model: %v\n%s", err, log)
+	}
+
+	tiny := readFiles(t, filepath.Join(os.Getenv("HF_HUB_CACHE"), "models--org--tiny", "snapshots", hubCommit))
+	f = hubtest.New(t)
+	t.Setenv("HF_ENDPOINT", f.Hub.URL)
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	f.AddRepo("org/gated", hubCommit, tiny, "main").Token = "hf_secret"
+	gated := []string{"tokenize", "--model_name_or_path", "org/gated"}
+	if _, err := runRoot(t, gated...); err == nil || !strings.Contains(err.Error(), "gated") {
+		t.Errorf("gated without a token: %v", err)
+	}
+	must(t, os.WriteFile(filepath.Join(os.Getenv("HF_HOME"), "token"), []byte("hf_secret\n"), 0o600))
+	if log, err := runRoot(t, gated...); err != nil {
+		t.Errorf("gated with the token file: %v\n%s", err, log)
+	}
+
+	const other = "89abcdef0123456789abcdef0123456789abcdef"
+	f.AddRepo("org/gated", other, tiny, "v2")
+	log, err := runRoot(t, "tokenize", "--model_name_or_path", "org/gated", "--model_revision", "v2")
+	if err != nil || !strings.Contains(log, filepath.Join("snapshots", other)) {
+		t.Errorf("--model_revision v2: %v\n%s", err, log)
+	}
+	if _, err := runRoot(t, "tokenize", "--model_name_or_path", "org/gated@main", "--model_revision", "v2"); err == nil {
+		t.Error("name@main with --model_revision v2 was accepted")
+	}
+}
