@@ -240,6 +240,16 @@ func (c Config) ClassifierDropoutProb() float64 {
 	return c.HiddenDropoutProb
 }
 
+// PositionLimit is the longest sequence the position embeddings hold:
+// max_position_embeddings, less RoBERTa's offset (its positions start after
+// pad_token_id).
+func (c Config) PositionLimit() int {
+	if c.ModelType == "roberta" {
+		return c.MaxPositionEmbeddings - c.PadTokenID - 1
+	}
+	return c.MaxPositionEmbeddings
+}
+
 // HeadDim is the size of one attention head.
 func (c Config) HeadDim() int { return c.HiddenSize / c.NumAttentionHeads }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/internal/argcheck"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/progress"
@@ -93,9 +94,33 @@ type LogLine struct {
 	EvalNSPAcc float64 `json:"eval_nsp_accuracy,omitempty"`
 }
 
+// Validate checks the numbers of o, naming each by its flag, before any
+// work. The architecture is the model package's to check.
+func (o Options) Validate() error {
+	var e argcheck.Errors
+	e.Int("--max_seq_length", o.MaxSeqLength, argcheck.Positive)
+	e.Int("--per_device_train_batch_size", o.BatchSize, argcheck.Positive)
+	e.Float("--learning_rate", o.LearningRate, argcheck.LearningRate)
+	e.Float("--weight_decay", o.WeightDecay, argcheck.NonNegative)
+	if d := o.LearningRate * o.WeightDecay; d > 1 {
+		e.Addf("--learning_rate %g × --weight_decay %g = %g: each step would multiply the weights by %g", o.LearningRate, o.WeightDecay, d, 1-d)
+	}
+	e.Int("--warmup_steps", o.WarmupSteps, argcheck.NonNegative)
+	e.Int("--max_steps", o.MaxSteps, argcheck.Positive)
+	// Masking nothing leaves no loss; masking everything, nothing to read.
+	e.Float("--mlm_probability", o.MLMProbability, argcheck.Range{Lo: 0, LoOpen: true, Hi: 1, HiOpen: true})
+	e.Int("--eval_steps", o.EvalEvery, argcheck.Positive)
+	e.Int("--save_steps", o.SaveEvery, argcheck.Positive)
+	e.Int("--eval_blocks", o.EvalBlocks, argcheck.NonNegative.With("0: no evaluation"))
+	return e.Err()
+}
+
 // Run pre-trains until MaxSteps or until ctx is cancelled, in which case it
 // saves a checkpoint first. The final model goes to OutputDir/model.
 func Run(ctx context.Context, o Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
 	log := o.Log
 	if log == nil {
 		log = os.Stderr

@@ -139,6 +139,18 @@ func newReproduction(o Options) (*reproduction, error) {
 			r.byKey[runKey{task: name, seed: seed}] = p
 		}
 	}
+	// Every run shares the profile's fine-tuning arguments: check them
+	// once, before the first run, as the trainer will.
+	p := r.pipes[0]
+	s := p.mainSpec(MethodFreeze)
+	s.dir = p.runDir(MethodFreeze)
+	a, err := p.args(s)
+	if err == nil {
+		err = a.Validate()
+	}
+	if err != nil {
+		return nil, err
+	}
 	defs, err := lookupAnalyses(o.Analyses, len(o.Tasks))
 	if err != nil {
 		return nil, err

@@ -18,7 +18,7 @@ func init() { rootCmd.AddCommand(newPredictCmd()) }
 
 func newPredictCmd() *cobra.Command {
 	var modelPath, input, output string
-	var o inference.Options
+	o := inference.DefaultOptions()
 	var threads int
 	cmd := &cobra.Command{
 		Use:   "predict",
@@ -43,6 +43,9 @@ truncated to --max_seq_length. Batches are padded to their longest input.
 An --output file is written only when every line succeeded.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkThreads(threads); err != nil {
+				return err
+			}
 			if threads > 0 {
 				runtime.GOMAXPROCS(threads)
 			}
@@ -91,8 +94,8 @@ An --output file is written only when every line succeeded.`,
 	f.StringVar(&modelPath, "model_name_or_path", "", "model folder (config.json, model.safetensors, tokenizer files) or hub model id")
 	f.StringVar(&input, "input", "-", `JSON lines to predict ("-": stdin)`)
 	f.StringVar(&output, "output", "-", `where the predictions go ("-": stdout)`)
-	f.IntVar(&o.BatchSize, "batch_size", 32, "inputs per batch")
-	f.IntVar(&o.MaxSeqLength, "max_seq_length", 128, "tokens per text input after truncation, special tokens included")
+	f.IntVar(&o.BatchSize, "batch_size", o.BatchSize, "inputs per batch")
+	f.IntVar(&o.MaxSeqLength, "max_seq_length", o.MaxSeqLength, "tokens per text input after truncation, special tokens included (capped, with a warning, at the model's positions)")
 	f.IntVar(&threads, "threads", 0, "CPU threads for GEMM and element-wise kernels (0: all cores)")
 	_ = cmd.MarkFlagRequired("model_name_or_path")
 	return cmd

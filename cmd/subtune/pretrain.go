@@ -34,6 +34,16 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 --resume continues from the newest one. The final model is written to
 <output_dir>/model in HuggingFace layout.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkThreads(threads); err != nil {
+				return err
+			}
+			c := model.DefaultConfig("bert")
+			c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize = layers, hidden, heads, ffn
+			c.MaxPositionEmbeddings = maxPos
+			o.Config = c
+			if err := o.Validate(); err != nil {
+				return err
+			}
 			blas.SetThreads(threads)
 			if glueTrain != "" && o.NextSentence {
 				return fmt.Errorf("--next_sentence pairs consecutive paragraphs of running text, which --glue_train's sentences are not: drop one of them")
@@ -65,10 +75,6 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 				files = append(files, extra)
 			}
 			o.Corpus = files
-			c := model.DefaultConfig("bert")
-			c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize = layers, hidden, heads, ffn
-			c.MaxPositionEmbeddings = maxPos
-			o.Config = c
 			o.Log = cmd.ErrOrStderr()
 			return pretrain.Run(cmd.Context(), o)
 		},

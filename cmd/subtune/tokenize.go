@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/subtune/subtune/internal/argcheck"
 	"github.com/subtune/subtune/tokenizer"
 )
 
@@ -27,8 +28,10 @@ truncation=True, max_length=--max_seq_length) returns them.`,
 			if dir == "" {
 				return fmt.Errorf("--model_name_or_path is required")
 			}
-			if maxSeqLength <= 0 {
-				return fmt.Errorf("--max_seq_length must be positive, got %d", maxSeqLength)
+			var e argcheck.Errors
+			e.Int("--max_seq_length", maxSeqLength, argcheck.Positive)
+			if err := e.Err(); err != nil {
+				return err
 			}
 			tok, err := tokenizer.Load(dir)
 			if err != nil {
