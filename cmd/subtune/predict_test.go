@@ -255,6 +255,7 @@ func TestPredictBadInput(t *testing.T) {
 		{"ragged types", dir, `{"input_ids": [101, 102], "token_type_ids": [0]}`, []string{"line 1", "1 token_type_ids for 2 input_ids"}},
 		{"bad type id", dir, `{"input_ids": [101, 102], "token_type_ids": [0, 2]}`, []string{"line 1", "token_type_ids[1] = 2"}},
 		{"bad mask", dir, `{"input_ids": [101, 102], "attention_mask": [1, 7]}`, []string{"line 1", "attention_mask[1] = 7"}},
+		{"all-zero mask", dir, good + "\n" + `{"input_ids": [101, 7592, 102], "attention_mask": [0, 0, 0]}`, []string{"line 2", "attention_mask is all 0: the model needs at least one token to attend to"}},
 		{"too long", dir, `{"input_ids": [` + strings.Repeat("1, ", 64) + `1]}`, []string{"line 1", "65 input_ids", "64 positions"}},
 		{"both forms", dir, `{"text": "x", "input_ids": [101]}`, []string{"line 1", "not both"}},
 		{"pair alone", dir, `{"text_pair": "x", "input_ids": [101]}`, []string{"line 1", "text_pair"}},
@@ -294,6 +295,27 @@ func TestPredictBadInput(t *testing.T) {
 	_, _, err = runPredict(t, good)
 	if err == nil || !strings.Contains(err.Error(), "model_name_or_path") {
 		t.Errorf("no model flag: %v", err)
+	}
+}
+
+// TestPredictCapsMaxSeqLength: a --max_seq_length beyond the model's
+// positions is used capped, with a warning naming the cap.
+func TestPredictCapsMaxSeqLength(t *testing.T) {
+	dir := tinyBERT(t, []string{"no", "yes"}, true) // 64 positions
+	long := `{"text": "` + strings.Repeat("word ", 100) + `"}`
+	stdout, stderr, err := runPredict(t, long, "--model_name_or_path", dir, "--max_seq_length", "1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "warning: the max_seq_length passed (1000) is larger than the maximum length for the model (64). Using max_seq_length=64."
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr does not say %q:\n%s", want, stderr)
+	}
+	if len(parseOut(t, stdout)) != 1 {
+		t.Errorf("output: %s", stdout)
+	}
+	if _, stderr, _ := runPredict(t, long, "--model_name_or_path", dir, "--max_seq_length", "64"); strings.Contains(stderr, "max_seq_length passed") {
+		t.Errorf("warned at the limit itself:\n%s", stderr)
 	}
 }
 

@@ -37,7 +37,11 @@ truncation=True, max_length=--max_seq_length) returns them.`,
 			if err != nil {
 				return err
 			}
-			return tokenizeLines(tok, cmd.InOrStdin(), cmd.OutOrStdout(), maxSeqLength)
+			n, warning := tokenizer.CapLength(maxSeqLength, tok.MaxLength())
+			if warning != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
+			}
+			return tokenizeLines(tok, cmd.InOrStdin(), cmd.OutOrStdout(), n)
 		},
 	}
 	f := cmd.Flags()

@@ -38,3 +38,16 @@ func TestTokenizeLines(t *testing.T) {
 		t.Errorf("line 1 is %s, want [CLS] hello , world ! [SEP] = 101 7592 1010 2088 999 102", lines[0])
 	}
 }
+
+// TestTokenizeCapsMaxSeqLength: a --max_seq_length beyond the tokenizer's
+// model_max_length is capped with a warning that names the cap.
+func TestTokenizeCapsMaxSeqLength(t *testing.T) {
+	out, err := runRootIO(t, "hello\n", "tokenize", "--model_name_or_path", "../../models/subtune-bert-mini", "--max_seq_length", "9999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "warning: the max_seq_length passed (9999) is larger than the maximum length for the model (512). Using max_seq_length=512."
+	if !strings.Contains(out, want) || !strings.Contains(out, `"input_ids":[101,7592,102]`) {
+		t.Errorf("output does not hold %q and the ids:\n%s", want, out)
+	}
+}
