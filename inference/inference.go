@@ -113,6 +113,7 @@ func Load(ctx context.Context, nameOrPath string, hub checkpoint.HubOptions, opt
 		return nil, checkpoint.Report{}, err
 	}
 	m, rep, err := checkpoint.Load(dir, model.SequenceClassification, checkpoint.Options{
+		Usage: model.Usage{Batch: opts.BatchSize, SeqLen: opts.MaxSeqLength},
 		// Dropout is off in evaluation anyway; with it zero the workspace
 		// needs no separate dropped-out attention buffers.
 		ConfigOverride: func(c *model.Config) {

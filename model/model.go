@@ -27,9 +27,12 @@ type Model struct {
 }
 
 // New allocates a model with zeroed parameters. Use Init or load a
-// checkpoint to fill them.
+// checkpoint to fill them. A config that Validate refuses, or whose
+// parameters would not fit in the memory available, is an error.
 func New(c Config, head Head) (*Model, error) {
-	if err := c.Validate(); err != nil {
+	// Parameters and gradient must fit before they are allocated; callers
+	// that know the batch check the workspace too (CheckMemory).
+	if err := c.CheckMemory(head, Usage{}, 0); err != nil {
 		return nil, err
 	}
 	act, err := nn.ParseActivation(c.HiddenAct)

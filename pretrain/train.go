@@ -134,6 +134,20 @@ func Run(ctx context.Context, o Options) error {
 	if o.MaxSeqLength > cfg.MaxPositionEmbeddings {
 		return fmt.Errorf("max_seq_length %d exceeds max_position_embeddings %d", o.MaxSeqLength, cfg.MaxPositionEmbeddings)
 	}
+	head := model.MaskedLM
+	if o.NextSentence {
+		head = model.PreTraining
+	}
+	B, T := o.BatchSize, o.MaxSeqLength
+	maxMasked := int(float64(B*T)*o.MLMProbability*1.5) + 16
+	use := model.Usage{Batch: B, SeqLen: T, MaskedPositions: maxMasked, Train: true}
+	// Checked before the corpus is read; a folder's config is checked as
+	// it loads.
+	if o.InitFrom == "" {
+		if err := cfg.CheckMemory(head, use, 0); err != nil {
+			return fmt.Errorf("architecture: %w", err)
+		}
+	}
 	if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
 		return err
 	}
@@ -186,15 +200,11 @@ func Run(ctx context.Context, o Options) error {
 		fmt.Fprintf(log, "held-out set of %d is smaller than a batch of %d: no evaluation\n", len(eval), o.BatchSize)
 	}
 
-	head := model.MaskedLM
-	if o.NextSentence {
-		head = model.PreTraining
-	}
 	st := State{MaxSteps: o.MaxSteps, Seed: o.Seed}
 	var m *model.Model
 	if o.InitFrom != "" {
 		var rep checkpoint.Report
-		if m, rep, err = checkpoint.Load(o.InitFrom, head, checkpoint.Options{Seed: o.Seed}); err != nil {
+		if m, rep, err = checkpoint.Load(o.InitFrom, head, checkpoint.Options{Seed: o.Seed, Usage: use}); err != nil {
 			return err
 		}
 		cfg = m.Config
@@ -227,8 +237,6 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(log, "model: %d parameters (%d layers, hidden %d, %d heads, FFN %d, vocab %d)\n",
 		m.NumParams(), cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, cfg.VocabSize)
 
-	B, T := o.BatchSize, o.MaxSeqLength
-	maxMasked := int(float64(B*T)*o.MLMProbability*1.5) + 16
 	ws := m.NewWorkspace(B, T, maxMasked)
 	batch := &model.Batch{B: B, T: T, InputIDs: make([]int32, B*T), TokenTypeIDs: make([]int32, B*T),
 		AttentionMask: make([]int32, B*T), MLMLabels: make([]int32, B*T)}

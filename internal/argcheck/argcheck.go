@@ -71,6 +71,12 @@ func (r Range) describe(integer bool) string {
 			hi, hiOpen = math.Ceil(hi)-1, false
 		}
 	}
+	num := func(v float64) string {
+		if integer {
+			return strconv.FormatInt(int64(v), 10)
+		}
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
 	var s string
 	switch {
 	case math.IsInf(hi, 1) && loOpen:
@@ -93,15 +99,13 @@ func (r Range) describe(integer bool) string {
 	return s
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-
 // Errors collects the refusals of one validation, each naming its argument.
 type Errors []error
 
 // Float refuses v unless r contains it.
 func (e *Errors) Float(name string, v float64, r Range) {
 	if !r.Contains(v) {
-		*e = append(*e, fmt.Errorf("%s %s: want %s", name, num(v), r.describe(false)))
+		*e = append(*e, fmt.Errorf("%s %s: want %s", name, strconv.FormatFloat(v, 'g', -1, 64), r.describe(false)))
 	}
 }
 
