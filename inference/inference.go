@@ -13,6 +13,7 @@ import (
 
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/internal/argcheck"
+	"github.com/subtune/subtune/internal/utf8line"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/tokenizer"
 )
@@ -287,8 +288,13 @@ type inputLine struct {
 
 // ParseLine parses one JSON input line: {"input_ids": [...],
 // "token_type_ids": [...], "attention_mask": [...]} or {"text": "...",
-// "text_pair": "..."}. Other keys are ignored; null counts as absent.
+// "text_pair": "..."}. Other keys are ignored; null counts as absent. Text
+// that is not valid UTF-8 is refused (utf8line), not replaced.
 func ParseLine(line []byte) (Input, error) {
+	line = bytes.TrimRight(line, "\r\n")
+	if err := utf8line.CheckJSON(line); err != nil {
+		return Input{}, err
+	}
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 || line[0] != '{' {
 		return Input{}, errors.New("want a JSON object")

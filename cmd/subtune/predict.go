@@ -36,7 +36,8 @@ Each input line is either
   {"text": "...", "text_pair": "..."}
 
 (text_pair optional), tokenised with the model folder's tokenizer and
-truncated to --max_seq_length. Batches are padded to their longest input.
+truncated to --max_seq_length. Text that is not valid UTF-8 (raw bytes or a
+lone surrogate escape) is an error naming the line and byte column. Batches are padded to their longest input.
 --output gets one JSON line per input, in order: {"logits": [...],
 "label": "..."} for a classifier (label = id2label of the arg-max), or
 {"logits": [x], "score": x} for a regressor. "-" means stdin or stdout.

@@ -255,6 +255,8 @@ func TestPredictBadInput(t *testing.T) {
 		{"ragged types", dir, `{"input_ids": [101, 102], "token_type_ids": [0]}`, []string{"line 1", "1 token_type_ids for 2 input_ids"}},
 		{"bad type id", dir, `{"input_ids": [101, 102], "token_type_ids": [0, 2]}`, []string{"line 1", "token_type_ids[1] = 2"}},
 		{"bad mask", dir, `{"input_ids": [101, 102], "attention_mask": [1, 7]}`, []string{"line 1", "attention_mask[1] = 7"}},
+		{"invalid UTF-8", dir, good + "\n" + "{\"text\": \"h\xffi\"}", []string{"line 2", "invalid UTF-8: byte 0xff at column 12"}},
+		{"lone surrogate", dir, `{"text": "a \udc00"}`, []string{"line 1", `invalid UTF-8: the escape \udc00 at column 13 is half of a UTF-16 surrogate pair`}},
 		{"all-zero mask", dir, good + "\n" + `{"input_ids": [101, 7592, 102], "attention_mask": [0, 0, 0]}`, []string{"line 2", "attention_mask is all 0: the model needs at least one token to attend to"}},
 		{"too long", dir, `{"input_ids": [` + strings.Repeat("1, ", 64) + `1]}`, []string{"line 1", "65 input_ids", "64 positions"}},
 		{"both forms", dir, `{"text": "x", "input_ids": [101]}`, []string{"line 1", "not both"}},

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/subtune/subtune/internal/argcheck"
+	"github.com/subtune/subtune/internal/utf8line"
 	"github.com/subtune/subtune/tokenizer"
 )
 
@@ -22,7 +23,8 @@ func init() {
 		Long: `Reads text from standard input, one example per line; a tab separates a
 sentence pair. Writes one JSON line per input with input_ids, token_type_ids
 and attention_mask, exactly as HuggingFace's tokenizer(text, text_pair,
-truncation=True, max_length=--max_seq_length) returns them.`,
+truncation=True, max_length=--max_seq_length) returns them. A line that is
+not valid UTF-8 is an error naming the line and byte column.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dir == "" {
@@ -64,6 +66,9 @@ func tokenizeLines(tok *tokenizer.Tokenizer, r io.Reader, w io.Writer, maxLen in
 			break
 		}
 		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+		if err := utf8line.Check(line); err != nil {
+			return fmt.Errorf("stdin line %d: %w", lineNo, err)
+		}
 		text, pair, hasPair := strings.Cut(line, "\t")
 		enc := tok.Encode(text, pair, hasPair, maxLen)
 		buf = appendEncodingJSON(buf[:0], enc)

@@ -51,3 +51,13 @@ func TestTokenizeCapsMaxSeqLength(t *testing.T) {
 		t.Errorf("output does not hold %q and the ids:\n%s", want, out)
 	}
 }
+
+// TestTokenizeRefusesInvalidUTF8: bad bytes are an error naming the line
+// and the byte column, as in the GLUE readers, never replaced.
+func TestTokenizeRefusesInvalidUTF8(t *testing.T) {
+	_, err := runRootIO(t, "fine\nna\xefve\tpair\n", "tokenize", "--model_name_or_path", "../../models/subtune-bert-mini")
+	want := "stdin line 2: invalid UTF-8: byte 0xef at column 3"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
