@@ -40,7 +40,7 @@ checkpoint-N folders, and predict_results_<task>.txt with --do_predict.
 epoch (or N steps) into <output_dir>/trajectory, the input of
 'subtune extract'. A run killed at any point continues with --resume and
 ends with the same weights as an uninterrupted run; Ctrl-C saves a
-checkpoint first.
+checkpoint first and exits with status 130 (a second Ctrl-C quits at once).
 
 The paper's variants: --subspace FILE (from 'subtune extract') trains the
 encoder only inside that subspace, θ = θ0 + Vᵀ·(1/h)Σzᵢ, with the embeddings
@@ -56,7 +56,7 @@ works on a fresh checkout.`,
 		RunE: runFinetune,
 	}
 	addFinetuneFlags(cmd.Flags(), &finetuneArgs)
-	return cmd
+	return graceful(cmd)
 }
 
 // finetuneExtension adds flags to `subtune finetune` and, when they select

@@ -59,7 +59,7 @@ An --output file is written only when every line succeeded.`,
 			}
 			fmt.Fprint(stderr, rep.String())
 
-			var in io.Reader = cmd.InOrStdin()
+			var in io.Reader = interruptible(ctx, cmd.InOrStdin())
 			inName := "stdin"
 			if input != "-" {
 				f, err := os.Open(input)
@@ -99,5 +99,5 @@ An --output file is written only when every line succeeded.`,
 	f.IntVar(&o.MaxSeqLength, "max_seq_length", o.MaxSeqLength, "tokens per text input after truncation, special tokens included (capped, with a warning, at the model's positions)")
 	f.IntVar(&threads, "threads", 0, "CPU threads for GEMM and element-wise kernels (0: all cores)")
 	_ = cmd.MarkFlagRequired("model_name_or_path")
-	return cmd
+	return graceful(cmd)
 }

@@ -108,7 +108,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --output_dir")
 	f.IntVar(&threads, "threads", 0, "OpenBLAS threads (0: all cores)")
 	cmd.AddCommand(exportCmd())
-	rootCmd.AddCommand(cmd)
+	rootCmd.AddCommand(graceful(cmd))
 }
 
 func exportCmd() *cobra.Command {

@@ -101,5 +101,5 @@ left with an ETA.`,
 	f.StringVar(&o.OutputDir, "output_dir", "", "where runs and the report go (default runs/reproduce-<profile>)")
 	f.StringVar(&o.DataDir, "data_dir", "", "GLUE root or task folder (default: the shipped data)")
 	f.IntVar(&o.Threads, "threads", 0, "threads (0: all cores)")
-	rootCmd.AddCommand(cmd)
+	rootCmd.AddCommand(graceful(cmd))
 }

@@ -43,13 +43,13 @@ not valid UTF-8 is an error naming the line and byte column.`,
 			if warning != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
 			}
-			return tokenizeLines(tok, cmd.InOrStdin(), cmd.OutOrStdout(), n)
+			return tokenizeLines(tok, interruptible(cmd.Context(), cmd.InOrStdin()), cmd.OutOrStdout(), n)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "model_name_or_path", "", "model folder holding the tokenizer files (tokenizer.json, vocab.txt, or vocab.json and merges.txt)")
 	f.IntVar(&maxSeqLength, "max_seq_length", tokenizer.DefaultMaxSeqLength, "longest sequence in tokens, special tokens included")
-	rootCmd.AddCommand(cmd)
+	rootCmd.AddCommand(graceful(cmd))
 }
 
 // tokenizeLines encodes each line of r and writes its JSON line to w.
@@ -58,6 +58,13 @@ func tokenizeLines(tok *tokenizer.Tokenizer, r io.Reader, w io.Writer, maxLen in
 	out := bufio.NewWriterSize(w, 1<<16)
 	var buf []byte
 	for lineNo := 1; ; lineNo++ {
+		if in.Buffered() == 0 {
+			// The next read may wait for more input: pass on what is done,
+			// so that a pipeline or a terminal sees each line's output.
+			if err := out.Flush(); err != nil {
+				return err
+			}
+		}
 		line, err := in.ReadString('\n')
 		if err != nil && err != io.EOF {
 			return fmt.Errorf("reading stdin line %d: %w", lineNo, err)

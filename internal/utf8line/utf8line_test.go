@@ -14,8 +14,8 @@ func TestCheck(t *testing.T) {
 		{"plain ascii", ""},
 		{"héllo wörld ✓", ""},
 		{"h\xffi", "invalid UTF-8: byte 0xff at column 2"},
-		{"héllo \xc3", "invalid UTF-8: byte 0xc3 at column 8"}, // é is two bytes: columns count bytes
-		{"\xed\xa0\x80", "invalid UTF-8: byte 0xed at column 1"},  // a surrogate encoded as UTF-8
+		{"héllo \xc3", "invalid UTF-8: byte 0xc3 at column 8"},   // é is two bytes: columns count bytes
+		{"\xed\xa0\x80", "invalid UTF-8: byte 0xed at column 1"}, // a surrogate encoded as UTF-8
 	} {
 		got := ""
 		if err := Check(tc.in); err != nil {
