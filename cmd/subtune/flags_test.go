@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // TestNumericFlagsRefused: every numeric flag of every command refuses a
@@ -92,5 +95,28 @@ func TestNumericFlagsRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("a refused command created its output directory %s", out)
+	}
+}
+
+// TestFlagUsagesNameTheirType: pflag takes `backticked` text in a usage as
+// the value's placeholder in --help (it once showed "--subspace subtune
+// extract"); no usage may hold backticks, so every placeholder is the type.
+func TestFlagUsagesNameTheirType(t *testing.T) {
+	var walk func(cmd *cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			if strings.Contains(f.Usage, "`") {
+				name, _ := pflag.UnquoteUsage(f)
+				t.Errorf("%s --%s: the usage's backticks make %q its placeholder", cmd.CommandPath(), f.Name, name)
+			}
+		})
+		for _, sub := range cmd.Commands() {
+			walk(sub)
+		}
+	}
+	walk(rootCmd)
+	help, err := runRoot(t, "finetune", "--help")
+	if err != nil || !strings.Contains(help, "--subspace string") {
+		t.Errorf("finetune --help does not show --subspace string (err %v)", err)
 	}
 }

@@ -10,8 +10,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// defaultModel is the model subtune ships (see its model card).
-const defaultModel = "models/subtune-bert-mini"
+// Shipped files, relative to the repository root (see shippedDefault).
+const (
+	defaultModel     = "models/subtune-bert-mini" // see its model card
+	shippedTokenizer = "tokenizer/testdata/bert-base-uncased"
+)
 
 // exitInterrupted is the exit status after Ctrl-C: 128 + SIGINT, what a
 // shell reports for a process the signal ended.

@@ -60,6 +60,9 @@ left with an ETA.`,
 			if err != nil {
 				return err
 			}
+			if o.Model, err = shippedDefault(cmd.Flags(), "model_name_or_path"); err != nil {
+				return err
+			}
 			if len(seeds) > 0 {
 				p.Seeds = seeds
 			}
@@ -91,7 +94,7 @@ left with an ETA.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model_name_or_path", defaultModel, "pre-trained model folder")
+	f.StringVar(&o.Model, "model_name_or_path", defaultModel, "pre-trained model folder; the default is the shipped one, looked up in the subtune repository above the working directory or the binary")
 	f.StringVar(&tasks, "tasks", "sst2", "comma-separated GLUE tasks (default sst2: the task on which the shipped model measurably beats random initialisation, see its card)")
 	f.StringVar(&profile, "profile", "quick", "settings: quick or paper")
 	f.StringVar(&analyses, "analyses", "", "comma-separated analyses beyond Table 1: outliers, transfer, unified, dims, trajectory, rows, or all")
