@@ -27,9 +27,11 @@ in it, the random-subspace and freeze baselines, and a report (REPORT.md with
 a Table-1-style table, singular-value spectra as PNG and SVG, results.json).
 
 Finished stages are skipped and interrupted ones resume, so rerunning the same
-command continues a reproduction. --profile quick (the default) finishes in
-about a quarter of an hour on two cores; --profile paper uses the paper's
-settings (32 checkpoints one per epoch, d = 32, h = 16, five seeds).
+command continues a reproduction. --profile quick (the default) takes a few
+minutes on two cores: about 2.5 minutes of CPU time, 2 to 6 minutes of wall
+time as measured, depending on what else the cores run. --profile paper uses
+the paper's settings (32 checkpoints one per epoch, d = 32, h = 16, five
+seeds).
 
 --analyses adds the paper's analyses, each a section of REPORT.md with its
 tables (mean ± std over seeds, every number traced to its run directories,
