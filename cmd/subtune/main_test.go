@@ -122,7 +122,7 @@ func TestInterruptExits130(t *testing.T) {
 		{"non-graceful command", []string{"test-block"}, "ready", 1, []string{"subtune: interrupted"}},
 		{"second Ctrl-C", []string{"test-block-graceful"}, "ready", 2, []string{"stopping cleanly", "subtune: interrupted"}},
 		{"tokenize waiting on stdin", []string{"tokenize", "--model_name_or_path", dir}, `"input_ids"`, 1,
-			[]string{"stopping cleanly", "subtune: reading stdin line 2: context canceled"}},
+			[]string{"stopping cleanly", "subtune: stdin: line 2: context canceled"}},
 		{"finetune", []string{"finetune", "--model_name_or_path", dir, "--task_name", "sst2", "--do_train", "--output_dir", t.TempDir(),
 			"--max_steps", "100000", "--per_device_train_batch_size", "2", "--max_seq_length", "16", "--threads", "1", "--logging_steps", "1"},
 			"train step", 1, []string{"stopping cleanly", "checkpoint saved in", "--resume"}},

@@ -67,14 +67,14 @@ func tokenizeLines(tok *tokenizer.Tokenizer, r io.Reader, w io.Writer, maxLen in
 		}
 		line, err := in.ReadString('\n')
 		if err != nil && err != io.EOF {
-			return fmt.Errorf("reading stdin line %d: %w", lineNo, err)
+			return fmt.Errorf("stdin: line %d: %w", lineNo, err)
 		}
 		if line == "" && err == io.EOF {
 			break
 		}
 		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 		if err := utf8line.Check(line); err != nil {
-			return fmt.Errorf("stdin line %d: %w", lineNo, err)
+			return fmt.Errorf("stdin: line %d: %w", lineNo, err)
 		}
 		text, pair, hasPair := strings.Cut(line, "\t")
 		enc := tok.Encode(text, pair, hasPair, maxLen)

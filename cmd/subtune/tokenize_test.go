@@ -56,7 +56,7 @@ func TestTokenizeCapsMaxSeqLength(t *testing.T) {
 // and the byte column, as in the GLUE readers, never replaced.
 func TestTokenizeRefusesInvalidUTF8(t *testing.T) {
 	_, err := runRootIO(t, "fine\nna\xefve\tpair\n", "tokenize", "--model_name_or_path", "../../models/subtune-bert-mini")
-	want := "stdin line 2: invalid UTF-8: byte 0xef at column 3"
+	want := "stdin: line 2: invalid UTF-8: byte 0xef at column 3"
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
