@@ -10,6 +10,7 @@ import (
 
 	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/internal/argcheck"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/subspace"
 	"github.com/subtune/subtune/trajectory"
@@ -21,10 +22,21 @@ type RunOptions struct {
 	Run    string  // the subspace run's output directory (or one of its checkpoints)
 	Output string  // where the files go; default Run
 	Sigma  float64 // threshold in standard deviations
-	Top    int     // hidden dimensions listed
+	Top    int     // hidden dimensions listed, ≥ 1
 	Model  string  // θ0's folder, if not training_args.json's
 	Basis  string  // the basis file, if not where the coordinates say
 	DType  string  // how the run held its basis: auto, f32 or bf16
+}
+
+// DefaultTop is how many hidden dimensions `subtune outliers` lists.
+const DefaultTop = 10
+
+// Validate checks o's numbers, naming their flags.
+func (o RunOptions) Validate() error {
+	var e argcheck.Errors
+	e.Float("--sigma", o.Sigma, argcheck.Positive)
+	e.Int("--top", o.Top, argcheck.Positive)
+	return e.Err()
 }
 
 // AnalyzeRun is `subtune outliers`: it rebuilds the learned update of the
@@ -36,11 +48,11 @@ func AnalyzeRun(o RunOptions, stdout, log io.Writer) (*Result, error) {
 	if o.Run == "" {
 		return nil, errors.New("--run is required (the output directory of a subspace fine-tuning run)")
 	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	if o.Output == "" {
 		o.Output = o.Run
-	}
-	if o.Top <= 0 {
-		o.Top = 10
 	}
 	coords := filepath.Join(o.Run, subspace.CoordinatesFile)
 	meta, err := readCoordinatesMeta(coords)

@@ -28,6 +28,9 @@ type Options struct {
 	// ConfigOverride, when set, edits the config before the model is built
 	// (e.g. to turn dropout off).
 	ConfigOverride func(*model.Config)
+	// Usage is what the caller will allocate beside the model (workspace,
+	// optimiser); Load refuses a config for which it would not fit.
+	Usage model.Usage
 }
 
 // Report says what Load did beyond the obvious, in transformers' words.
@@ -70,7 +73,11 @@ func Load(dir string, head model.Head, opts Options) (*model.Model, Report, erro
 	if opts.ConfigOverride != nil {
 		opts.ConfigOverride(&cfg)
 	}
-	m, err := model.New(cfg, head)
+	err = cfg.CheckMemory(head, opts.Usage, 0)
+	var m *model.Model
+	if err == nil {
+		m, err = model.New(cfg, head)
+	}
 	if err != nil {
 		return nil, rep, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
 	}

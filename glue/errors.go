@@ -3,6 +3,8 @@ package glue
 import (
 	"errors"
 	"fmt"
+
+	"github.com/subtune/subtune/internal/utf8line"
 )
 
 // Kinds of error, to tell apart with errors.Is. Those about bad input come
@@ -14,7 +16,7 @@ var (
 	ErrMissingCol  = errors.New("missing column")
 	ErrLabel       = errors.New("unknown label")
 	ErrNumber      = errors.New("bad number")
-	ErrInvalidUTF8 = errors.New("invalid UTF-8")
+	ErrInvalidUTF8 = utf8line.ErrInvalid
 	ErrUnknownTask = errors.New("unknown task")
 	ErrSplit       = errors.New("unknown split")
 )

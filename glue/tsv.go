@@ -3,10 +3,10 @@ package glue
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/subtune/subtune/internal/utf8line"
 )
 
 const bom = "\uFEFF"
@@ -43,25 +43,12 @@ func (r *tsvReader) next() ([]string, error) {
 		if r.line == 1 {
 			s = strings.TrimPrefix(s, bom)
 		}
-		if !utf8.ValidString(s) {
-			return nil, &FileError{File: r.name, Line: r.line, Err: invalidUTF8(s)}
+		if err := utf8line.Check(s); err != nil {
+			return nil, &FileError{File: r.name, Line: r.line, Err: err}
 		}
 		if s == "" {
 			continue
 		}
 		return strings.Split(s, "\t"), nil
 	}
-}
-
-// invalidUTF8 says where in the line the first bad byte is, since a line of
-// MNLI can be thousands of bytes long.
-func invalidUTF8(s string) error {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			return fmt.Errorf("%w: byte 0x%02x at column %d", ErrInvalidUTF8, s[i], utf8.RuneCountInString(s[:i])+1)
-		}
-		i += size
-	}
-	return ErrInvalidUTF8
 }

@@ -176,7 +176,12 @@ func TestUserFileErrors(t *testing.T) {
 		{"a.jsonl", "\n\n", ErrEmptyFile, "a.jsonl: empty file"},
 		{"a.csv", "sentence,label\n", ErrEmptyFile, "a.csv: empty file: no rows"},
 		{"a.csv", "sentence,label\na,1\nb\xff,0\n", ErrInvalidUTF8, "a.csv:3: invalid UTF-8: byte 0xff at column 2"},
-		{"a.jsonl", "{\"sentence\": \"a\xc3\"}\n", ErrInvalidUTF8, "a.jsonl:1: invalid UTF-8"},
+		{"a.jsonl", "{\"sentence\": \"a\xc3\"}\n", ErrInvalidUTF8, "a.jsonl:1: invalid UTF-8: byte 0xc3 at column 16"},
+		// Columns count bytes of the line, in a quoted field too.
+		{"a.csv", "sentence,label\n\"é, \"\"q\"\" \xff\",0\n", ErrInvalidUTF8, "a.csv:2: invalid UTF-8: byte 0xff at column 12"},
+		{"a.tsv", "sentence\tlabel\nüber\xfe\t1\n", ErrInvalidUTF8, "a.tsv:2: invalid UTF-8: byte 0xfe at column 6"},
+		// A lone surrogate escape is no character either.
+		{"a.jsonl", "{\"sentence\": \"ok\"}\n{\"sentence\": \"a \\ud800 b\"}\n", ErrInvalidUTF8, `a.jsonl:2: invalid UTF-8: the escape \ud800 at column 17 is half of a UTF-16 surrogate pair`},
 		{"a.csv", "sentence,label\na,\n", ErrLabel, "a.csv:2: unknown label: the label is missing"},
 		{"a.csv", "label\n1\n", ErrMissingCol, "a.csv:1: missing column: no text column besides \"label\""},
 		{"a.jsonl", "[1, 2]\n", nil, "a.jsonl:1: want a JSON object on each line"},

@@ -12,7 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/subtune/subtune/internal/utf8line"
 )
 
 // A cell is one value of a user file.
@@ -85,7 +86,9 @@ func readCSVTable(r io.Reader, name string) (*table, error) {
 	if b, err := br.Peek(len(bom)); err == nil && string(b) == bom {
 		br.Discard(len(bom))
 	}
-	cr := csv.NewReader(br)
+	// Checked line by line before the CSV parser, so that an error names
+	// the line and the column in it, not the offset in a quoted field.
+	cr := csv.NewReader(utf8line.NewReader(br))
 	t := &table{name: name}
 	for {
 		rec, err := cr.Read()
@@ -99,16 +102,14 @@ func readCSVTable(r io.Reader, name string) (*table, error) {
 			}
 			return nil, fileErrorf(name, pe.Line, "%v", pe.Err)
 		}
+		var ue *utf8line.Error
+		if errors.As(err, &ue) {
+			return nil, &FileError{File: name, Line: ue.Line, Err: ue}
+		}
 		if err != nil {
 			return nil, &FileError{File: name, Err: err}
 		}
 		line, _ := cr.FieldPos(0)
-		for i, s := range rec {
-			if !utf8.ValidString(s) {
-				l, _ := cr.FieldPos(i)
-				return nil, &FileError{File: name, Line: l, Err: invalidUTF8(s)}
-			}
-		}
 		if t.cols == nil {
 			t.cols = rec
 			continue
@@ -169,9 +170,9 @@ func readJSONLinesTable(r io.Reader, name string) (*table, error) {
 		if line == 1 {
 			s = strings.TrimPrefix(s, bom)
 		}
-		if !utf8.ValidString(s) {
-			// Go's JSON decoder would quietly turn bad bytes into U+FFFD.
-			return nil, &FileError{File: name, Line: line, Err: invalidUTF8(strings.TrimRight(s, "\r\n"))}
+		if err := utf8line.CheckJSON([]byte(s)); err != nil {
+			// Go's JSON decoder would quietly turn these into U+FFFD.
+			return nil, &FileError{File: name, Line: line, Err: err}
 		}
 		if strings.TrimSpace(s) == "" {
 			continue

@@ -13,17 +13,34 @@ import (
 
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/hfhub"
+	"github.com/subtune/subtune/internal/argcheck"
+	"github.com/subtune/subtune/internal/utf8line"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/tokenizer"
 )
 
 // Options tunes a Predictor.
 type Options struct {
-	// BatchSize is the number of inputs run together; 0 means 32.
+	// BatchSize is the number of inputs run together.
 	BatchSize int
-	// MaxSeqLength truncates tokenised text (special tokens included); 0
-	// means 128. Id inputs are used as given, up to the model's limit.
+	// MaxSeqLength truncates tokenised text (special tokens included); a
+	// length beyond the model's positions is capped with a warning. Id
+	// inputs are used as given, up to the model's limit.
 	MaxSeqLength int
+}
+
+// DefaultOptions are predict's defaults: batches of 32, texts truncated to
+// run_glue's 128 tokens.
+func DefaultOptions() Options {
+	return Options{BatchSize: 32, MaxSeqLength: tokenizer.DefaultMaxSeqLength}
+}
+
+// Validate refuses sizes that are not positive, naming their flags.
+func (o Options) Validate() error {
+	var e argcheck.Errors
+	e.Int("--batch_size", o.BatchSize, argcheck.Positive)
+	e.Int("--max_seq_length", o.MaxSeqLength, argcheck.Positive)
+	return e.Err()
 }
 
 // Input is one example: ids (InputIDs set) or text (HasText set).
@@ -55,11 +72,13 @@ type Predictor struct {
 	// PadID fills the padding of a batch.
 	PadID int32
 
-	opts   Options
-	maxLen int // the model's position limit
-	ws     *model.Workspace
-	wsB    int
-	wsT    int
+	opts       Options
+	maxLen     int    // the model's position limit
+	textLen    int    // MaxSeqLength capped at the model's and the tokenizer's limits
+	capWarning string // says so when it was capped
+	ws         *model.Workspace
+	wsB        int
+	wsT        int
 }
 
 // New returns a Predictor for m, whose head must be
@@ -69,20 +88,14 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, opts Options) (*Predictor, er
 	if m.Head != model.SequenceClassification {
 		return nil, fmt.Errorf("inference: model has a %s head, want %s", m.Head, model.SequenceClassification)
 	}
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = 32
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
-	if opts.MaxSeqLength <= 0 {
-		opts.MaxSeqLength = 128
-	}
-	c := m.Config
-	maxLen := c.MaxPositionEmbeddings
-	if c.ModelType == "roberta" {
-		maxLen -= c.PadTokenID + 1
-	}
-	p := &Predictor{Model: m, Tokenizer: tok, PadID: int32(c.PadTokenID), opts: opts, maxLen: maxLen}
+	maxLen := m.Config.PositionLimit()
+	p := &Predictor{Model: m, Tokenizer: tok, PadID: int32(m.Config.PadTokenID), opts: opts, maxLen: maxLen}
 	if tok != nil {
 		p.PadID = tok.PadID()
+		p.textLen, p.capWarning = tokenizer.CapLength(opts.MaxSeqLength, maxLen, tok.MaxLength())
 	} else {
 		p.TokenizerErr = errors.New("no tokenizer was given")
 	}
@@ -94,11 +107,15 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, opts Options) (*Predictor, er
 // the folder has one, its tokenizer. A missing or unreadable tokenizer is
 // not an error until a text input needs it.
 func Load(ctx context.Context, nameOrPath string, hub hfhub.Options, opts Options) (*Predictor, checkpoint.Report, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, checkpoint.Report{}, err
+	}
 	dir, err := hfhub.Resolve(ctx, nameOrPath, hub)
 	if err != nil {
 		return nil, checkpoint.Report{}, err
 	}
 	m, rep, err := checkpoint.Load(dir, model.SequenceClassification, checkpoint.Options{
+		Usage: model.Usage{Batch: opts.BatchSize, SeqLen: opts.MaxSeqLength},
 		// Dropout is off in evaluation anyway; with it zero the workspace
 		// needs no separate dropped-out attention buffers.
 		ConfigOverride: func(c *model.Config) {
@@ -117,6 +134,9 @@ func Load(ctx context.Context, nameOrPath string, hub hfhub.Options, opts Option
 	if tokErr != nil {
 		p.TokenizerErr = tokErr
 	}
+	if p.capWarning != "" {
+		rep.Warnings = append(rep.Warnings, p.capWarning)
+	}
 	return p, rep, nil
 }
 
@@ -130,7 +150,7 @@ func (p *Predictor) Encode(in Input) (tokenizer.Encoding, error) {
 		if p.Tokenizer == nil {
 			return tokenizer.Encoding{}, fmt.Errorf("text input needs the model folder's tokenizer: %v", p.TokenizerErr)
 		}
-		enc := p.Tokenizer.Encode(in.Text, in.TextPair, in.HasPair, min(p.opts.MaxSeqLength, p.maxLen))
+		enc := p.Tokenizer.Encode(in.Text, in.TextPair, in.HasPair, p.textLen)
 		for i, id := range enc.InputIDs {
 			if id < 0 || int(id) >= c.VocabSize {
 				return enc, fmt.Errorf("token %d (%q) has id %d, outside the model's vocab_size %d", i, p.Tokenizer.Token(id), id, c.VocabSize)
@@ -172,10 +192,16 @@ func (p *Predictor) Encode(in Input) (tokenizer.Encoding, error) {
 	} else if len(enc.AttentionMask) != n {
 		return enc, fmt.Errorf("%d attention_mask values for %d input_ids", len(enc.AttentionMask), n)
 	}
+	attended := false
 	for i, v := range enc.AttentionMask {
 		if v != 0 && v != 1 {
 			return enc, fmt.Errorf("attention_mask[%d] = %d, want 0 or 1", i, v)
 		}
+		attended = attended || v == 1
+	}
+	if !attended {
+		// Every attention row would then be a softmax over nothing, 0/0.
+		return enc, errors.New("attention_mask is all 0: the model needs at least one token to attend to (1 marks a real token, 0 padding)")
 	}
 	return enc, nil
 }
@@ -263,8 +289,13 @@ type inputLine struct {
 
 // ParseLine parses one JSON input line: {"input_ids": [...],
 // "token_type_ids": [...], "attention_mask": [...]} or {"text": "...",
-// "text_pair": "..."}. Other keys are ignored; null counts as absent.
+// "text_pair": "..."}. Other keys are ignored; null counts as absent. Text
+// that is not valid UTF-8 is refused (utf8line), not replaced.
 func ParseLine(line []byte) (Input, error) {
+	line = bytes.TrimRight(line, "\r\n")
+	if err := utf8line.CheckJSON(line); err != nil {
+		return Input{}, err
+	}
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 || line[0] != '{' {
 		return Input{}, errors.New("want a JSON object")

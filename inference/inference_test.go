@@ -39,7 +39,7 @@ func tinyRoBERTa(t *testing.T, labels []string) string {
 
 func TestPredictRoBERTaIDs(t *testing.T) {
 	dir := tinyRoBERTa(t, []string{"a", "b"})
-	p, rep, err := Load(context.Background(), dir, hfhub.Options{}, Options{BatchSize: 2})
+	p, rep, err := Load(context.Background(), dir, hfhub.Options{}, Options{BatchSize: 2, MaxSeqLength: 128})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestParseLine(t *testing.T) {
 
 func TestRunJSONLCancelled(t *testing.T) {
 	dir := tinyRoBERTa(t, []string{"x"})
-	p, _, err := Load(context.Background(), dir, hfhub.Options{}, Options{BatchSize: 1})
+	p, _, err := Load(context.Background(), dir, hfhub.Options{}, Options{BatchSize: 1, MaxSeqLength: 128})
 	if err != nil {
 		t.Fatal(err)
 	}

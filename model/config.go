@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/subtune/subtune/internal/argcheck"
 	"github.com/subtune/subtune/nn"
 )
 
@@ -177,33 +179,70 @@ func ParseConfig(data []byte) (Config, []string, error) {
 	return c, warnings, nil
 }
 
-// Validate checks that the sizes make a model.
+// MaxParams bounds the parameters of any config: 2⁵⁰, four petabytes in
+// float32, more than any machine holds. Below it every size and offset is
+// exact in an int; whether the model fits this machine is CheckMemory's
+// question.
+const MaxParams = 1 << 50
+
+// Validate checks every value of the config, naming its key: sizes
+// positive and within what ids and memory can address, hidden_size a
+// multiple of num_attention_heads, a known activation, probabilities in
+// [0, 1), layer_norm_eps positive, labels numbered 0…n−1.
 func (c Config) Validate() error {
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"vocab_size", c.VocabSize}, {"hidden_size", c.HiddenSize}, {"num_hidden_layers", c.NumHiddenLayers},
-		{"num_attention_heads", c.NumAttentionHeads}, {"intermediate_size", c.IntermediateSize},
-		{"max_position_embeddings", c.MaxPositionEmbeddings}, {"type_vocab_size", c.TypeVocabSize}} {
-		if f.v <= 0 {
-			return fmt.Errorf("%s must be positive, got %d", f.name, f.v)
-		}
+	var e argcheck.Errors
+	// Token, type and position ids are int32.
+	id := argcheck.Range{Lo: 1, Hi: math.MaxInt32}
+	e.Int("vocab_size", c.VocabSize, id)
+	e.Int("type_vocab_size", c.TypeVocabSize, id)
+	e.Int("max_position_embeddings", c.MaxPositionEmbeddings, id)
+	e.Int("hidden_size", c.HiddenSize, argcheck.Positive)
+	e.Int("num_hidden_layers", c.NumHiddenLayers, argcheck.Positive)
+	e.Int("num_attention_heads", c.NumAttentionHeads, argcheck.Positive)
+	e.Int("intermediate_size", c.IntermediateSize, argcheck.Positive)
+	e.Float("hidden_dropout_prob", c.HiddenDropoutProb, argcheck.Probability)
+	e.Float("attention_probs_dropout_prob", c.AttentionDropoutProb, argcheck.Probability)
+	if c.ClassifierDropout != nil {
+		e.Float("classifier_dropout", *c.ClassifierDropout, argcheck.Probability)
+	}
+	e.Float("layer_norm_eps", c.LayerNormEps, argcheck.Positive)
+	e.Float("initializer_range", c.InitializerRange, argcheck.NonNegative)
+	if _, err := nn.ParseActivation(c.HiddenAct); err != nil {
+		e.Add(err)
+	}
+	if len(e) > 0 {
+		return e.Err() // the checks below need positive sizes
 	}
 	if c.HiddenSize%c.NumAttentionHeads != 0 {
-		return fmt.Errorf("hidden_size %d is not a multiple of num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads)
-	}
-	if _, err := nn.ParseActivation(c.HiddenAct); err != nil {
-		return err
+		e.Addf("hidden_size %d is not a multiple of num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads)
 	}
 	if c.PadTokenID < 0 || c.PadTokenID >= c.VocabSize {
-		return fmt.Errorf("pad_token_id %d outside vocab_size %d", c.PadTokenID, c.VocabSize)
+		e.Addf("pad_token_id %d outside vocab_size %d", c.PadTokenID, c.VocabSize)
+	} else if c.PositionLimit() < 1 {
+		e.Addf("max_position_embeddings %d leaves no position after RoBERTa's offset of pad_token_id+1 = %d", c.MaxPositionEmbeddings, c.PadTokenID+1)
 	}
-	for _, p := range []float64{c.HiddenDropoutProb, c.AttentionDropoutProb} {
-		if p < 0 || p >= 1 {
-			return fmt.Errorf("dropout probability %v outside [0, 1)", p)
+	for i := range len(c.ID2Label) {
+		if _, ok := c.ID2Label[i]; !ok {
+			e.Addf("id2label has %d labels but no label %d: want the ids 0…%d", len(c.ID2Label), i, len(c.ID2Label)-1)
+			break
 		}
 	}
-	return nil
+	switch c.ProblemType {
+	case "", "single_label_classification":
+	case "regression":
+		if n := c.NumLabels(); n != 1 {
+			e.Addf("problem_type \"regression\" with %d labels: the regression head has one output (give id2label one label)", n)
+		}
+	default:
+		e.Addf("problem_type %q is not supported (supported: regression, single_label_classification)", c.ProblemType)
+	}
+	for _, head := range []Head{SequenceClassification, PreTraining} {
+		if n := c.paramCount(head); n > MaxParams {
+			e.Addf("the config describes %.3g parameters, more than the %.3g any machine holds; the largest part is the %s", n, float64(MaxParams), c.largestParamPart(head).what)
+			break
+		}
+	}
+	return e.Err()
 }
 
 // NumLabels is the size of the classification head: len(id2label), 2 when
@@ -238,6 +277,16 @@ func (c Config) ClassifierDropoutProb() float64 {
 		return *c.ClassifierDropout
 	}
 	return c.HiddenDropoutProb
+}
+
+// PositionLimit is the longest sequence the position embeddings hold:
+// max_position_embeddings, less RoBERTa's offset (its positions start after
+// pad_token_id).
+func (c Config) PositionLimit() int {
+	if c.ModelType == "roberta" {
+		return c.MaxPositionEmbeddings - c.PadTokenID - 1
+	}
+	return c.MaxPositionEmbeddings
 }
 
 // HeadDim is the size of one attention head.

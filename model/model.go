@@ -29,9 +29,12 @@ type Model struct {
 }
 
 // New allocates a model with zeroed parameters. Use Init or load a
-// checkpoint to fill them.
+// checkpoint to fill them. A config that Validate refuses, or whose
+// parameters would not fit in the memory available, is an error.
 func New(c Config, head Head) (*Model, error) {
-	if err := c.Validate(); err != nil {
+	// Parameters and gradient must fit before they are allocated; callers
+	// that know the batch check the workspace too (CheckMemory).
+	if err := c.CheckMemory(head, Usage{}, 0); err != nil {
 		return nil, err
 	}
 	act, err := nn.ParseActivation(c.HiddenAct)
@@ -55,6 +58,9 @@ func New(c Config, head Head) (*Model, error) {
 	m.embLNw = m.offset(p + ".embeddings.LayerNorm.weight")
 	m.embLNb = m.offset(p + ".embeddings.LayerNorm.bias")
 	m.layer = c.LayerLayout()
+	m.layerOff = make([]int, 0, c.NumHiddenLayers)
+	m.params = make([]layerParams, 0, c.NumHiddenLayers)
+	m.grads = make([]layerParams, 0, c.NumHiddenLayers)
 	for l := 0; l < c.NumHiddenLayers; l++ {
 		m.layerOff = append(m.layerOff, m.offset(fmt.Sprintf("%s.encoder.layer.%d.%s", p, l, m.layer[0].Name)))
 		m.params = append(m.params, newLayerParams(m.layer, m.Layer(l)))

@@ -1,6 +1,10 @@
 package model
 
-import "github.com/subtune/subtune/nn"
+import (
+	"fmt"
+
+	"github.com/subtune/subtune/nn"
+)
 
 // Batch is one padded batch of B sequences of length T, row-major.
 type Batch struct {
@@ -179,6 +183,58 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 		}
 	}
 	return ws
+}
+
+// workspaceParts estimates, in bytes, what NewWorkspace(maxB, maxT, maxMLM)
+// allocates for c and head, grouped by the config keys that size it. It
+// mirrors NewWorkspace buffer by buffer; TestWorkspaceFootprint measures
+// the two against each other.
+func (c Config) workspaceParts(head Head, maxB, maxT, maxMLM int) []part {
+	const f32, i32, word = 4, 4, 8
+	b, t := float64(maxB), float64(maxT)
+	n, h, i, l := b*t, float64(c.HiddenSize), float64(c.IntermediateSize), float64(c.NumHiddenLayers)
+	att := b * float64(c.NumAttentionHeads) * t * t
+
+	// Per layer: probs and their mask, plus the dropped-out copy; the
+	// backward pass's dProbs once.
+	probs := l*(f32+1)*att + f32*att
+	if c.AttentionDropoutProb > 0 {
+		probs += l * f32 * att
+	}
+	// Per layer: q, k, v, ctx, attnOut, res1, ln1Out, ffnOut, res2, out
+	// (N×H), two masks (N×H bytes), four N vectors, ffnPre and the
+	// activation's saved state (N×I). Once: the embeddings' three N×H,
+	// mask and two N vectors; the backward's six N×H and two N×I; ids.
+	ffnSaved := 2.0
+	if act, _ := nn.ParseActivation(c.HiddenAct); act == nn.ReLU {
+		ffnSaved = 1
+	}
+	acts := l*(10*f32*n*h+2*n*h+4*f32*n+ffnSaved*f32*n*i) +
+		(3+6)*f32*n*h + n*h + 2*f32*n + 2*f32*n*i + 3*i32*n + n + word*(3*b+2) +
+		2*f32*h*float64(nn.Workers()) // lnScratch
+	parts := []part{
+		{fmt.Sprintf("attention probabilities: batch %d × num_attention_heads %d × sequence length %d² × num_hidden_layers %d",
+			maxB, c.NumAttentionHeads, maxT, c.NumHiddenLayers), probs},
+		{fmt.Sprintf("activations: batch %d × sequence length %d × num_hidden_layers %d × (hidden_size %d, intermediate_size %d)",
+			maxB, maxT, c.NumHiddenLayers, c.HiddenSize, c.IntermediateSize), acts},
+	}
+	switch head {
+	case SequenceClassification:
+		parts = append(parts, part{fmt.Sprintf("classifier activations: batch %d × hidden_size %d", maxB, c.HiddenSize),
+			7*f32*b*h + 2*b*h + 2*f32*b*float64(c.NumLabels())})
+	case MaskedLM, PreTraining:
+		m := float64(maxMLM)
+		if maxMLM <= 0 {
+			m = n
+		}
+		v := float64(c.VocabSize)
+		mlm := 2*f32*m*v + 7*f32*m*h + 2*f32*m + 3*i32*m
+		if head == PreTraining {
+			mlm += 5*f32*b*h + 4*f32*b
+		}
+		parts = append(parts, part{fmt.Sprintf("masked-LM logits: %.0f masked positions × vocab_size %d", m, c.VocabSize), mlm})
+	}
+	return parts
 }
 
 // Hidden returns the encoder output of the last forward pass, one row of H

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/subtune/subtune/atomicfile"
+	"github.com/subtune/subtune/internal/utf8line"
 	"github.com/subtune/subtune/tokenizer"
 )
 
@@ -168,7 +169,10 @@ func tokenizeFile(path string, tok *tokenizer.Tokenizer) (stream []uint16, docSt
 	newDoc := true
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
+	for lineNo := 1; sc.Scan(); lineNo++ {
+		if err := utf8line.CheckBytes(sc.Bytes()); err != nil {
+			return nil, nil, 0, fmt.Errorf("%s:%d: %w", path, lineNo, err)
+		}
 		if len(sc.Bytes()) == 0 {
 			newDoc = true
 			continue

@@ -235,6 +235,8 @@ func TestRunShortCorpus(t *testing.T) {
 	cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, cfg.MaxPositionEmbeddings = 1, 16, 2, 32, 64
 	oneLineDocs := filepath.Join(tmp, "one-line-docs.txt")
 	os.WriteFile(oneLineDocs, []byte("the quick brown fox .\n\njumps over the lazy dog .\n"), 0o644)
+	badBytes := filepath.Join(tmp, "bad-bytes.txt")
+	os.WriteFile(badBytes, []byte("the quick brown fox .\n\nna\xefve dog .\n"), 0o644)
 	for _, tc := range []struct {
 		corpus                   string
 		lineByLine, nextSentence bool
@@ -245,6 +247,7 @@ func TestRunShortCorpus(t *testing.T) {
 		{empty, true, false, "holds no text"},
 		{short, false, true, "at least two documents"},
 		{oneLineDocs, false, true, "a document of at least two lines"},
+		{badBytes, true, false, "bad-bytes.txt:3: invalid UTF-8: byte 0xef at column 3"},
 	} {
 		o := Options{Corpus: []string{tc.corpus}, TokenizerDir: "../tokenizer/testdata/bert-base-uncased", OutputDir: t.TempDir(), Config: cfg,
 			MaxSeqLength: 32, BatchSize: 2, LearningRate: 1e-3, WarmupSteps: 1, MaxSteps: 1, MLMProbability: 0.15,

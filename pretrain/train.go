@@ -16,6 +16,7 @@ import (
 
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/dirlock"
+	"github.com/subtune/subtune/internal/argcheck"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/progress"
@@ -105,9 +106,33 @@ type LogLine struct {
 	EvalNSPAcc float64 `json:"eval_nsp_accuracy,omitempty"`
 }
 
+// Validate checks the numbers of o, naming each by its flag, before any
+// work. The architecture is the model package's to check.
+func (o Options) Validate() error {
+	var e argcheck.Errors
+	e.Int("--max_seq_length", o.MaxSeqLength, argcheck.Positive)
+	e.Int("--per_device_train_batch_size", o.BatchSize, argcheck.Positive)
+	e.Float("--learning_rate", o.LearningRate, argcheck.LearningRate)
+	e.Float("--weight_decay", o.WeightDecay, argcheck.NonNegative)
+	if d := o.LearningRate * o.WeightDecay; d > 1 {
+		e.Addf("--learning_rate %g × --weight_decay %g = %g: each step would multiply the weights by %g", o.LearningRate, o.WeightDecay, d, 1-d)
+	}
+	e.Int("--warmup_steps", o.WarmupSteps, argcheck.NonNegative)
+	e.Int("--max_steps", o.MaxSteps, argcheck.Positive)
+	// Masking nothing leaves no loss; masking everything, nothing to read.
+	e.Float("--mlm_probability", o.MLMProbability, argcheck.Range{Lo: 0, LoOpen: true, Hi: 1, HiOpen: true})
+	e.Int("--eval_steps", o.EvalEvery, argcheck.Positive)
+	e.Int("--save_steps", o.SaveEvery, argcheck.Positive)
+	e.Int("--eval_blocks", o.EvalBlocks, argcheck.NonNegative.With("0: no evaluation"))
+	return e.Err()
+}
+
 // Run pre-trains until MaxSteps or until ctx is cancelled, in which case it
 // saves a checkpoint first. The final model goes to OutputDir/model.
 func Run(ctx context.Context, o Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
 	log := o.Log
 	if log == nil {
 		log = os.Stderr
@@ -138,6 +163,20 @@ func Run(ctx context.Context, o Options) error {
 	cfg.VocabSize, cfg.PadTokenID = tok.VocabSize(), int(tok.PadID())
 	if o.MaxSeqLength > cfg.MaxPositionEmbeddings {
 		return fmt.Errorf("max_seq_length %d exceeds max_position_embeddings %d", o.MaxSeqLength, cfg.MaxPositionEmbeddings)
+	}
+	head := model.MaskedLM
+	if o.NextSentence {
+		head = model.PreTraining
+	}
+	B, T := o.BatchSize, o.MaxSeqLength
+	maxMasked := int(float64(B*T)*o.MLMProbability*1.5) + 16
+	use := model.Usage{Batch: B, SeqLen: T, MaskedPositions: maxMasked, Train: true}
+	// Checked before the corpus is read; a folder's config is checked as
+	// it loads.
+	if o.InitFrom == "" {
+		if err := cfg.CheckMemory(head, use, 0); err != nil {
+			return fmt.Errorf("architecture: %w", err)
+		}
 	}
 	start := time.Now()
 	corpus, err := LoadCorpus(o.Corpus, tok, o.MaxSeqLength, o.OutputDir)
@@ -188,15 +227,11 @@ func Run(ctx context.Context, o Options) error {
 		fmt.Fprintf(log, "held-out set of %d is smaller than a batch of %d: no evaluation\n", len(eval), o.BatchSize)
 	}
 
-	head := model.MaskedLM
-	if o.NextSentence {
-		head = model.PreTraining
-	}
 	st := State{MaxSteps: o.MaxSteps, Seed: o.Seed}
 	var m *model.Model
 	if o.InitFrom != "" {
 		var rep checkpoint.Report
-		if m, rep, err = checkpoint.Load(o.InitFrom, head, checkpoint.Options{Seed: o.Seed}); err != nil {
+		if m, rep, err = checkpoint.Load(o.InitFrom, head, checkpoint.Options{Seed: o.Seed, Usage: use}); err != nil {
 			return err
 		}
 		cfg = m.Config
@@ -230,8 +265,6 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(log, "model: %d parameters (%d layers, hidden %d, %d heads, FFN %d, vocab %d)\n",
 		m.NumParams(), cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, cfg.VocabSize)
 
-	B, T := o.BatchSize, o.MaxSeqLength
-	maxMasked := int(float64(B*T)*o.MLMProbability*1.5) + 16
 	ws := m.NewWorkspace(B, T, maxMasked)
 	batch := &model.Batch{B: B, T: T, InputIDs: make([]int32, B*T), TokenTypeIDs: make([]int32, B*T),
 		AttentionMask: make([]int32, B*T), MLMLabels: make([]int32, B*T)}

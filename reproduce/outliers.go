@@ -28,7 +28,7 @@ func (p *pipeline) outliers() (*analysis.File, error) {
 	path := filepath.Join(p.outliersDir(), analysis.FileName)
 	if _, err := os.Stat(path); err != nil {
 		o := analysis.RunOptions{Run: p.runDir(MethodIntrinsic), Output: p.outliersDir(), Sigma: analysis.DefaultSigma,
-			Top: 10, Model: p.o.Model, Basis: p.basisPath()}
+			Top: analysis.DefaultTop, Model: p.o.Model, Basis: p.basisPath()}
 		fmt.Fprintf(p.o.Log, "   outliers of %s\n", o.Run)
 		if _, err := analysis.AnalyzeRun(o, io.Discard, p.o.Log); err != nil {
 			return nil, fmt.Errorf("%s seed %d: outliers of %s: %w", p.task.Name, p.seed, o.Run, err)

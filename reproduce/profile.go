@@ -22,9 +22,9 @@ type Profile struct {
 	Rows        string // extraction rows: raw, delta, centered
 }
 
-// Profiles are the built-in settings. quick is the README's demo: it
-// finishes in about a quarter of an hour on two cores with the shipped
-// model. paper is Zhang et al. (2023): 32 epochs with one checkpoint each,
+// Profiles are the built-in settings. quick is the README's demo: with the
+// shipped model it takes about 2.5 minutes of CPU time, a few minutes of
+// wall time on two cores. paper is Zhang et al. (2023): 32 epochs with one checkpoint each,
 // d = 32, h = 16, five seeds, the learning rates of their Table 7.
 var Profiles = map[string]Profile{
 	"quick": {Name: "quick", Epochs: 3, MaxTrainSamples: 2000, BatchSize: 32, LearningRate: 1e-4, WarmupRatio: 0.06,

@@ -124,6 +124,14 @@ type runKey struct {
 	seed         int
 }
 
+// Validate checks o as Run does before its first run: tasks, seeds,
+// analyses and the fine-tuning arguments every run shares. Nothing is read
+// or written.
+func (o Options) Validate() error {
+	_, err := newReproduction(o)
+	return err
+}
+
 func newReproduction(o Options) (*reproduction, error) {
 	if len(o.Tasks) == 0 {
 		return nil, fmt.Errorf("no tasks")
@@ -142,6 +150,18 @@ func newReproduction(o Options) (*reproduction, error) {
 			r.pipes = append(r.pipes, p)
 			r.byKey[runKey{task: name, seed: seed}] = p
 		}
+	}
+	// Every run shares the profile's fine-tuning arguments: check them
+	// once, before the first run, as the trainer will.
+	p := r.pipes[0]
+	s := p.mainSpec(MethodFreeze)
+	s.dir = p.runDir(MethodFreeze)
+	a, err := p.args(s)
+	if err == nil {
+		err = a.Validate()
+	}
+	if err != nil {
+		return nil, err
 	}
 	defs, err := lookupAnalyses(o.Analyses, len(o.Tasks))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/subtune/subtune/internal/argcheck"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
 )
@@ -19,10 +20,21 @@ type Spec struct {
 	RandomDType      safetensors.DType // storage of a dense random basis
 	FreezeEncoder    bool              // the paper's Freeze baseline
 	FreezeEmbeddings bool              // also keep the embeddings fixed
-	Ensemble         int               // copies h of z (0: 16)
-	LearningRate     float64           // of z and λ (0: 0.01)
+	Ensemble         int               // copies h of z, ≥ 1
+	LearningRate     float64           // of z and λ
 	InitStd          *float64          // std of each copy's N(0, σ²) start (nil: DefaultOptions' 1)
 	Seed             uint64            // of the copies' initial values and of a random basis
+}
+
+// DefaultLearningRate is the learning rate of z when none is given: the
+// paper's (Table 7).
+const DefaultLearningRate = 0.01
+
+// DefaultSpec is the zero choice (no re-parameterisation) with the
+// defaults of the numbers a choice needs: h = 16 copies of z learning at
+// DefaultLearningRate.
+func DefaultSpec() Spec {
+	return Spec{Ensemble: DefaultOptions().Ensemble, LearningRate: DefaultLearningRate}
 }
 
 // Active reports whether the Spec re-parameterises anything.
@@ -30,8 +42,24 @@ func (s Spec) Active() bool {
 	return s.BasisFile != "" || s.Random != "" || s.FreezeEncoder || s.FreezeEmbeddings
 }
 
-// Validate rejects contradictory choices.
+// Validate rejects contradictory choices and numbers out of range, naming
+// them by their flags. The numbers are checked even when the choice does
+// not use them: a bad value is a mistake either way.
 func (s Spec) Validate() error {
+	var e argcheck.Errors
+	e.Int("--ensemble", s.Ensemble, argcheck.Positive)
+	e.Float("--subspace_learning_rate", s.LearningRate, argcheck.LearningRate)
+	if s.InitStd != nil {
+		e.Float("--subspace_init_std", *s.InitStd, argcheck.NonNegative.With("0: z starts at zero"))
+	}
+	e.Int("--subspace_dim", s.Dim, argcheck.NonNegative)
+	if err := s.validateChoice(); err != nil {
+		e.Add(err)
+	}
+	return e.Err()
+}
+
+func (s Spec) validateChoice() error {
 	n := 0
 	for _, on := range []bool{s.BasisFile != "", s.Random != "", s.FreezeEncoder} {
 		if on {
@@ -82,9 +110,7 @@ func (s Spec) NewHook(m *model.Model) (*Hook, int, error) {
 		return nil, 0, err
 	}
 	opts := DefaultOptions()
-	if s.Ensemble > 0 {
-		opts.Ensemble = s.Ensemble
-	}
+	opts.Ensemble = s.Ensemble
 	opts.Seed = s.Seed
 	if s.InitStd != nil {
 		opts.InitStd = *s.InitStd
@@ -93,11 +119,7 @@ func (s Spec) NewHook(m *model.Model) (*Hook, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	lr := s.LearningRate
-	if lr == 0 {
-		lr = 0.01
-	}
-	return r.Hook(m, lr, s.FreezeEmbeddings), full + r.NumTrainable(), nil
+	return r.Hook(m, s.LearningRate, s.FreezeEmbeddings), full + r.NumTrainable(), nil
 }
 
 func isEmbeddingTensor(name string) bool { return strings.Contains(name, ".embeddings.") }

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"unicode/utf8"
@@ -15,6 +16,22 @@ const (
 // DefaultMaxSeqLength is the sequence length Encode truncates to when it is
 // given none, as run_glue's --max_seq_length defaults to.
 const DefaultMaxSeqLength = 128
+
+// CapLength caps a requested sequence length at each positive limit (the
+// model's positions, a tokenizer's model_max_length) and, when it caps,
+// returns run_glue's warning naming the length used.
+func CapLength(requested int, limits ...int) (int, string) {
+	n := requested
+	for _, l := range limits {
+		if l > 0 && l < n {
+			n = l
+		}
+	}
+	if n == requested {
+		return n, ""
+	}
+	return n, fmt.Sprintf("the max_seq_length passed (%d) is larger than the maximum length for the model (%d). Using max_seq_length=%d.", requested, n, n)
+}
 
 // Tokenizer turns text into model ids exactly as HuggingFace's tokenizers
 // do for BERT (WordPiece) and RoBERTa (byte-level BPE). It is safe for

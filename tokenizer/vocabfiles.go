@@ -8,7 +8,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/subtune/subtune/internal/utf8line"
 )
 
 // readVocabTxt reads a WordPiece vocab.txt: one token per line, the line
@@ -28,8 +29,8 @@ func readVocabTxt(path string) (map[string]int32, []string, error) {
 	for sc.Scan() {
 		line++
 		b := sc.Bytes()
-		if !utf8.Valid(b) {
-			return nil, nil, fmt.Errorf("%s:%d: invalid UTF-8", path, line)
+		if err := utf8line.CheckBytes(b); err != nil {
+			return nil, nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
 		tok := strings.TrimRightFunc(string(b), isWhiteSpace)
 		if tok == "" {
@@ -86,8 +87,8 @@ func readMerges(path string) ([][2]string, []int, error) {
 		if i == 0 && strings.HasPrefix(l, "#version") {
 			continue
 		}
-		if !utf8.ValidString(l) {
-			return nil, nil, fmt.Errorf("%s:%d: invalid UTF-8", path, i+1)
+		if err := utf8line.Check(l); err != nil {
+			return nil, nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
 		}
 		a, b, ok := strings.Cut(l, " ")
 		if !ok || a == "" || b == "" || strings.Contains(b, " ") {

@@ -1,11 +1,11 @@
 package trainer
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strings"
 
+	"github.com/subtune/subtune/internal/argcheck"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/trajectory"
 )
@@ -106,72 +106,81 @@ func DefaultArgs() Args {
 }
 
 // Validate checks the arguments and fills in what follows from others.
+// Every number is checked, whether or not the run uses it: a bad value is
+// refused, never replaced.
 func (a *Args) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var e argcheck.Errors
 	if a.ModelNameOrPath == "" {
-		bad("--model_name_or_path is required (an HF model folder)")
+		e.Addf("--model_name_or_path is required (an HF model folder)")
 	}
 	if a.OutputDir == "" {
-		bad("--output_dir is required")
+		e.Addf("--output_dir is required")
 	}
 	if a.TaskName == "" && a.TrainFile == "" && a.ValidationFile == "" {
-		bad("need --task_name or --train_file/--validation_file")
+		e.Addf("need --task_name or --train_file/--validation_file")
 	}
 	if !a.DoTrain && !a.DoEval && !a.DoPredict {
-		bad("nothing to do: give --do_train, --do_eval and/or --do_predict")
+		e.Addf("nothing to do: give --do_train, --do_eval and/or --do_predict")
 	}
-	if a.MaxSeqLength <= 0 {
-		bad("--max_seq_length must be positive, got %d", a.MaxSeqLength)
-	}
-	if a.PerDeviceTrainBatchSize <= 0 || a.PerDeviceEvalBatchSize <= 0 {
-		bad("batch sizes must be positive")
-	}
-	if a.GradientAccumulationSteps <= 0 {
-		bad("--gradient_accumulation_steps must be positive, got %d", a.GradientAccumulationSteps)
-	}
-	if a.LearningRate < 0 || a.WeightDecay < 0 {
-		bad("--learning_rate and --weight_decay must not be negative")
-	}
-	if a.MaxSteps <= 0 && a.NumTrainEpochs <= 0 && a.DoTrain {
-		bad("--num_train_epochs must be positive (or set --max_steps)")
-	}
+	a.validateNumbers(&e)
 	if a.LRSchedulerType != "linear" {
-		bad("--lr_scheduler_type %q: only \"linear\" (the Trainer's default) is implemented", a.LRSchedulerType)
-	}
-	if a.WarmupRatio < 0 || a.WarmupRatio > 1 {
-		bad("--warmup_ratio must lie in [0, 1], got %v", a.WarmupRatio)
-	}
-	if a.WarmupSteps < 0 {
-		bad("--warmup_steps must not be negative")
+		e.Addf("--lr_scheduler_type %q: only \"linear\" (the Trainer's default) is implemented", a.LRSchedulerType)
 	}
 	for _, s := range []struct{ flag, v string }{{"eval_strategy", a.EvalStrategy}, {"save_strategy", a.SaveStrategy}} {
 		switch s.v {
 		case "no", "steps", "epoch":
 		default:
-			bad("--%s %q: want no, steps or epoch", s.flag, s.v)
+			e.Addf("--%s %q: want no, steps or epoch", s.flag, s.v)
 		}
 	}
-	if a.EvalStrategy == "steps" && a.EvalSteps <= 0 {
+	if a.EvalStrategy == "steps" && a.EvalSteps == 0 {
 		// TrainingArguments falls back to logging_steps.
 		a.EvalSteps = a.LoggingSteps
 	}
-	if a.SaveStrategy == "steps" && a.SaveSteps <= 0 {
-		bad("--save_steps must be positive with --save_strategy steps")
-	}
-	if a.LoggingSteps <= 0 {
-		bad("--logging_steps must be positive")
-	}
 	if _, _, err := trajectory.ParseSchedule(a.SaveTrajectory); err != nil {
-		errs = append(errs, err)
+		e.Add(err)
 	}
 	if _, err := a.trajectoryDType(); err != nil {
-		errs = append(errs, err)
+		e.Add(err)
 	}
-	if a.Threads < 0 {
-		bad("--threads must not be negative")
+	return e.Err()
+}
+
+// validateNumbers checks every numeric argument against its range.
+func (a *Args) validateNumbers(e *argcheck.Errors) {
+	e.Int("--max_seq_length", a.MaxSeqLength, argcheck.Positive)
+	all := argcheck.NonNegative.With("0: all")
+	e.Int("--max_train_samples", a.MaxTrainSamples, all)
+	e.Int("--max_eval_samples", a.MaxEvalSamples, all)
+	e.Int("--max_predict_samples", a.MaxPredictSamples, all)
+	e.Int("--per_device_train_batch_size", a.PerDeviceTrainBatchSize, argcheck.Positive)
+	e.Int("--per_device_eval_batch_size", a.PerDeviceEvalBatchSize, argcheck.Positive)
+	e.Int("--gradient_accumulation_steps", a.GradientAccumulationSteps, argcheck.Positive)
+	e.Float("--learning_rate", a.LearningRate, argcheck.LearningRate)
+	e.Float("--weight_decay", a.WeightDecay, argcheck.NonNegative)
+	if d := a.LearningRate * a.WeightDecay; d > 1 {
+		// Decoupled decay multiplies every weight by 1 − lr·wd per step.
+		e.Addf("--learning_rate %g × --weight_decay %g = %g: each step would multiply the weights by %g", a.LearningRate, a.WeightDecay, d, 1-d)
 	}
-	return errors.Join(errs...)
+	e.Float("--adam_beta1", a.AdamBeta1, argcheck.Probability)
+	e.Float("--adam_beta2", a.AdamBeta2, argcheck.Probability)
+	e.Float("--adam_epsilon", a.AdamEpsilon, argcheck.Positive)
+	e.Float("--max_grad_norm", a.MaxGradNorm, argcheck.NonNegative.With("0: no clipping"))
+	if a.MaxSteps != -1 {
+		e.Int("--max_steps", a.MaxSteps, argcheck.Positive.With("or -1: --num_train_epochs decides"))
+	}
+	if a.MaxSteps > 0 || !a.DoTrain {
+		e.Float("--num_train_epochs", a.NumTrainEpochs, argcheck.NonNegative)
+	} else {
+		e.Float("--num_train_epochs", a.NumTrainEpochs, argcheck.Positive)
+	}
+	e.Float("--warmup_ratio", a.WarmupRatio, argcheck.Fraction)
+	e.Int("--warmup_steps", a.WarmupSteps, argcheck.NonNegative.With("0: --warmup_ratio decides"))
+	e.Int("--eval_steps", a.EvalSteps, argcheck.NonNegative.With("0: --logging_steps"))
+	e.Int("--logging_steps", a.LoggingSteps, argcheck.Positive)
+	e.Int("--save_steps", a.SaveSteps, argcheck.Positive)
+	e.Int("--save_total_limit", a.SaveTotalLimit, argcheck.NonNegative.With("0: all"))
+	e.Int("--threads", a.Threads, argcheck.Threads)
 }
 
 func (a *Args) trajectoryDType() (safetensors.DType, error) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/subtune/subtune/internal/testmodel"
+	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/trajectory"
 )
@@ -224,15 +227,17 @@ func TestSameSeedSameLosses(t *testing.T) {
 	}
 }
 
-// TestNonFiniteLossStops: a learning rate that blows the weights up must
-// stop the run with a message naming the step, and leave the last good
-// checkpoint in place.
+// TestNonFiniteLossStops: a gradient that turns NaN (here at the second
+// step; in practice a run blown up by its data or schedule) must stop the
+// run with a message naming the step, and leave the last good checkpoint
+// in place.
 func TestNonFiniteLossStops(t *testing.T) {
 	modelDir := tinyModelDir(t, testmodel.Tiny(2))
 	out := t.TempDir()
 	a := tinyArgs(modelDir, out)
-	a.LearningRate, a.WarmupRatio, a.SaveSteps, a.SaveTotalLimit = 1e35, 0, 1, 2
-	_, err := Finetune(context.Background(), a, io.Discard, Hooks{})
+	a.WarmupRatio, a.SaveSteps, a.SaveTotalLimit = 0, 1, 2
+	hooks := Hooks{NewReparam: func(m *model.Model) (Reparam, error) { return &poisonGrad{m: m, at: 2}, nil }}
+	_, err := Finetune(context.Background(), a, io.Discard, hooks)
 	if !errors.Is(err, ErrNonFinite) {
 		t.Fatalf("got %v, want ErrNonFinite", err)
 	}
@@ -254,3 +259,22 @@ func TestNonFiniteLossStops(t *testing.T) {
 		t.Fatalf("the last checkpoint is not good: %v", err)
 	}
 }
+
+// poisonGrad trains every tensor in full space and makes the gradient NaN
+// at optimiser step at.
+type poisonGrad struct {
+	m         *model.Model
+	at, steps int
+}
+
+func (p *poisonGrad) Trainable(model.Tensor) bool { return true }
+func (p *poisonGrad) Groups() []optim.Group       { return nil }
+func (p *poisonGrad) BeforeForward()              {}
+func (p *poisonGrad) AfterBackward() {
+	if p.steps++; p.steps == p.at {
+		p.m.Grad[0] = float32(math.NaN())
+	}
+}
+func (p *poisonGrad) Save(string) error { return nil }
+func (p *poisonGrad) Load(string) error { return nil }
+func (p *poisonGrad) Describe() string  { return "NaN gradient at step 2" }

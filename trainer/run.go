@@ -307,7 +307,8 @@ func (r *run) loadModel() error {
 	if r.regression {
 		labels = []string{"LABEL_0"} // transformers' default id2label for one label
 	}
-	m, rep, err := checkpoint.Load(a.ModelNameOrPath, model.SequenceClassification, checkpoint.Options{Labels: labels, Seed: uint64(a.Seed)})
+	use := model.Usage{Batch: max(a.PerDeviceTrainBatchSize, a.PerDeviceEvalBatchSize), SeqLen: a.MaxSeqLength, Train: a.DoTrain}
+	m, rep, err := checkpoint.Load(a.ModelNameOrPath, model.SequenceClassification, checkpoint.Options{Labels: labels, Seed: uint64(a.Seed), Usage: use})
 	if err != nil {
 		return err
 	}
@@ -325,17 +326,9 @@ func (r *run) loadModel() error {
 	if tok.VocabSize() > m.Config.VocabSize {
 		return fmt.Errorf("the tokenizer in %s has %d tokens but the model's vocab_size is %d", tokDir, tok.VocabSize(), m.Config.VocabSize)
 	}
-	maxLen := a.MaxSeqLength
-	limit := m.Config.MaxPositionEmbeddings
-	if m.Config.ModelType == "roberta" {
-		limit -= m.Config.PadTokenID + 1
-	}
-	if tl := tok.MaxLength(); tl > 0 && tl < limit {
-		limit = tl
-	}
-	if maxLen > limit {
-		fmt.Fprintf(r.log, "warning: the max_seq_length passed (%d) is larger than the maximum length for the model (%d). Using max_seq_length=%d.\n", maxLen, limit, limit)
-		maxLen = limit
+	maxLen, warning := tokenizer.CapLength(a.MaxSeqLength, m.Config.PositionLimit(), tok.MaxLength())
+	if warning != "" {
+		fmt.Fprintf(r.log, "warning: %s\n", warning)
 	}
 	r.a.MaxSeqLength = maxLen
 	r.m, r.tok = m, tok

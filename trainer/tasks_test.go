@@ -217,26 +217,62 @@ func TestSetFromJSON(t *testing.T) {
 	}
 }
 
-// TestValidate lists arguments that must be refused before any work.
+// TestValidate lists arguments that must be refused before any work, each
+// with the message naming it.
 func TestValidate(t *testing.T) {
+	nan, inf := math.NaN(), math.Inf(1)
 	for _, tc := range []struct {
 		name string
 		edit func(a *Args)
+		want string
 	}{
-		{"no model", func(a *Args) { a.ModelNameOrPath = "" }},
-		{"no task", func(a *Args) { a.TaskName = "" }},
-		{"nothing to do", func(a *Args) { a.DoTrain, a.DoEval = false, false }},
-		{"bad schedule", func(a *Args) { a.LRSchedulerType = "cosine" }},
-		{"bad trajectory", func(a *Args) { a.SaveTrajectory = "sometimes" }},
-		{"bad trajectory dtype", func(a *Args) { a.TrajectoryDType = "f16" }},
-		{"bad strategy", func(a *Args) { a.EvalStrategy = "often" }},
-		{"zero accumulation", func(a *Args) { a.GradientAccumulationSteps = 0 }},
-		{"warmup ratio", func(a *Args) { a.WarmupRatio = 2 }},
+		{"no model", func(a *Args) { a.ModelNameOrPath = "" }, "--model_name_or_path is required"},
+		{"no task", func(a *Args) { a.TaskName = "" }, "need --task_name"},
+		{"nothing to do", func(a *Args) { a.DoTrain, a.DoEval = false, false }, "nothing to do"},
+		{"bad schedule", func(a *Args) { a.LRSchedulerType = "cosine" }, "--lr_scheduler_type"},
+		{"bad trajectory", func(a *Args) { a.SaveTrajectory = "sometimes" }, "sometimes"},
+		{"bad trajectory dtype", func(a *Args) { a.TrajectoryDType = "f16" }, "--trajectory_dtype"},
+		{"bad strategy", func(a *Args) { a.EvalStrategy = "often" }, "--eval_strategy"},
+		{"zero accumulation", func(a *Args) { a.GradientAccumulationSteps = 0 }, "--gradient_accumulation_steps 0: want an integer ≥ 1"},
+		{"warmup ratio", func(a *Args) { a.WarmupRatio = 2 }, "--warmup_ratio 2: want a finite number in [0, 1]"},
+		{"epochs nan", func(a *Args) { a.NumTrainEpochs = nan }, "--num_train_epochs NaN: want a finite number > 0"},
+		{"epochs inf", func(a *Args) { a.NumTrainEpochs = inf }, "--num_train_epochs +Inf: want a finite number > 0"},
+		{"epochs zero", func(a *Args) { a.NumTrainEpochs = 0 }, "--num_train_epochs 0: want a finite number > 0"},
+		{"epochs nan with max_steps", func(a *Args) { a.NumTrainEpochs, a.MaxSteps = nan, 5 }, "--num_train_epochs NaN: want a finite number ≥ 0"},
+		{"lr nan", func(a *Args) { a.LearningRate = nan }, "--learning_rate NaN: want a finite number in (0, 10]"},
+		{"lr inf", func(a *Args) { a.LearningRate = inf }, "--learning_rate +Inf"},
+		{"lr absurd", func(a *Args) { a.LearningRate = 1e10 }, "--learning_rate 1e+10: want a finite number in (0, 10]"},
+		{"lr zero", func(a *Args) { a.LearningRate = 0 }, "--learning_rate 0"},
+		{"lr negative", func(a *Args) { a.LearningRate = -1e-5 }, "--learning_rate -1e-05"},
+		{"weight decay nan", func(a *Args) { a.WeightDecay = nan }, "--weight_decay NaN: want a finite number ≥ 0"},
+		{"weight decay negative", func(a *Args) { a.WeightDecay = -0.1 }, "--weight_decay -0.1"},
+		{"decay flips weights", func(a *Args) { a.LearningRate, a.WeightDecay = 0.1, 20 }, "--learning_rate 0.1 × --weight_decay 20 = 2: each step would multiply the weights by -1"},
+		{"adam epsilon zero", func(a *Args) { a.AdamEpsilon = 0 }, "--adam_epsilon 0: want a finite number > 0"},
+		{"adam beta1", func(a *Args) { a.AdamBeta1 = 1.5 }, "--adam_beta1 1.5: want a finite number in [0, 1)"},
+		{"adam beta2 one", func(a *Args) { a.AdamBeta2 = 1 }, "--adam_beta2 1: want a finite number in [0, 1)"},
+		{"adam beta2 negative", func(a *Args) { a.AdamBeta2 = -0.1 }, "--adam_beta2 -0.1"},
+		{"max grad norm nan", func(a *Args) { a.MaxGradNorm = nan }, "--max_grad_norm NaN: want a finite number ≥ 0 (0: no clipping)"},
+		{"max grad norm negative", func(a *Args) { a.MaxGradNorm = -1 }, "--max_grad_norm -1"},
+		{"max steps zero", func(a *Args) { a.MaxSteps = 0 }, "--max_steps 0: want an integer ≥ 1 (or -1: --num_train_epochs decides)"},
+		{"max steps -5", func(a *Args) { a.MaxSteps = -5 }, "--max_steps -5"},
+		{"max train samples", func(a *Args) { a.MaxTrainSamples = -5 }, "--max_train_samples -5: want an integer ≥ 0 (0: all)"},
+		{"max eval samples", func(a *Args) { a.MaxEvalSamples = -1 }, "--max_eval_samples -1"},
+		{"max predict samples", func(a *Args) { a.MaxPredictSamples = -1 }, "--max_predict_samples -1"},
+		{"max seq length", func(a *Args) { a.MaxSeqLength = 0 }, "--max_seq_length 0: want an integer ≥ 1"},
+		{"train batch", func(a *Args) { a.PerDeviceTrainBatchSize = 0 }, "--per_device_train_batch_size 0"},
+		{"eval batch", func(a *Args) { a.PerDeviceEvalBatchSize = -8 }, "--per_device_eval_batch_size -8"},
+		{"warmup steps", func(a *Args) { a.WarmupSteps = -1 }, "--warmup_steps -1"},
+		{"eval steps", func(a *Args) { a.EvalSteps = -1 }, "--eval_steps -1: want an integer ≥ 0 (0: --logging_steps)"},
+		{"logging steps", func(a *Args) { a.LoggingSteps = 0 }, "--logging_steps 0"},
+		{"save steps", func(a *Args) { a.SaveSteps = -5 }, "--save_steps -5"},
+		{"save total limit", func(a *Args) { a.SaveTotalLimit = -1 }, "--save_total_limit -1"},
+		{"threads", func(a *Args) { a.Threads = -2 }, "--threads -2: want an integer ≥ 0 (0: all cores)"},
 	} {
 		a := tinyArgs("m", "o")
 		tc.edit(&a)
-		if err := a.Validate(); err == nil {
-			t.Errorf("%s: accepted", tc.name)
+		err := a.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", tc.name, err, tc.want)
 		}
 	}
 	a := tinyArgs("m", "o")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/dirlock"
+	"github.com/subtune/subtune/internal/argcheck"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/subspace"
 	"github.com/subtune/subtune/trajectory"
@@ -106,8 +107,12 @@ func runExtract(o extractOptions, log io.Writer) (*subspace.ExtractStats, error)
 	default:
 		return nil, fmt.Errorf("--dtype %q: want f32 or bf16", o.DTypeName)
 	}
-	if o.Checkpoints < 0 {
-		return nil, fmt.Errorf("--checkpoints %d: want a number of checkpoints (0: all)", o.Checkpoints)
+	var e argcheck.Errors
+	e.Int("--checkpoints", o.Checkpoints, argcheck.NonNegative.With("0: all"))
+	e.Int("--dim", o.Dim, argcheck.NonNegative.With("0: all t"))
+	e.Int("--threads", o.Threads, argcheck.Threads)
+	if err := e.Err(); err != nil {
+		return nil, err
 	}
 	if o.Checkpoints > 0 && o.Unified != "" {
 		return nil, fmt.Errorf("--checkpoints selects checkpoints of one --trajectory; --unified takes one of each (--unified_pick)")

@@ -45,11 +45,12 @@ checkpoint-N folders, and predict_results_<task>.txt with --do_predict.
 epoch (or N steps) into <output_dir>/trajectory, the input of
 'subtune extract'. A run killed at any point continues with --resume and
 ends with the same weights as an uninterrupted run; Ctrl-C saves a
-checkpoint first. --resume refuses a checkpoint whose files changed since
-they were written, or a command whose options that change the weights
-differ from the run's (only logging, evaluation, output and thread options
-may). A run holds --output_dir while it lives: a second run into it is
-refused with the holder's pid.
+checkpoint first and exits with status 130 (a second Ctrl-C quits at once).
+--resume refuses a checkpoint whose files changed since they were written,
+or a command whose options that change the weights differ from the run's
+(only logging, evaluation, output and thread options may). A run holds
+--output_dir while it lives: a second run into it is refused with the
+holder's pid.
 
 The paper's variants: --subspace FILE (from 'subtune extract') trains the
 encoder only inside that subspace, θ = θ0 + Vᵀ·(1/h)Σzᵢ, with the embeddings
@@ -66,7 +67,7 @@ works on a fresh checkout.`,
 	}
 	addFinetuneFlags(cmd.Flags(), &finetuneArgs)
 	finetuneSource.addFlags(cmd.Flags())
-	return cmd
+	return graceful(cmd)
 }
 
 // finetuneExtension adds flags to `subtune finetune` and, when they select
@@ -142,6 +143,10 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 		hooks.NewReparam = f
 	}
 	hooks.Settings = extensionSettings(fs)
+	// Every value is checked before the model is looked for (or fetched).
+	if err := a.Validate(); err != nil {
+		return err
+	}
 	if err := resolveFinetuneModel(cmd.Context(), &a, cmd.ErrOrStderr()); err != nil {
 		return err
 	}

@@ -16,32 +16,34 @@ import (
 // Subspace fine-tuning (the paper's Intrinsic, Random and Freeze rows) as
 // flags of `subtune finetune`.
 func init() {
-	var s subspace.Spec
+	s := subspace.DefaultSpec()
 	var dtype string
-	var initStd float64
+	initStd := subspace.DefaultOptions().InitStd
 	registerFinetuneExtension(finetuneExtension{
 		Name: "subspace",
 		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&s.BasisFile, "subspace", "", "fine-tune the encoder inside this subspace (from `subtune extract`): θ = θ0 + Vᵀ·(1/h)Σzᵢ")
+			fs.StringVar(&s.BasisFile, "subspace", "", "fine-tune the encoder inside this subspace (a file from 'subtune extract'): θ = θ0 + Vᵀ·(1/h)Σzᵢ")
 			fs.StringVar(&s.Random, "random_subspace", "", "fine-tune inside a random subspace: dense, fastfood or said")
 			fs.IntVar(&s.Dim, "subspace_dim", 0, "dimension per layer of a random subspace")
 			fs.StringVar(&dtype, "subspace_dtype", "f32", "in-memory storage of the basis (--subspace or a dense --random_subspace): f32 or bf16, half the memory")
 			fs.BoolVar(&s.FreezeEncoder, "freeze_encoder", false, "keep the encoder fixed (the paper's Freeze baseline)")
 			fs.BoolVar(&s.FreezeEmbeddings, "freeze_embeddings", false, "also keep the embeddings fixed (only z and the head train)")
-			fs.IntVar(&s.Ensemble, "ensemble", 16, "copies h of the subspace coordinates z")
-			fs.Float64Var(&s.LearningRate, "subspace_learning_rate", 0.01, "learning rate of z (and of SAID's λ)")
-			fs.Float64Var(&initStd, "subspace_init_std", 1, "standard deviation of each copy's random start N(0, σ²); 0 starts z at zero (θ = θ0)")
+			fs.IntVar(&s.Ensemble, "ensemble", s.Ensemble, "copies h of the subspace coordinates z")
+			fs.Float64Var(&s.LearningRate, "subspace_learning_rate", s.LearningRate, "learning rate of z (and of SAID's λ)")
+			fs.Float64Var(&initStd, "subspace_init_std", initStd, "standard deviation of each copy's random start N(0, σ²); 0 starts z at zero (θ = θ0)")
 		},
 		Reparam: func(a *trainer.Args) (func(m *model.Model) (trainer.Reparam, error), error) {
-			if !s.Active() {
-				return nil, nil
-			}
 			s.Seed = uint64(a.Seed)
 			s.InitStd = &initStd
 			s.RandomDType = safetensors.DType(strings.ToUpper(dtype))
 			s.BasisDType = s.RandomDType
+			// Checked before asking whether it is used: a bad value is
+			// refused even where it would not matter.
 			if err := s.Validate(); err != nil {
 				return nil, err
+			}
+			if !s.Active() {
+				return nil, nil
 			}
 			return func(m *model.Model) (trainer.Reparam, error) {
 				h, n, err := s.NewHook(m)

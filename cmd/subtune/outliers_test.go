@@ -160,11 +160,11 @@ func TestOutliersCommand(t *testing.T) {
 			if tc.name == "dense-bf16" {
 				// Pinned to the wrong storage: analysed, with a warning.
 				log.Reset()
-				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, DType: "f32"}, Threads: 1}, io.Discard, &log); err != nil ||
+				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "f32"}, Threads: 1}, io.Discard, &log); err != nil ||
 					!strings.Contains(log.String(), "warning: the rebuilt update matches the run's weights only to") || strings.Contains(log.String(), "BF16") {
 					t.Errorf("--subspace_dtype f32 on a bfloat16 run: %v\n%s", err, log.String())
 				}
-				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, DType: "f16"}}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--subspace_dtype") {
+				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "f16"}}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--subspace_dtype") {
 					t.Errorf("--subspace_dtype f16: %v", err)
 				}
 			}
@@ -173,19 +173,19 @@ func TestOutliersCommand(t *testing.T) {
 
 	// Errors name what is wrong.
 	var sink bytes.Buffer
-	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: full, Sigma: 3}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), subspace.CoordinatesFile) {
+	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: full, Sigma: 3, Top: 10}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), subspace.CoordinatesFile) {
 		t.Errorf("a full fine-tuning run: %v", err)
 	}
 	run := subspaceRun(t, modelDir, subspace.Spec{Random: subspace.KindDense, Dim: 4, Ensemble: 2, Seed: 5, LearningRate: 0.05})
 	other := outliersModelDir(t, 4)
-	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Model: other, Sigma: 3, Output: t.TempDir()}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "does not reproduce the run's weights") {
+	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Model: other, Sigma: 3, Top: 10, Output: t.TempDir()}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "does not reproduce the run's weights") {
 		t.Errorf("another base model: %v", err)
 	}
-	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Sigma: 3}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "--run") {
+	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Sigma: 3, Top: 10}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "--run") {
 		t.Errorf("no --run: %v", err)
 	}
 	os.Remove(filepath.Join(run, "training_args.json"))
-	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Sigma: 3}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "--model") {
+	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Sigma: 3, Top: 10}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "--model") {
 		t.Errorf("no training_args.json: %v", err)
 	}
 }

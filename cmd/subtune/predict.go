@@ -17,7 +17,7 @@ func init() { rootCmd.AddCommand(newPredictCmd()) }
 
 func newPredictCmd() *cobra.Command {
 	var modelPath, input, output string
-	var o inference.Options
+	o := inference.DefaultOptions()
 	var threads int
 	var src modelSource
 	cmd := &cobra.Command{
@@ -36,17 +36,24 @@ Each input line is either
   {"text": "...", "text_pair": "..."}
 
 (text_pair optional), tokenised with the model folder's tokenizer and
-truncated to --max_seq_length. Batches are padded to their longest input.
+truncated to --max_seq_length. Text that is not valid UTF-8 (raw bytes or a
+lone surrogate escape) is an error naming the line and byte column. Batches are padded to their longest input.
 --output gets one JSON line per input, in order: {"logits": [...],
 "label": "..."} for a classifier (label = id2label of the arg-max), or
 {"logits": [x], "score": x} for a regressor. "-" means stdin or stdout.
 An --output file is written only when every line succeeded.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkThreads(threads); err != nil {
+				return err
+			}
 			if threads > 0 {
 				runtime.GOMAXPROCS(threads)
 			}
 			blas.SetThreads(threads)
+			if err := o.Validate(); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
 			dir, err := src.resolve(ctx, modelPath, stderr)
@@ -59,7 +66,7 @@ An --output file is written only when every line succeeded.`,
 			}
 			fmt.Fprint(stderr, rep.String())
 
-			var in io.Reader = cmd.InOrStdin()
+			var in io.Reader = interruptible(ctx, cmd.InOrStdin())
 			inName := "stdin"
 			if input != "-" {
 				f, err := os.Open(input)
@@ -96,9 +103,9 @@ An --output file is written only when every line succeeded.`,
 	src.addFlags(f)
 	f.StringVar(&input, "input", "-", `JSON lines to predict ("-": stdin)`)
 	f.StringVar(&output, "output", "-", `where the predictions go ("-": stdout)`)
-	f.IntVar(&o.BatchSize, "batch_size", 32, "inputs per batch")
-	f.IntVar(&o.MaxSeqLength, "max_seq_length", 128, "tokens per text input after truncation, special tokens included")
+	f.IntVar(&o.BatchSize, "batch_size", o.BatchSize, "inputs per batch")
+	f.IntVar(&o.MaxSeqLength, "max_seq_length", o.MaxSeqLength, "tokens per text input after truncation, special tokens included (capped, with a warning, at the model's positions)")
 	f.IntVar(&threads, "threads", 0, "CPU threads for GEMM and element-wise kernels (0: all cores)")
 	_ = cmd.MarkFlagRequired("model_name_or_path")
-	return cmd
+	return graceful(cmd)
 }

@@ -251,6 +251,9 @@ func TestPredictBadInput(t *testing.T) {
 		{"ragged types", dir, `{"input_ids": [101, 102], "token_type_ids": [0]}`, []string{"line 1", "1 token_type_ids for 2 input_ids"}},
 		{"bad type id", dir, `{"input_ids": [101, 102], "token_type_ids": [0, 2]}`, []string{"line 1", "token_type_ids[1] = 2"}},
 		{"bad mask", dir, `{"input_ids": [101, 102], "attention_mask": [1, 7]}`, []string{"line 1", "attention_mask[1] = 7"}},
+		{"invalid UTF-8", dir, good + "\n" + "{\"text\": \"h\xffi\"}", []string{"line 2", "invalid UTF-8: byte 0xff at column 12"}},
+		{"lone surrogate", dir, `{"text": "a \udc00"}`, []string{"line 1", `invalid UTF-8: the escape \udc00 at column 13 is half of a UTF-16 surrogate pair`}},
+		{"all-zero mask", dir, good + "\n" + `{"input_ids": [101, 7592, 102], "attention_mask": [0, 0, 0]}`, []string{"line 2", "attention_mask is all 0: the model needs at least one token to attend to"}},
 		{"too long", dir, `{"input_ids": [` + strings.Repeat("1, ", 64) + `1]}`, []string{"line 1", "65 input_ids", "64 positions"}},
 		{"both forms", dir, `{"text": "x", "input_ids": [101]}`, []string{"line 1", "not both"}},
 		{"pair alone", dir, `{"text_pair": "x", "input_ids": [101]}`, []string{"line 1", "text_pair"}},
@@ -290,6 +293,27 @@ func TestPredictBadInput(t *testing.T) {
 	_, _, err = runPredict(t, good)
 	if err == nil || !strings.Contains(err.Error(), "model_name_or_path") {
 		t.Errorf("no model flag: %v", err)
+	}
+}
+
+// TestPredictCapsMaxSeqLength: a --max_seq_length beyond the model's
+// positions is used capped, with a warning naming the cap.
+func TestPredictCapsMaxSeqLength(t *testing.T) {
+	dir := tinyBERT(t, []string{"no", "yes"}, true) // 64 positions
+	long := `{"text": "` + strings.Repeat("word ", 100) + `"}`
+	stdout, stderr, err := runPredict(t, long, "--model_name_or_path", dir, "--max_seq_length", "1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "warning: the max_seq_length passed (1000) is larger than the maximum length for the model (64). Using max_seq_length=64."
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr does not say %q:\n%s", want, stderr)
+	}
+	if len(parseOut(t, stdout)) != 1 {
+		t.Errorf("output: %s", stdout)
+	}
+	if _, stderr, _ := runPredict(t, long, "--model_name_or_path", dir, "--max_seq_length", "64"); strings.Contains(stderr, "max_seq_length passed") {
+		t.Errorf("warned at the limit itself:\n%s", stderr)
 	}
 }
 

@@ -34,13 +34,29 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 --resume continues from the newest one. The final model is written to
 <output_dir>/model in HuggingFace layout.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkThreads(threads); err != nil {
+				return err
+			}
+			c := model.DefaultConfig("bert")
+			c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize = layers, hidden, heads, ffn
+			c.MaxPositionEmbeddings = maxPos
+			o.Config = c
+			if err := o.Validate(); err != nil {
+				return err
+			}
 			blas.SetThreads(threads)
 			if glueTrain != "" && o.NextSentence {
 				return fmt.Errorf("--next_sentence pairs consecutive paragraphs of running text, which --glue_train's sentences are not: drop one of them")
 			}
+			var err error
+			if o.TokenizerDir, err = shippedDefault(cmd.Flags(), "tokenizer"); err != nil {
+				return err
+			}
 			var files []string
 			if corpusGlob != "" || glueTrain == "" { // --corpus "" --glue_train T: the tasks' train text alone
-				var err error
+				if corpusGlob, err = shippedDefault(cmd.Flags(), "corpus"); err != nil {
+					return err
+				}
 				if files, err = filepath.Glob(corpusGlob); err != nil {
 					return err
 				}
@@ -53,12 +69,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 			if glueTrain != "" {
 				o.GLUETrain, o.GLUEDataDir, o.GLUEPairs = strings.Split(glueTrain, ","), glueDataDir, gluePairs
 			}
-			c := model.DefaultConfig("bert")
-			c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize = layers, hidden, heads, ffn
-			c.MaxPositionEmbeddings = maxPos
-			o.Config = c
 			o.Log = cmd.ErrOrStderr()
-			var err error
 			if o.TokenizerDir, err = src.resolveTokenizer(cmd.Context(), o.TokenizerDir, o.Log); err != nil {
 				return err
 			}
@@ -71,11 +82,11 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&corpusGlob, "corpus", "../shared/corpus/*.txt", "glob of corpus text files (one paragraph per line); \"\" with --glue_train trains on the tasks' train text alone")
+	f.StringVar(&corpusGlob, "corpus", "../shared/corpus/*.txt", "glob of corpus text files (one paragraph per line); \"\" with --glue_train trains on the tasks' train text alone; the default is relative to the subtune repository above the working directory or the binary")
 	f.StringVar(&glueTrain, "glue_train", "", "comma-separated GLUE tasks whose train sentences join the corpus (never dev or test)")
 	f.BoolVar(&gluePairs, "glue_pairs", false, "with --glue_train: a pair task's two sentences share a line, \"A [SEP] B\", trained as a sentence pair (segment ids with --line_by_line)")
 	f.StringVar(&glueDataDir, "glue_data_dir", "", "GLUE root for --glue_train (default: the files shipped with subtune)")
-	f.StringVar(&o.TokenizerDir, "tokenizer", "tokenizer/testdata/bert-base-uncased", "folder or hub model id with the WordPiece vocabulary")
+	f.StringVar(&o.TokenizerDir, "tokenizer", shippedTokenizer, "folder or hub model id with the WordPiece vocabulary; the default is the shipped one, looked up in the subtune repository above the working directory or the binary")
 	f.StringVar(&o.OutputDir, "output_dir", "runs/pretrain", "where checkpoints and the final model go")
 	f.IntVar(&layers, "num_hidden_layers", 4, "encoder layers")
 	f.IntVar(&hidden, "hidden_size", 256, "hidden size")
@@ -100,7 +111,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 	src.addFlags(f)
 	f.IntVar(&threads, "threads", 0, "OpenBLAS threads (0: all cores)")
 	cmd.AddCommand(exportCmd())
-	rootCmd.AddCommand(cmd)
+	rootCmd.AddCommand(graceful(cmd))
 }
 
 func exportCmd() *cobra.Command {
@@ -111,6 +122,10 @@ func exportCmd() *cobra.Command {
 		Short: "Write a pre-training run's newest checkpoint as a model folder with its model card",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.DType = safetensors.DType(strings.ToUpper(dtype))
+			var err error
+			if o.TokenizerDir, err = shippedDefault(cmd.Flags(), "tokenizer"); err != nil {
+				return err
+			}
 			if downstream != "" {
 				data, err := os.ReadFile(downstream)
 				if err != nil {
@@ -137,7 +152,7 @@ func exportCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.Run, "run", "runs/pretrain", "the pre-training output_dir")
 	f.StringVar(&o.Output, "output", defaultModel, "model folder to write")
-	f.StringVar(&o.TokenizerDir, "tokenizer", "tokenizer/testdata/bert-base-uncased", "tokenizer folder to ship with the model")
+	f.StringVar(&o.TokenizerDir, "tokenizer", shippedTokenizer, "tokenizer folder to ship with the model; the default is looked up in the subtune repository above the working directory or the binary")
 	f.StringVar(&dtype, "dtype", "f16", "weight storage: f32, f16 or bf16")
 	f.StringVar(&o.Name, "name", "subtune-bert-mini", "model name for the card")
 	f.StringVar(&o.Corpus, "corpus", "../shared/corpus (93.9 MB, 15.8 M words of English; see CORPUS_SOURCES.md)", "corpus description for the card")

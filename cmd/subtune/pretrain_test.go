@@ -11,10 +11,18 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// runRoot runs the subtune root command with args, as the binary does.
+// runRoot runs the subtune root command with args, as the binary does,
+// returning stdout and stderr together.
 func runRoot(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return runRootIO(t, "", args...)
+}
+
+// runRootIO is runRoot with stdin.
+func runRootIO(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
 	var out bytes.Buffer
+	rootCmd.SetIn(strings.NewReader(stdin))
 	rootCmd.SetArgs(args)
 	rootCmd.SetOut(&out)
 	rootCmd.SetErr(&out)

@@ -28,9 +28,11 @@ in it, the random-subspace and freeze baselines, and a report (REPORT.md with
 a Table-1-style table, singular-value spectra as PNG and SVG, results.json).
 
 Finished stages are skipped and interrupted ones resume, so rerunning the same
-command continues a reproduction. --profile quick (the default) finishes in
-about a quarter of an hour on two cores; --profile paper uses the paper's
-settings (32 checkpoints one per epoch, d = 32, h = 16, five seeds).
+command continues a reproduction. --profile quick (the default) takes a few
+minutes on two cores: about 2.5 minutes of CPU time, 2 to 6 minutes of wall
+time as measured, depending on what else the cores run. --profile paper uses
+the paper's settings (32 checkpoints one per epoch, d = 32, h = 16, five
+seeds).
 
 --analyses adds the paper's analyses, each a section of REPORT.md with its
 tables (mean ± std over seeds, every number traced to its run directories,
@@ -61,6 +63,9 @@ left with an ETA.`,
 			if err != nil {
 				return err
 			}
+			if o.Model, err = shippedDefault(cmd.Flags(), "model_name_or_path"); err != nil {
+				return err
+			}
 			if len(seeds) > 0 {
 				p.Seeds = seeds
 			}
@@ -82,6 +87,10 @@ left with an ETA.`,
 				o.OutputDir = filepath.Join("runs", "reproduce-"+p.Name)
 			}
 			o.Command = "subtune " + strings.Join(os.Args[1:], " ")
+			// Every value is checked before the model is looked for (or fetched).
+			if err := o.Validate(); err != nil {
+				return err
+			}
 			if o.Model, err = src.resolve(cmd.Context(), o.Model, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
@@ -95,7 +104,7 @@ left with an ETA.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model_name_or_path", defaultModel, "pre-trained "+modelNameHelp)
+	f.StringVar(&o.Model, "model_name_or_path", defaultModel, "pre-trained "+modelNameHelp+"; the default is the shipped one, looked up in the subtune repository above the working directory or the binary")
 	src.addFlags(f)
 	f.StringVar(&tasks, "tasks", "sst2", "comma-separated GLUE tasks (default sst2: the task on which the shipped model measurably beats random initialisation, see its card)")
 	f.StringVar(&profile, "profile", "quick", "settings: quick or paper")
@@ -106,5 +115,5 @@ left with an ETA.`,
 	f.StringVar(&o.OutputDir, "output_dir", "", "where runs and the report go (default runs/reproduce-<profile>)")
 	f.StringVar(&o.DataDir, "data_dir", "", "GLUE root or task folder (default: the shipped data)")
 	f.IntVar(&o.Threads, "threads", 0, "threads (0: all cores)")
-	rootCmd.AddCommand(cmd)
+	rootCmd.AddCommand(graceful(cmd))
 }

@@ -107,3 +107,26 @@ func readGoldenEncodings(t *testing.T, path string) []goldenEncoding {
 	}
 	return out
 }
+
+// TestTokenizeCapsMaxSeqLength: a --max_seq_length beyond the tokenizer's
+// model_max_length is capped with a warning that names the cap.
+func TestTokenizeCapsMaxSeqLength(t *testing.T) {
+	out, err := runRootIO(t, "hello\n", "tokenize", "--model_name_or_path", "../../models/subtune-bert-mini", "--max_seq_length", "9999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "warning: the max_seq_length passed (9999) is larger than the maximum length for the model (512). Using max_seq_length=512."
+	if !strings.Contains(out, want) || !strings.Contains(out, `"input_ids":[101,7592,102]`) {
+		t.Errorf("output does not hold %q and the ids:\n%s", want, out)
+	}
+}
+
+// TestTokenizeRefusesInvalidUTF8: bad bytes are an error naming the line
+// and the byte column, as in the GLUE readers, never replaced.
+func TestTokenizeRefusesInvalidUTF8(t *testing.T) {
+	_, err := runRootIO(t, "fine\nna\xefve\tpair\n", "tokenize", "--model_name_or_path", "../../models/subtune-bert-mini")
+	want := "stdin: line 2: invalid UTF-8: byte 0xef at column 3"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}

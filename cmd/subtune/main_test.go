@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/subtune/subtune/internal/testmodel"
+	"github.com/subtune/subtune/model"
+)
+
+// mainEnv makes the test binary run subtune's main with its arguments, so
+// that tests can signal a real subtune process and read its exit status.
+const mainEnv = "SUBTUNE_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		// Two commands that never finish on their own, to test Ctrl-C
+		// itself: one that ignores its context, one marked graceful that
+		// ignores it too (a second Ctrl-C must still end it).
+		block := func(cmd *cobra.Command, args []string) error {
+			fmt.Println("ready")
+			select {}
+		}
+		rootCmd.AddCommand(&cobra.Command{Use: "test-block", RunE: block})
+		rootCmd.AddCommand(graceful(&cobra.Command{Use: "test-block-graceful", RunE: block}))
+		os.Exit(run())
+	}
+	os.Exit(m.Run())
+}
+
+// startSubtune starts subtune with args; ready is a line of its output
+// (stdout or stderr) to wait for before the caller signals it.
+type subtune struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	output chan string // every line of stdout and stderr
+	lines  []string
+}
+
+func startSubtune(t *testing.T, args ...string) *subtune {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &subtune{cmd: cmd, stdin: stdin, output: make(chan string, 1000)}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			s.output <- sc.Text()
+		}
+		close(s.output)
+	}()
+	go func() { cmd.Wait(); pw.Close() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return s
+}
+
+// waitFor reads output until a line contains want.
+func (s *subtune) waitFor(t *testing.T, want string) {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case line, ok := <-s.output:
+			if !ok {
+				t.Fatalf("subtune ended before printing %q:\n%s", want, strings.Join(s.lines, "\n"))
+			}
+			s.lines = append(s.lines, line)
+			if strings.Contains(line, want) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %q within a minute:\n%s", want, strings.Join(s.lines, "\n"))
+		}
+	}
+}
+
+// exitCode waits for the end and returns the exit status and all output.
+func (s *subtune) exitCode(t *testing.T) (int, string) {
+	t.Helper()
+	for line := range s.output {
+		s.lines = append(s.lines, line)
+	}
+	var ee *exec.ExitError
+	if err := s.cmd.Wait(); err != nil && !errors.As(err, &ee) && !strings.Contains(err.Error(), "Wait was already called") {
+		t.Fatal(err)
+	}
+	return s.cmd.ProcessState.ExitCode(), strings.Join(s.lines, "\n")
+}
+
+// TestInterruptExits130: Ctrl-C ends every command with status 130, as
+// shells expect. Commands that stop cleanly do so first (the trainer saves
+// a checkpoint, tokenize stops reading); others end at once; a second
+// Ctrl-C never waits.
+func TestInterruptExits130(t *testing.T) {
+	dir := testmodel.New(t, testmodel.Tiny(1), model.SequenceClassification, 1)
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		ready   string // a line that shows the work has started
+		signals int
+		want    []string
+	}{
+		{"non-graceful command", []string{"test-block"}, "ready", 1, []string{"subtune: interrupted"}},
+		{"second Ctrl-C", []string{"test-block-graceful"}, "ready", 2, []string{"stopping cleanly", "subtune: interrupted"}},
+		{"tokenize waiting on stdin", []string{"tokenize", "--model_name_or_path", dir}, `"input_ids"`, 1,
+			[]string{"stopping cleanly", "subtune: stdin: line 2: context canceled"}},
+		{"finetune", []string{"finetune", "--model_name_or_path", dir, "--task_name", "sst2", "--do_train", "--output_dir", t.TempDir(),
+			"--max_steps", "100000", "--per_device_train_batch_size", "2", "--max_seq_length", "16", "--threads", "1", "--logging_steps", "1"},
+			"train step", 1, []string{"stopping cleanly", "checkpoint saved in", "--resume"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startSubtune(t, tc.args...)
+			if tc.name == "tokenize waiting on stdin" {
+				io.WriteString(s.stdin, "hello\n") // and keep stdin open
+			}
+			s.waitFor(t, tc.ready)
+			for range tc.signals {
+				if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			code, out := s.exitCode(t)
+			if code != exitInterrupted {
+				t.Errorf("exit status %d, want %d:\n%s", code, exitInterrupted, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
