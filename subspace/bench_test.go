@@ -208,7 +208,7 @@ func BenchmarkExtract(b *testing.B) {
 		}
 		w.Close()
 	}
-	tr, err := OpenTrajectory(dir)
+	tr, err := OpenRun(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func BenchmarkExtract(b *testing.B) {
 	out := filepath.Join(b.TempDir(), "basis.safetensors")
 	var mbps float64
 	for b.Loop() {
-		st, err := Extract(tr, out, ExtractOptions{})
+		st, err := Extract(All(tr), out, ExtractOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -174,7 +174,7 @@ func extractedBasis(t *testing.T, m *model.Model, scope string) *Basis {
 	delta := randomDeltas(rand.New(rand.NewPCG(4, 4)), 4, L, D, 0.02)
 	tr := newMemTrajectory(modelTheta0(m), delta, c.LayerLayout())
 	path := filepath.Join(t.TempDir(), "basis.safetensors")
-	if _, err := Extract(tr, path, ExtractOptions{Scope: scope}); err != nil {
+	if _, err := Extract(tr.all(), path, ExtractOptions{Scope: scope}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := LoadBasis(path, Expect{NumLayers: L, LayerSize: D, Theta0Hash: tr.Theta0Hash()})
@@ -344,10 +344,10 @@ func TestBF16MatchesF32(t *testing.T) {
 	tr := trajectoryAround(t, m, 6)
 	dir := t.TempDir()
 	f32, bf := filepath.Join(dir, "f32.safetensors"), filepath.Join(dir, "bf16.safetensors")
-	if _, err := Extract(tr, f32, ExtractOptions{}); err != nil {
+	if _, err := Extract(tr.all(), f32, ExtractOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Extract(tr, bf, ExtractOptions{DType: safetensors.BF16}); err != nil {
+	if _, err := Extract(tr.all(), bf, ExtractOptions{DType: safetensors.BF16}); err != nil {
 		t.Fatal(err)
 	}
 	want := Expect{NumLayers: c.NumHiddenLayers, LayerSize: c.LayerSize(), Theta0Hash: tr.Theta0Hash()}
@@ -429,7 +429,7 @@ func TestLoadBasisRejectsMismatch(t *testing.T) {
 	c := m.Config
 	tr := trajectoryAround(t, m, 3)
 	path := filepath.Join(t.TempDir(), "basis.safetensors")
-	if _, err := Extract(tr, path, ExtractOptions{}); err != nil {
+	if _, err := Extract(tr.all(), path, ExtractOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	other := tinyModel(t, 2, 5)

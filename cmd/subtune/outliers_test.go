@@ -92,12 +92,12 @@ func TestOutliersCommand(t *testing.T) {
 	if _, err := trainer.Finetune(context.Background(), fa, io.Discard, trainer.Hooks{}); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := subspace.OpenTrajectory(filepath.Join(full, "trajectory"))
+	tr, err := subspace.OpenRun(filepath.Join(full, "trajectory"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	basis := filepath.Join(t.TempDir(), "subspace.safetensors")
-	if _, err := subspace.Extract(tr, basis, subspace.ExtractOptions{}); err != nil {
+	if _, err := subspace.Extract(subspace.All(tr), basis, subspace.ExtractOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	tr.Close()
