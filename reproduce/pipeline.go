@@ -52,7 +52,7 @@ type runSpec struct {
 	freeze     bool   // or train the head only
 	// disable makes full fine-tuning hold some positions at zero (the
 	// outlier ablation).
-	disable func(m *model.Model) (*analysis.DisableHook, error)
+	disable func(m *model.Model) (*analysis.DisableMask, error)
 	// prepare runs before training unless the run is cached: it builds the
 	// basis, or finds the random dimension.
 	prepare func(s *runSpec) error
@@ -215,7 +215,7 @@ func (p *pipeline) stage(ctx context.Context, s runSpec) (report.Run, error) {
 	var counter *paramCounter
 	if s.reparameterises() {
 		counter = &paramCounter{}
-		hooks.NewReparam = p.newReparam(s, counter)
+		hooks.NewParamHook = p.newReparam(s, counter)
 	}
 	start := time.Now()
 	res, err := trainer.Finetune(ctx, a, p.o.Log, hooks)
@@ -239,9 +239,9 @@ type paramCounter struct{ n int }
 
 // newReparam builds the re-parameterisation of s once the trainer has
 // loaded the model.
-func (p *pipeline) newReparam(s runSpec, counter *paramCounter) func(m *model.Model) (trainer.Reparam, error) {
+func (p *pipeline) newReparam(s runSpec, counter *paramCounter) func(m *model.Model) (trainer.ParamHook, error) {
 	pr := p.o.Profile
-	return func(m *model.Model) (trainer.Reparam, error) {
+	return func(m *model.Model) (trainer.ParamHook, error) {
 		if s.disable != nil {
 			h, err := s.disable(m)
 			if err != nil {

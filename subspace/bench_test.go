@@ -118,7 +118,7 @@ func BenchmarkTrainStepBase(b *testing.B) {
 				th.Hook = r.Hook(m, 1e-2, false)
 				th.BeforeForward()
 			}
-			loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000, Reparam: th})
+			loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000, ParamHook: th})
 			step := func(l *trainer.Loop, i int) time.Duration {
 				start := time.Now()
 				if _, err := l.TrainStep([]*model.Batch{batch}, []uint64{uint64(i)}); err != nil {

@@ -15,7 +15,7 @@ import (
 )
 
 // The Hook is what `subtune finetune` plugs into the trainer.
-var _ trainer.Reparam = (*Hook)(nil)
+var _ trainer.ParamHook = (*Hook)(nil)
 
 // TestIdentityBasisEqualsFullTraining: when V is the identity restricted to
 // a few coordinates per layer, training z with AdamW is training those
@@ -564,7 +564,7 @@ func TestHookInTrainer(t *testing.T) {
 				h = r.Hook(m, 1e-2, false)
 			}
 			ws := m.NewWorkspace(3, 6, 0)
-			loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 1e-3, MaxGradNorm: 1, TotalSteps: 10, Reparam: h})
+			loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 1e-3, MaxGradNorm: 1, TotalSteps: 10, ParamHook: h})
 			h.BeforeForward()
 			for step := 0; step < 4; step++ {
 				if _, err := loop.TrainStep([]*model.Batch{tinyBatch(uint64(step))}, []uint64{1}); err != nil {

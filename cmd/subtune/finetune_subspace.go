@@ -32,7 +32,7 @@ func init() {
 			fs.Float64Var(&s.LearningRate, "subspace_learning_rate", 0.01, "learning rate of z (and of SAID's λ)")
 			fs.Float64Var(&initStd, "subspace_init_std", 1, "standard deviation of each copy's random start N(0, σ²); 0 starts z at zero (θ = θ0)")
 		},
-		Reparam: func(a *trainer.Args) (func(m *model.Model) (trainer.Reparam, error), error) {
+		ParamHook: func(a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error) {
 			if !s.Active() {
 				return nil, nil
 			}
@@ -43,7 +43,7 @@ func init() {
 			if err := s.Validate(); err != nil {
 				return nil, err
 			}
-			return func(m *model.Model) (trainer.Reparam, error) {
+			return func(m *model.Model) (trainer.ParamHook, error) {
 				h, n, err := s.NewHook(m)
 				if err != nil {
 					return nil, err

@@ -45,7 +45,7 @@ func smallRunArgs(modelDir, out string, steps int) trainer.Args {
 func subspaceRun(t *testing.T, modelDir string, s subspace.Spec) string {
 	t.Helper()
 	out := t.TempDir()
-	hooks := trainer.Hooks{NewReparam: func(m *model.Model) (trainer.Reparam, error) {
+	hooks := trainer.Hooks{NewParamHook: func(m *model.Model) (trainer.ParamHook, error) {
 		h, _, err := s.NewHook(m)
 		return h, err
 	}}
