@@ -8,8 +8,8 @@ import (
 	"github.com/subtune/subtune/trajectory"
 )
 
-// DisableHook is the ablation of the paper's Table 3 as a trainer
-// re-parameterisation: full fine-tuning with a set of encoder positions
+// DisableMask is the ablation of the paper's Table 3 as a
+// trainer.ParamHook: full fine-tuning with a set of encoder positions
 // held at zero. The trainer's first BeforeForward, before any step (and
 // after a resume has restored the weights), zeroes them; their gradient is
 // zeroed before clipping and the optimiser step, so AdamW (whose moments
@@ -20,7 +20,7 @@ import (
 //
 // It lives here, beside the positions it zeroes, so that `subtune finetune
 // --disable_dims` and `subtune reproduce --analyses outliers` share it.
-type DisableHook struct {
+type DisableMask struct {
 	m    *model.Model
 	pos  []int // offsets into m.Data, ascending
 	what string
@@ -30,7 +30,7 @@ type DisableHook struct {
 // DisableOutliers holds the outliers of f at zero in m, once it has checked
 // that f was found on m's encoder: the same shape and, when f records it,
 // the same θ0.
-func DisableOutliers(m *model.Model, f *File) (*DisableHook, error) {
+func DisableOutliers(m *model.Model, f *File) (*DisableMask, error) {
 	c := m.Config
 	L, D := c.NumHiddenLayers, c.LayerSize()
 	if f.NumLayers != L || f.LayerSize != D || f.HiddenSize != c.HiddenSize {
@@ -47,22 +47,22 @@ func DisableOutliers(m *model.Model, f *File) (*DisableHook, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewDisableHook(m, p, fmt.Sprintf("the %gσ outliers of %s", f.Sigma, f.Path()))
+	return NewDisableMask(m, p, fmt.Sprintf("the %gσ outliers of %s", f.Sigma, f.Path()))
 }
 
 // DisableRandom holds n positions of m's encoder drawn with seed at zero:
 // the control of the ablation (RandomPositions).
-func DisableRandom(m *model.Model, n int, seed uint64) (*DisableHook, error) {
+func DisableRandom(m *model.Model, n int, seed uint64) (*DisableMask, error) {
 	p, err := RandomPositions(n, m.Config.NumHiddenLayers, m.Config.LayerSize(), seed)
 	if err != nil {
 		return nil, err
 	}
-	return NewDisableHook(m, p, fmt.Sprintf("random positions, seed %d", seed))
+	return NewDisableMask(m, p, fmt.Sprintf("random positions, seed %d", seed))
 }
 
-// NewDisableHook holds the positions p of m's encoder at zero; what says
+// NewDisableMask holds the positions p of m's encoder at zero; what says
 // where they come from, for the log.
-func NewDisableHook(m *model.Model, p Positions, what string) (*DisableHook, error) {
+func NewDisableMask(m *model.Model, p Positions, what string) (*DisableMask, error) {
 	c := m.Config
 	L, D := c.NumHiddenLayers, c.LayerSize()
 	if p.NumLayers != L || p.LayerSize != D {
@@ -71,7 +71,7 @@ func NewDisableHook(m *model.Model, p Positions, what string) (*DisableHook, err
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("analysis: %w", err)
 	}
-	h := &DisableHook{m: m, what: what, L: L, D: D}
+	h := &DisableMask{m: m, what: what, L: L, D: D}
 	for l, idx := range p.Layers {
 		off := m.LayerOffset(l)
 		for _, i := range idx {
@@ -82,43 +82,43 @@ func NewDisableHook(m *model.Model, p Positions, what string) (*DisableHook, err
 }
 
 // Count is the number of disabled positions.
-func (h *DisableHook) Count() int { return len(h.pos) }
+func (h *DisableMask) Count() int { return len(h.pos) }
 
 // Offsets are the disabled positions as offsets into the model's Data,
 // ascending.
-func (h *DisableHook) Offsets() []int { return h.pos }
+func (h *DisableMask) Offsets() []int { return h.pos }
 
 // What says where the positions come from.
-func (h *DisableHook) What() string { return h.what }
+func (h *DisableMask) What() string { return h.what }
 
 // Trainable keeps every tensor in full-space training.
-func (h *DisableHook) Trainable(model.Tensor) bool { return true }
+func (h *DisableMask) Trainable(model.Tensor) bool { return true }
 
 // Groups: the hook trains nothing of its own.
-func (h *DisableHook) Groups() []optim.Group { return nil }
+func (h *DisableMask) Groups() []optim.Group { return nil }
 
 // BeforeForward zeroes the disabled positions.
-func (h *DisableHook) BeforeForward() {
+func (h *DisableMask) BeforeForward() {
 	for _, i := range h.pos {
 		h.m.Data[i] = 0
 	}
 }
 
 // AfterBackward zeroes their gradient.
-func (h *DisableHook) AfterBackward() {
+func (h *DisableMask) AfterBackward() {
 	for _, i := range h.pos {
 		h.m.Grad[i] = 0
 	}
 }
 
 // Save: the positions follow from the options; the weights hold the zeros.
-func (h *DisableHook) Save(string) error { return nil }
+func (h *DisableMask) Save(string) error { return nil }
 
 // Load: nothing beyond the checkpoint's weights.
-func (h *DisableHook) Load(string) error { return nil }
+func (h *DisableMask) Load(string) error { return nil }
 
 // Describe says what is disabled, for the log.
-func (h *DisableHook) Describe() string {
+func (h *DisableMask) Describe() string {
 	return fmt.Sprintf("disable_dims: %d of %d encoder parameters (%.4f%%) held at zero — %s; full fine-tuning of everything else",
 		len(h.pos), h.L*h.D, 100*float64(len(h.pos))/float64(h.L*h.D), h.what)
 }

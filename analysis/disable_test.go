@@ -7,11 +7,11 @@ import (
 	"github.com/subtune/subtune/model"
 )
 
-// TestDisableHookZeroes: the hook zeroes exactly the positions, in the
+// TestDisableMaskZeroes: the hook zeroes exactly the positions, in the
 // weights before a step and in the gradient after it, and refuses
 // positions of another shape. (cmd/subtune's --disable_dims tests run it
 // through training.)
-func TestDisableHookZeroes(t *testing.T) {
+func TestDisableMaskZeroes(t *testing.T) {
 	c := smallConfig(2)
 	m, err := model.New(c, model.NoHead)
 	if err != nil {
@@ -22,7 +22,7 @@ func TestDisableHookZeroes(t *testing.T) {
 	}
 	D := c.LayerSize()
 	p := Positions{NumLayers: 2, LayerSize: D, Layers: [][]int{{5, 3, 5}, {D - 1}}}
-	h, err := NewDisableHook(m, p, "test")
+	h, err := NewDisableMask(m, p, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestDisableHookZeroes(t *testing.T) {
 		{NumLayers: 2, LayerSize: D + 1},
 		{NumLayers: 2, LayerSize: D, Layers: [][]int{{D}}},
 	} {
-		if _, err := NewDisableHook(m, bad, "bad"); err == nil {
+		if _, err := NewDisableMask(m, bad, "bad"); err == nil {
 			t.Errorf("%d layers of %d, %v: accepted", bad.NumLayers, bad.LayerSize, bad.Layers)
 		}
 	}

@@ -23,7 +23,7 @@
 // the same number of positions, chosen uniformly from the encoder.
 // WriteFile and ReadFile keep an analysis, with the positions, as
 // outliers.json; Plot and PlotRecurrence draw it. AnalyzeRun is all of it
-// for a subspace run's directory (`subtune outliers`), and DisableHook the
+// for a subspace run's directory (`subtune outliers`), and DisableMask the
 // ablation's full fine-tuning with the positions held at zero (`subtune
 // finetune --disable_dims`); `subtune reproduce --analyses outliers` runs
 // both.

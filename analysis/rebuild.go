@@ -9,30 +9,21 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/subspace"
+	"github.com/subtune/subtune/trajectory"
 )
 
-// readCoordinatesMeta reads the metadata of a run's coordinates file.
-func readCoordinatesMeta(path string) (map[string]string, error) {
-	f, err := safetensors.Open(path)
+// readCoordinates reads the description of a run's coordinates file.
+func readCoordinates(path string) (*subspace.Coordinates, error) {
+	c, err := subspace.ReadCoordinates(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s does not exist: not the output of a subspace run ('subtune finetune --subspace FILE' or '--random_subspace KIND' writes it; --freeze_encoder learns no update)", path)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the subspace coordinates: %w", err)
-	}
-	defer f.Close()
-	meta := f.Metadata()
-	if meta["kind"] == "" || meta["basis_id"] == "" {
-		return nil, fmt.Errorf("%s records no basis (metadata kind %q, basis_id %q): not a subspace coordinates file", path, meta["kind"], meta["basis_id"])
-	}
-	return meta, nil
+	return c, err
 }
 
 // runBaseModel is θ0's folder: --model, or what the run's
@@ -65,42 +56,10 @@ func runBaseModel(o RunOptions) (string, error) {
 	return a.ModelNameOrPath, nil
 }
 
-// basisCandidate is one way the run's basis may have been held in memory.
-type basisCandidate struct {
-	dtype safetensors.DType // "" for the file's own, or Fastfood
-	build func(dtype safetensors.DType) (*subspace.Basis, error)
-}
-
-// rebuildUpdate rebuilds every layer's Δ = Vᵀz̄ from the basis the
-// coordinates name. The run may have kept its basis in float32 or, with
-// --subspace_dtype bf16, in bfloat16, which changes V (and so Δ) at the
-// bfloat16 rounding and is recorded nowhere: each storage is tried in turn
-// and the one whose Δ matches the saved weights (θ_final − θ0) is kept.
-func rebuildUpdate(o RunOptions, coords string, meta map[string]string, theta0, final *model.Model, log io.Writer) ([][]float32, Source, error) {
-	c := theta0.Config
-	L, D := c.NumHiddenLayers, c.LayerSize()
-	var src Source
-	src.BasisKind, src.BasisID = meta["kind"], meta["basis_id"]
-	if n, _ := strconv.Atoi(meta["num_layers"]); n != L {
-		return nil, src, fmt.Errorf("%s is for %s encoder layers, the base model has %d: not the run's base model (pass --model)", coords, meta["num_layers"], L)
-	}
-	if n, _ := strconv.Atoi(meta["layer_size"]); n != D {
-		return nil, src, fmt.Errorf("%s is for layers of %s parameters, the base model's have %d: not the run's base model (pass --model)", coords, meta["layer_size"], D)
-	}
-	opts := subspace.DefaultOptions()
-	var err error
-	if opts.Ensemble, err = strconv.Atoi(meta["ensemble"]); err != nil {
-		return nil, src, fmt.Errorf("%s: ensemble %q: %w", coords, meta["ensemble"], err)
-	}
-	if opts.Seed, err = strconv.ParseUint(meta["seed"], 10, 64); err != nil {
-		return nil, src, fmt.Errorf("%s: seed %q: %w", coords, meta["seed"], err)
-	}
-	if s := meta["init_std"]; s != "" {
-		if opts.InitStd, err = strconv.ParseFloat(s, 64); err != nil {
-			return nil, src, fmt.Errorf("%s: init_std %q: %w", coords, s, err)
-		}
-	}
-
+// basisDType is how the run held its basis in memory: what the
+// coordinates record, or for files written before they recorded it what
+// --subspace_dtype says. Fastfood keeps no directions and needs none.
+func basisDType(o RunOptions, coords string, c *subspace.Coordinates) (safetensors.DType, error) {
 	var pinned safetensors.DType
 	switch strings.ToLower(o.DType) {
 	case "", "auto":
@@ -109,99 +68,114 @@ func rebuildUpdate(o RunOptions, coords string, meta map[string]string, theta0, 
 	case "bf16", "bfloat16":
 		pinned = safetensors.BF16
 	default:
-		return nil, src, fmt.Errorf("--subspace_dtype %q: want auto, f32 or bf16", o.DType)
+		return "", fmt.Errorf("--subspace_dtype %q: want auto, f32 or bf16", o.DType)
 	}
-	var cands []basisCandidate
-	switch kind := meta["kind"]; kind {
+	switch {
+	case c.Kind == subspace.KindFastfood || c.Kind == subspace.KindSAID:
+		return "", nil
+	case c.BasisDType != "" && pinned != "" && pinned != c.BasisDType:
+		return "", fmt.Errorf("--subspace_dtype %s, but %s records that the run held its basis as %s", o.DType, coords, c.BasisDType)
+	case c.BasisDType != "":
+		return c.BasisDType, nil
+	case pinned != "":
+		return pinned, nil
+	}
+	return "", fmt.Errorf("%s does not record how the run held its basis (metadata basis_dtype; written by an older subtune): pass --subspace_dtype f32 or bf16", coords)
+}
+
+// runBasis rebuilds the basis the run trained in: the file the coordinates
+// name (or --basis), checked against the SHA-256 they record, or the random
+// basis their recipe regenerates.
+func runBasis(o RunOptions, coords string, c *subspace.Coordinates, theta0 *model.Model) (*subspace.Basis, error) {
+	dt, err := basisDType(o, coords, c)
+	if err != nil {
+		return nil, err
+	}
+	L, D := theta0.Config.NumHiddenLayers, theta0.Config.LayerSize()
+	var b *subspace.Basis
+	switch c.Kind {
 	case subspace.KindIntrinsic:
 		path := o.Basis
 		if path == "" {
-			path = meta["basis"]
+			path = c.Basis
 			if _, err := os.Stat(path); err != nil {
-				return nil, src, fmt.Errorf("the run's subspace file %s (recorded in %s) is not found from here (a path relative to where the run was started?): pass it with --basis: %w", path, coords, err)
+				return nil, fmt.Errorf("the run's subspace file %s (recorded in %s) is not found from here (a path relative to where the run was started?): pass it with --basis: %w", path, coords, err)
 			}
 		}
-		src.Basis = path
-		build := func(dt safetensors.DType) (*subspace.Basis, error) {
-			return subspace.LoadBasis(path, subspace.ExpectFor(theta0, dt))
+		if c.BasisSHA256 != "" {
+			sum, err := trajectory.HashFile(path)
+			if err != nil {
+				return nil, err
+			}
+			if sum != c.BasisSHA256 {
+				return nil, fmt.Errorf("the basis %s is not the one the run trained in: its SHA-256 is %.12s…, %s records %.12s… (re-extracted since?)",
+					path, sum, coords, c.BasisSHA256)
+			}
 		}
-		cands = []basisCandidate{{"", build}, {safetensors.BF16, build}}
+		b, err = subspace.LoadBasis(path, subspace.ExpectFor(theta0, dt))
 	case subspace.KindDense, subspace.KindFastfood, subspace.KindSAID:
-		var dims []int
-		if err := json.Unmarshal([]byte(meta["dims"]), &dims); err != nil || len(dims) == 0 {
-			return nil, src, fmt.Errorf("%s: dims %q: want a JSON list of the blocks' dimensions", coords, meta["dims"])
-		}
-		seed, err := strconv.ParseUint(meta["basis_seed"], 10, 64)
-		if err != nil {
-			return nil, src, fmt.Errorf("%s: basis_seed %q: %w", coords, meta["basis_seed"], err)
-		}
-		build := func(dt safetensors.DType) (*subspace.Basis, error) {
-			return subspace.NewRandomBasis(kind, L, D, dims[0], seed, dt)
-		}
-		src.Basis = meta["basis"]
-		if kind == subspace.KindDense {
-			cands = []basisCandidate{{safetensors.F32, build}, {safetensors.BF16, build}}
-		} else {
-			cands = []basisCandidate{{"", build}}
-		}
+		b, err = subspace.NewRandomBasis(c.Kind, L, D, c.Dims[0], c.BasisSeed, dt)
 	default:
-		return nil, src, fmt.Errorf("%s: basis kind %q: want intrinsic, dense, fastfood or said", coords, kind)
+		return nil, fmt.Errorf("%s: basis kind %q: want intrinsic, dense, fastfood or said", coords, c.Kind)
 	}
+	if err != nil {
+		return nil, err
+	}
+	if b.ID() != c.BasisID {
+		return nil, fmt.Errorf("the basis %s is not the one the run trained in: its id is %s, %s records %s (re-extracted since?)",
+			b.Source, b.ID(), coords, c.BasisID)
+	}
+	return b, nil
+}
 
-	if pinned != "" && len(cands) > 1 {
-		cands = []basisCandidate{{pinned, cands[0].build}}
+// rebuildUpdate rebuilds every layer's Δ = Vᵀz̄ from the basis the
+// coordinates name, held as the run held it, and checks it against the
+// saved weights (θ_final − θ0) when there are some.
+func rebuildUpdate(o RunOptions, coords string, c *subspace.Coordinates, theta0, final *model.Model, log io.Writer) ([][]float32, Source, error) {
+	L, D := theta0.Config.NumHiddenLayers, theta0.Config.LayerSize()
+	src := Source{BasisKind: c.Kind, BasisID: c.BasisID, Basis: c.Basis}
+	if c.NumLayers != L {
+		return nil, src, fmt.Errorf("%s is for %d encoder layers, the base model has %d: not the run's base model (pass --model)", coords, c.NumLayers, L)
 	}
-	var best [][]float32
-	bestErr, bestDType := math.Inf(1), safetensors.DType("")
-	tried := map[safetensors.DType]bool{}
-	for _, cand := range cands {
-		if cand.dtype != "" && tried[cand.dtype] {
-			continue // the file's own storage was already bfloat16
-		}
-		// A basis already tried is garbage now; free it before building
-		// the next (BERT-base's is 10.9 GB in float32).
-		runtime.GC()
-		b, err := cand.build(cand.dtype)
-		if err != nil {
-			return nil, src, err
-		}
-		tried[b.DType] = true
-		if b.ID() != meta["basis_id"] {
-			return nil, src, fmt.Errorf("the basis %s is not the one the run trained in: its id is %s, %s records %s (re-extracted since?)",
-				b.Source, b.ID(), coords, meta["basis_id"])
-		}
-		r, err := subspace.New(theta0, b, opts)
-		if err != nil {
-			return nil, src, err
-		}
-		if err := r.Load(coords); err != nil {
-			return nil, src, err
-		}
-		deltas := make([][]float32, L)
-		for l := range deltas {
-			deltas[l] = r.Update(l, nil)
-		}
-		if final == nil {
-			src.BasisDType = string(b.DType)
-			return deltas, src, nil
-		}
-		rel, ok := reconstructionError(theta0, final, deltas)
-		fmt.Fprintf(log, "basis %s held as %s: ‖(θ_final − θ0) − Δ‖/‖Δ‖ = %s\n", b.Source, dtypeName(b.DType), relErrText(rel))
-		if ok {
-			src.BasisDType, src.ReconstructionError = string(b.DType), finiteOrNil(rel)
-			return deltas, src, nil
-		}
-		if rel < bestErr {
-			best, bestErr, bestDType = deltas, rel, b.DType
-		}
+	if c.LayerSize != D {
+		return nil, src, fmt.Errorf("%s is for layers of %d parameters, the base model's have %d: not the run's base model (pass --model)", coords, c.LayerSize, D)
 	}
-	if bestErr <= 1e-2 {
-		fmt.Fprintf(log, "warning: the rebuilt update matches the run's weights only to %s (relative); analysing it anyway\n", relErrText(bestErr))
-		src.BasisDType, src.ReconstructionError = string(bestDType), finiteOrNil(bestErr)
-		return best, src, nil
+	b, err := runBasis(o, coords, c, theta0)
+	if err != nil {
+		return nil, src, err
 	}
-	return nil, src, fmt.Errorf("the update rebuilt from %s and %s does not reproduce the run's weights in %s (relative error %s): the base model %s is probably not the run's θ0 (pass --model)",
-		src.Basis, coords, o.Run, relErrText(bestErr), theta0Name(o))
+	if c.Kind == subspace.KindIntrinsic {
+		src.Basis = b.Source
+	}
+	opts := subspace.DefaultOptions()
+	opts.Ensemble, opts.Seed, opts.InitStd = c.Ensemble, c.Seed, c.InitStd
+	r, err := subspace.New(theta0, b, opts)
+	if err != nil {
+		return nil, src, err
+	}
+	if err := r.Load(coords); err != nil {
+		return nil, src, err
+	}
+	deltas := make([][]float32, L)
+	for l := range deltas {
+		deltas[l] = r.Update(l, nil)
+	}
+	src.BasisDType = string(b.DType)
+	if final == nil {
+		return deltas, src, nil
+	}
+	rel, ok := reconstructionError(theta0, final, deltas)
+	fmt.Fprintf(log, "basis %s held as %s: ‖(θ_final − θ0) − Δ‖/‖Δ‖ = %s\n", b.Source, dtypeName(b.DType), relErrText(rel))
+	src.ReconstructionError = finiteOrNil(rel)
+	switch {
+	case ok:
+	case rel <= 1e-2:
+		fmt.Fprintf(log, "warning: the rebuilt update matches the run's weights only to %s (relative); analysing it anyway\n", relErrText(rel))
+	default:
+		return nil, src, fmt.Errorf("the update rebuilt from %s and %s does not reproduce the run's weights in %s (relative error %s): the base model %s is probably not the run's θ0 (pass --model)",
+			src.Basis, coords, o.Run, relErrText(rel), theta0Name(o))
+	}
+	return deltas, src, nil
 }
 
 // reconstructionError compares final's encoder with θ0 + Δ: it returns

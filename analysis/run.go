@@ -55,7 +55,7 @@ func AnalyzeRun(o RunOptions, stdout, log io.Writer) (*Result, error) {
 		o.Output = o.Run
 	}
 	coords := filepath.Join(o.Run, subspace.CoordinatesFile)
-	meta, err := readCoordinatesMeta(coords)
+	coord, err := readCoordinates(coords)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func AnalyzeRun(o RunOptions, stdout, log io.Writer) (*Result, error) {
 		fmt.Fprintf(log, "warning: no model saved in %s; the rebuilt update is not checked against the run's weights\n", o.Run)
 	}
 
-	deltas, src, err := rebuildUpdate(o, coords, meta, theta0, final, log)
+	deltas, src, err := rebuildUpdate(o, coords, coord, theta0, final, log)
 	if err != nil {
 		return nil, err
 	}

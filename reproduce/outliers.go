@@ -48,7 +48,7 @@ func outlierJobs(r *reproduction) ([]job, error) {
 				if err != nil {
 					return err
 				}
-				s.disable = func(m *model.Model) (*analysis.DisableHook, error) { return analysis.DisableOutliers(m, f) }
+				s.disable = func(m *model.Model) (*analysis.DisableMask, error) { return analysis.DisableOutliers(m, f) }
 				return nil
 			}}},
 			job{p, runSpec{method: MethodDisableRandom, prepare: func(s *runSpec) error {
@@ -56,7 +56,7 @@ func outlierJobs(r *reproduction) ([]job, error) {
 				if err != nil {
 					return err
 				}
-				s.disable = func(m *model.Model) (*analysis.DisableHook, error) {
+				s.disable = func(m *model.Model) (*analysis.DisableMask, error) {
 					return analysis.DisableRandom(m, f.Count, uint64(p.seed))
 				}
 				return nil

@@ -52,7 +52,7 @@ type runSpec struct {
 	freeze     bool   // or train the head only
 	// disable makes full fine-tuning hold some positions at zero (the
 	// outlier ablation).
-	disable func(m *model.Model) (*analysis.DisableHook, error)
+	disable func(m *model.Model) (*analysis.DisableMask, error)
 	// prepare runs before training unless the run is cached: it builds the
 	// basis, or finds the random dimension.
 	prepare func(s *runSpec) error
@@ -171,12 +171,12 @@ func (p *pipeline) trainExamples() (int, error) {
 func (p *pipeline) checkpoints() (t int, estimated bool, err error) {
 	var run report.Run
 	if done, _ := readRun(p.runDir(MethodFull), &run); done {
-		tr, err := subspace.OpenTrajectory(p.trajectoryDir())
+		r, err := subspace.OpenRun(p.trajectoryDir())
 		if err != nil {
 			return 0, false, err
 		}
-		defer tr.Close()
-		return tr.NumCheckpoints(), false, nil
+		defer r.Close()
+		return r.NumCheckpoints(), false, nil
 	}
 	_, t, err = p.trajectorySchedule()
 	return t, true, err
@@ -215,7 +215,7 @@ func (p *pipeline) stage(ctx context.Context, s runSpec) (report.Run, error) {
 	var counter *paramCounter
 	if s.reparameterises() {
 		counter = &paramCounter{}
-		hooks.NewReparam = p.newReparam(s, counter)
+		hooks.NewParamHook = p.newReparam(s, counter)
 	}
 	start := time.Now()
 	res, err := trainer.Finetune(ctx, a, p.o.Log, hooks)
@@ -239,9 +239,9 @@ type paramCounter struct{ n int }
 
 // newReparam builds the re-parameterisation of s once the trainer has
 // loaded the model.
-func (p *pipeline) newReparam(s runSpec, counter *paramCounter) func(m *model.Model) (trainer.Reparam, error) {
+func (p *pipeline) newReparam(s runSpec, counter *paramCounter) func(m *model.Model) (trainer.ParamHook, error) {
 	pr := p.o.Profile
-	return func(m *model.Model) (trainer.Reparam, error) {
+	return func(m *model.Model) (trainer.ParamHook, error) {
 		if s.disable != nil {
 			h, err := s.disable(m)
 			if err != nil {
@@ -289,18 +289,18 @@ func (p *pipeline) extractVariant(path string, v variant) error {
 	if v.epoch {
 		dir = p.epochTrajectoryDir()
 	}
-	tr, err := subspace.OpenTrajectory(dir)
+	r, err := subspace.OpenRun(dir)
 	if err != nil {
 		return err
 	}
-	defer tr.Close()
-	var src subspace.Trajectory = tr
-	if idx := v.selection(tr.NumCheckpoints()); idx != nil {
-		if src, err = subspace.SelectCheckpoints(tr, idx); err != nil {
+	defer r.Close()
+	points := subspace.All(r)
+	if idx := v.selection(r.NumCheckpoints()); idx != nil {
+		if points, err = subspace.Select(r, idx); err != nil {
 			return err
 		}
 	}
-	_, err = subspace.Extract(src, path, subspace.ExtractOptions{Rows: v.rows, Dim: v.dim, Log: p.o.Log})
+	_, err = subspace.Extract(points, path, subspace.ExtractOptions{Rows: v.rows, Dim: v.dim, Log: p.o.Log})
 	if err != nil {
 		return fmt.Errorf("%s seed %d: extracting %s: %w", p.task.Name, p.seed, path, err)
 	}

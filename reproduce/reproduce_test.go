@@ -17,7 +17,7 @@ import (
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
-	"github.com/subtune/subtune/subspace"
+	"github.com/subtune/subtune/trajectory"
 )
 
 // tinyModel writes a randomly initialised 2-layer BERT with the real
@@ -228,12 +228,12 @@ func checkSpacing(t *testing.T, out string, scores, diff report.AnalysisTable) {
 	}
 	// The per-epoch run trains as Table 1's: one checkpoint per epoch, the
 	// last the weights Table 1's trajectory ends at.
-	ep, err := subspace.OpenTrajectory(filepath.Join(out, "sst2", "seed1", "full_epoch", "trajectory"))
+	ep, err := trajectory.Open(filepath.Join(out, "sst2", "seed1", "full_epoch", "trajectory"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ep.Close()
-	st, err := subspace.OpenTrajectory(filepath.Join(out, "sst2", "seed1", "full", "trajectory"))
+	st, err := trajectory.Open(filepath.Join(out, "sst2", "seed1", "full", "trajectory"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func checkSpacing(t *testing.T, out string, scores, diff report.AnalysisTable) {
 	if ep.NumCheckpoints() != 2 || st.NumCheckpoints() != 6 {
 		t.Fatalf("%d checkpoints per epoch, %d per steps; want 2 and 6", ep.NumCheckpoints(), st.NumCheckpoints())
 	}
-	a, b := make([]float32, ep.LayerSize()), make([]float32, st.LayerSize())
+	a, b := make([]float32, ep.Manifest.LayerSize), make([]float32, st.Manifest.LayerSize)
 	if err := ep.ReadLayer(1, 0, a); err != nil {
 		t.Fatal(err)
 	}

@@ -54,16 +54,16 @@ func (r *reproduction) extractUnified(seed int, target string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	var trs []subspace.Trajectory
+	var runs []*subspace.Run
 	for _, task := range unifiedSources(r.o.Tasks, target) {
-		tr, err := subspace.OpenTrajectory(r.pipe(task, seed).trajectoryDir())
+		run, err := subspace.OpenRun(r.pipe(task, seed).trajectoryDir())
 		if err != nil {
 			return err
 		}
-		defer tr.Close()
-		trs = append(trs, tr)
+		defer run.Close()
+		runs = append(runs, run)
 	}
-	u, err := subspace.Unified(trs, nil)
+	u, err := subspace.Unified(runs, nil)
 	if err != nil {
 		return err
 	}

@@ -118,7 +118,7 @@ func BenchmarkTrainStepBase(b *testing.B) {
 				th.Hook = r.Hook(m, 1e-2, false)
 				th.BeforeForward()
 			}
-			loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000, Reparam: th})
+			loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000, ParamHook: th})
 			step := func(l *trainer.Loop, i int) time.Duration {
 				start := time.Now()
 				if _, err := l.TrainStep([]*model.Batch{batch}, []uint64{uint64(i)}); err != nil {
@@ -208,7 +208,7 @@ func BenchmarkExtract(b *testing.B) {
 		}
 		w.Close()
 	}
-	tr, err := OpenTrajectory(dir)
+	tr, err := OpenRun(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func BenchmarkExtract(b *testing.B) {
 	out := filepath.Join(b.TempDir(), "basis.safetensors")
 	var mbps float64
 	for b.Loop() {
-		st, err := Extract(tr, out, ExtractOptions{})
+		st, err := Extract(All(tr), out, ExtractOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

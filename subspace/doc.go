@@ -27,15 +27,17 @@
 // layer, or the whole encoder as one vector (the Gram matrix of the whole
 // encoder is the sum of the layers' Gram matrices, so it streams too).
 //
-// # Views of trajectories
+// # Runs and points
 //
-// SelectCheckpoints and Unified are trajectories made of other
-// trajectories' checkpoints, read in place: a subset (EvenlySpaced picks t
-// of them ending at the last), for asking how many points a subspace
-// needs; and one checkpoint from each of several trajectories that share
-// θ0, for the paper's unified subspace (Sec. 4.4), which spans the
-// fine-tuned endpoints of several tasks. Extract takes them as it takes a
-// directory.
+// A Run is one fine-tuning run's trajectory: a directory written by
+// `subtune finetune --save_trajectory` (OpenRun), read through package
+// trajectory, or checkpoints held in memory (NewMemoryRun). Extract reads
+// Points, a list of (run, checkpoint) pairs read in place: All of a run's
+// checkpoints; a Select-ed subset (EvenlySpaced picks t of them ending at
+// the last), for asking how many points a subspace needs; or one
+// checkpoint from each of several runs that share θ0 (Unified), for the
+// paper's unified subspace (Sec. 4.4), which spans the fine-tuned
+// endpoints of several tasks.
 //
 // # File layout
 //

@@ -1,13 +1,10 @@
 package subspace
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -119,9 +116,9 @@ type unit struct {
 }
 
 type extractor struct {
-	tr      Trajectory
-	dr      DeltaReader  // nil unless the trajectory stores deltas
-	readers []Trajectory // tr and its forks: one per reading goroutine
+	p       *Points
+	deltas  bool           // read the points as deltas (a run stores them)
+	readers []*pointReader // one per reading goroutine
 	o       ExtractOptions
 	t, L, D int
 	units   []*unit
@@ -131,7 +128,7 @@ type extractor struct {
 	stored  int64 // bytes per checkpoint layer on disk
 }
 
-// Extract computes the subspaces of trajectory tr (paper Sec. 3.2) and
+// Extract computes the subspaces spanned by the points p (paper Sec. 3.2) and
 // writes them to path as one safetensors file (see the package
 // documentation for its layout).
 //
@@ -144,26 +141,20 @@ type extractor struct {
 // order. Reading the trajectory twice costs less than the alternatives: a
 // header declared before the ranks are known, or a temporary copy of the
 // output.
-func Extract(tr Trajectory, path string, o ExtractOptions) (*ExtractStats, error) {
+func Extract(p *Points, path string, o ExtractOptions) (*ExtractStats, error) {
 	if err := o.normalise(); err != nil {
 		return nil, err
 	}
-	if err := checkTrajectory(tr); err != nil {
+	if err := p.check(); err != nil {
 		return nil, err
 	}
-	x := &extractor{tr: tr, o: o, t: tr.NumCheckpoints(), L: tr.NumLayers(), D: tr.LayerSize()}
+	x := &extractor{p: p, o: o, t: p.Len(), L: p.numLayers(), D: p.layerSize(),
+		deltas: p.storesDeltas(), stored: p.storedBytes()}
 	if o.Rows == RowsCentered && x.t < 2 {
-		return nil, fmt.Errorf("%s: centered rows need at least 2 checkpoints, the trajectory has %d", tr.Source(), x.t)
+		return nil, fmt.Errorf("%s: centered rows need at least 2 checkpoints, the trajectory has %d", p.name, x.t)
 	}
-	if dr, ok := tr.(DeltaReader); ok && dr.DeltasStored() {
-		x.dr = dr
-	}
-	x.stored = 4 * int64(x.D)
-	if sb, ok := tr.(interface{ StoredBytes() int64 }); ok {
-		x.stored = sb.StoredBytes()
-	}
-	defer x.closeForks()
-	if err := x.fork(); err != nil {
+	defer x.closeReaders()
+	if err := x.openReaders(); err != nil {
 		return nil, err
 	}
 	x.makeUnits()
@@ -175,7 +166,7 @@ func Extract(tr Trajectory, path string, o ExtractOptions) (*ExtractStats, error
 		}
 	}
 	logf("extracting %s subspaces from %s: t=%d checkpoints × %d layers × %d numbers, rows=%s\n",
-		o.Scope, tr.Source(), x.t, x.L, x.D, o.Rows)
+		o.Scope, p.name, x.t, x.L, x.D, o.Rows)
 
 	start := time.Now()
 	if err := x.checkTheta0(); err != nil {
@@ -208,30 +199,22 @@ func Extract(tr Trajectory, path string, o ExtractOptions) (*ExtractStats, error
 	return st, nil
 }
 
-// fork opens one reader per thread when the trajectory can: reading a
-// checkpoint is hashing and decoding it, CPU work that parallelises across
-// checkpoints.
-func (x *extractor) fork() error {
-	x.readers = []Trajectory{x.tr}
-	f, ok := x.tr.(Forker)
-	if !ok {
-		return nil
-	}
-	for len(x.readers) < min(runtime.GOMAXPROCS(0), x.t) {
-		fr, err := f.Fork()
+// openReaders opens one reader per thread (and no more than there are
+// points), each reading its share of the points.
+func (x *extractor) openReaders() error {
+	for len(x.readers) < max(1, min(runtime.GOMAXPROCS(0), x.t)) {
+		r, err := x.p.reader(len(x.readers) == 0)
 		if err != nil {
 			return err
 		}
-		x.readers = append(x.readers, fr)
+		x.readers = append(x.readers, r)
 	}
 	return nil
 }
 
-func (x *extractor) closeForks() {
-	for _, r := range x.readers[min(1, len(x.readers)):] {
-		if c, ok := r.(io.Closer); ok {
-			c.Close()
-		}
+func (x *extractor) closeReaders() {
+	for _, r := range x.readers {
+		r.Close()
 	}
 }
 
@@ -243,7 +226,7 @@ func (x *extractor) makeUnits() {
 		}
 	case ScopeMatrix:
 		for l := 0; l < x.L; l++ {
-			for _, lt := range x.tr.LayerTensors() {
+			for _, lt := range x.p.layerTensors() {
 				x.units = append(x.units, &unit{name: layerName(l) + "." + lt.Name, layer: l, off: lt.Offset, n: lt.Size})
 			}
 		}
@@ -272,28 +255,27 @@ func (x *extractor) unitsOf(l int) []*unit {
 // Checkpoints are read concurrently, reader r taking k ≡ r (mod readers).
 func (x *extractor) loadLayer(l int, needTheta0 bool) error {
 	D := x.D
-	if needTheta0 || x.dr == nil {
-		if err := x.tr.ReadTheta0(l, x.theta0); err != nil {
+	if needTheta0 || !x.deltas {
+		if err := x.readers[0].readTheta0(l, x.theta0); err != nil {
 			return err
 		}
 		x.read += 4 * int64(D)
 	}
 	errs := make([]error, len(x.readers))
 	var wg sync.WaitGroup
-	for r, tr := range x.readers {
+	for r, pr := range x.readers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dr, _ := tr.(DeltaReader)
 			for k := r; k < x.t; k += len(x.readers) {
 				row := x.w[k*D : (k+1)*D]
-				if x.dr != nil {
-					if errs[r] = dr.ReadDelta(k, l, row); errs[r] != nil {
+				if x.deltas {
+					if errs[r] = pr.readDelta(k, l, row); errs[r] != nil {
 						return
 					}
 					continue
 				}
-				if errs[r] = tr.ReadLayer(k, l, row); errs[r] != nil {
+				if errs[r] = pr.readLayer(k, l, row); errs[r] != nil {
 					return
 				}
 				th := x.theta0[:len(row)]
@@ -319,15 +301,15 @@ func (x *extractor) loadLayer(l int, needTheta0 bool) error {
 func (x *extractor) checkTheta0() error {
 	h := newLayerHasher()
 	for l := 0; l < x.L; l++ {
-		if err := x.tr.ReadTheta0(l, x.theta0); err != nil {
+		if err := x.readers[0].readTheta0(l, x.theta0); err != nil {
 			return err
 		}
 		x.read += 4 * int64(x.D)
 		h.add(x.theta0)
 	}
-	if got, want := h.sum(), x.tr.Theta0Hash(); got != want {
+	if got, want := h.sum(), x.p.theta0Hash(); got != want {
 		return fmt.Errorf("%s: θ0 hashes to %.12s…, but the trajectory records %.12s… (θ0 was replaced or is corrupt)",
-			x.tr.Source(), got, want)
+			x.p.name, got, want)
 	}
 	return nil
 }
@@ -335,7 +317,7 @@ func (x *extractor) checkTheta0() error {
 // pass1 accumulates every unit's Gram matrix.
 func (x *extractor) pass1() error {
 	raw := x.o.Rows == RowsRaw
-	withTheta0 := raw || x.dr == nil
+	withTheta0 := raw || !x.deltas
 	for l := 0; l < x.L; l++ {
 		if err := x.loadLayer(l, raw); err != nil {
 			return err
@@ -361,15 +343,15 @@ func (x *extractor) decompose(u *unit) error {
 	for k := 0; k < t; k++ {
 		trace += u.g.dd[k*t+k]
 	}
-	stored := u.g.storedEnergy(t, x.dr == nil)
+	stored := u.g.storedEnergy(t, !x.deltas)
 	zero := func(lmax float64) float64 { return zeroTolerance(stored, x.unitRoundoff(), u.n, trace, lmax) }
 	dc, err := decompose(gramFor(&u.g, x.o.Rows, t), t, zero)
 	if err != nil {
-		return fmt.Errorf("%s: %s: %w", x.tr.Source(), u.name, err)
+		return fmt.Errorf("%s: %s: %w", x.p.name, u.name, err)
 	}
 	u.dc = dc
 	if dc.rank == 0 {
-		return fmt.Errorf("%s: %s: the %s rows span nothing (every checkpoint equals θ0 there?)", x.tr.Source(), u.name, x.o.Rows)
+		return fmt.Errorf("%s: %s: the %s rows span nothing (every checkpoint equals θ0 there?)", x.p.name, u.name, x.o.Rows)
 	}
 	u.kept = dc.rank
 	if x.o.Dim > 0 {
@@ -467,7 +449,7 @@ func (x *extractor) buildBases(l int) error {
 			continue
 		}
 		if err := orthonormalize(x.w, u.kept, x.D, u.off, u.off+u.n, 1); err != nil {
-			return fmt.Errorf("%s: %s: %w", x.tr.Source(), u.name, err)
+			return fmt.Errorf("%s: %s: %w", x.p.name, u.name, err)
 		}
 	}
 	return nil
@@ -480,64 +462,4 @@ func (x *extractor) unitRoundoff() float64 {
 		return 0x1p-9
 	}
 	return 0x1p-24
-}
-
-func (x *extractor) metadata(ranks map[string]int) (map[string]string, error) {
-	lts, err := json.Marshal(x.tr.LayerTensors())
-	if err != nil {
-		return nil, err
-	}
-	rk, err := json.Marshal(ranks)
-	if err != nil {
-		return nil, err
-	}
-	meta := map[string]string{
-		metaFormat: formatName, metaVersion: strconv.Itoa(formatVersion),
-		metaKind: KindIntrinsic, metaScope: x.o.Scope, metaRows: x.o.Rows,
-		metaDim: strconv.Itoa(x.o.Dim), metaT: strconv.Itoa(x.t),
-		metaTheta0: x.tr.Theta0Hash(), metaNumLayers: strconv.Itoa(x.L), metaLayerSize: strconv.Itoa(x.D),
-		metaLayerTensors: string(lts), metaTrajectory: x.tr.Source(), metaDType: string(x.o.DType),
-		metaRank: string(rk),
-	}
-	if md, ok := x.tr.(interface{ Metadata() map[string]string }); ok {
-		for k, v := range md.Metadata() {
-			meta[k] = v
-		}
-	}
-	return meta, nil
-}
-
-// logSpectra prints each subspace's singular values and the variance its
-// leading directions explain.
-func (x *extractor) logSpectra(sp []Spectrum, logf func(string, ...any)) {
-	maxRank := x.t
-	if x.o.Rows == RowsCentered {
-		maxRank = x.t - 1
-	}
-	for _, s := range sp {
-		ex := s.Explained()
-		var cum []string
-		for k := 1; k <= len(ex); k *= 2 {
-			cum = append(cum, fmt.Sprintf("%d:%.2f%%", k, 100*ex[k-1]))
-		}
-		if len(ex)&(len(ex)-1) != 0 {
-			cum = append(cum, fmt.Sprintf("%d:%.2f%%", len(ex), 100*ex[len(ex)-1]))
-		}
-		note := ""
-		if s.Rank < maxRank {
-			note = fmt.Sprintf("; %d numerically zero direction(s) dropped", x.t-s.Rank)
-		} else if s.Rank < x.t {
-			note = "; centered rows have rank ≤ t−1"
-		}
-		if x.o.Scope == ScopeMatrix {
-			logf("  %-48s rank %d/%d kept %d  σ1 %.4g  explained %s%s\n", s.Name, s.Rank, x.t, s.Kept, s.Sigma[0], strings.Join(cum, " "), note)
-			continue
-		}
-		var sig []string
-		for _, v := range s.Sigma {
-			sig = append(sig, strconv.FormatFloat(v, 'g', 4, 64))
-		}
-		logf("  %s: rank %d/%d, kept %d (%.2f%% of Σσ²)%s\n    σ: %s\n    explained (cumulative): %s\n",
-			s.Name, s.Rank, x.t, s.Kept, 100*ex[s.Kept-1], note, strings.Join(sig, " "), strings.Join(cum, " "))
-	}
 }

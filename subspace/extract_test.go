@@ -30,7 +30,7 @@ func TestExtractRecoversPlantedSubspace(t *testing.T) {
 	} {
 		t.Run(tc.scope+"/"+string(tc.dtype), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "basis.safetensors")
-			st, err := Extract(tr, path, ExtractOptions{Scope: tc.scope, DType: tc.dtype})
+			st, err := Extract(tr.all(), path, ExtractOptions{Scope: tc.scope, DType: tc.dtype})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +131,7 @@ func TestRowsTheory(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := newMemTrajectory(theta0, tc.delta, nil)
 			path := filepath.Join(t.TempDir(), "b.safetensors")
-			st, err := Extract(tr, path, ExtractOptions{Rows: tc.rows})
+			st, err := Extract(tr.all(), path, ExtractOptions{Rows: tc.rows})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +206,7 @@ func TestSmallSingularValues(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tr, _ := planted(1, D, T, tc.sigma, 11)
 			path := filepath.Join(t.TempDir(), "b.safetensors")
-			st, err := Extract(tr, path, ExtractOptions{Rows: tc.rows})
+			st, err := Extract(tr.all(), path, ExtractOptions{Rows: tc.rows})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -257,7 +257,7 @@ func TestDimKeepsLeading(t *testing.T) {
 	tr, _ := planted(2, 300, 6, []float64{4, 3, 2, 1}, 3)
 	for _, tc := range []struct{ dim, want int }{{2, 2}, {4, 4}, {10, 4}, {0, 4}} {
 		path := filepath.Join(t.TempDir(), "b.safetensors")
-		st, err := Extract(tr, path, ExtractOptions{Dim: tc.dim})
+		st, err := Extract(tr.all(), path, ExtractOptions{Dim: tc.dim})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -286,7 +286,7 @@ func TestMatrixScope(t *testing.T) {
 	tr := newMemTrajectory(tr0.theta0, tr0.delta, lts)
 	path := filepath.Join(t.TempDir(), "b.safetensors")
 	var log strings.Builder
-	st, err := Extract(tr, path, ExtractOptions{Scope: ScopeMatrix, Log: &log})
+	st, err := Extract(tr.all(), path, ExtractOptions{Scope: ScopeMatrix, Log: &log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,58 +8,31 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/trajectory"
 )
 
-// memTrajectory is a trajectory held in memory: θ0 and the deltas θk − θ0,
-// per layer, in float32.
+// memTrajectory is a run held in memory, with its θ0 and deltas θk − θ0
+// (per layer, float32) at hand for building references.
 type memTrajectory struct {
+	*Run
 	theta0  [][]float32   // [layer][D]
 	delta   [][][]float32 // [k][layer][D]
 	tensors model.LayerLayout
-	stored  bool // serve deltas through DeltaReader
-	hash    string
-	name    string // Source(); "memory" if empty
 }
 
 func newMemTrajectory(theta0 [][]float32, delta [][][]float32, tensors model.LayerLayout) *memTrajectory {
-	tr := &memTrajectory{theta0: theta0, delta: delta, tensors: tensors, stored: true}
-	if tr.tensors == nil {
-		tr.tensors = model.LayerLayout{{Name: "all", Shape: []int{len(theta0[0])}, Size: len(theta0[0])}}
-	}
-	h := newLayerHasher()
-	for _, l := range theta0 {
-		h.add(l)
-	}
-	tr.hash = h.sum()
-	return tr
+	r := NewMemoryRun("memory", theta0, delta, tensors)
+	return &memTrajectory{Run: r, theta0: theta0, delta: delta, tensors: r.Manifest.LayerTensors}
 }
 
-func (m *memTrajectory) NumCheckpoints() int             { return len(m.delta) }
-func (m *memTrajectory) NumLayers() int                  { return len(m.theta0) }
-func (m *memTrajectory) LayerSize() int                  { return len(m.theta0[0]) }
-func (m *memTrajectory) LayerTensors() model.LayerLayout { return m.tensors }
-func (m *memTrajectory) Theta0Hash() string              { return m.hash }
-func (m *memTrajectory) Source() string {
-	if m.name == "" {
-		return "memory"
-	}
-	return m.name
-}
-func (m *memTrajectory) DeltasStored() bool { return m.stored }
-func (m *memTrajectory) ReadTheta0(l int, dst []float32) error {
-	copy(dst, m.theta0[l])
-	return nil
-}
-func (m *memTrajectory) ReadLayer(k, l int, dst []float32) error {
-	for j := range dst {
-		dst[j] = m.theta0[l][j] + m.delta[k][l][j]
-	}
-	return nil
-}
-func (m *memTrajectory) ReadDelta(k, l int, dst []float32) error {
-	copy(dst, m.delta[k][l])
-	return nil
-}
+// all is every checkpoint of the run.
+func (m *memTrajectory) all() *Points { return All(m.Run) }
+
+func (m *memTrajectory) Theta0Hash() string { return m.Manifest.BaseModel.Theta0SHA256 }
+
+// storeTheta reads the run as θk rather than stored deltas, as a float32
+// trajectory is read.
+func (m *memTrajectory) storeTheta() { m.Manifest.Stored = trajectory.StoredRaw }
 
 // rows returns the matrix W (t×n, float64) of a layer's column range that
 // the given rows option stacks, formed explicitly: the reference the

@@ -14,7 +14,7 @@ import (
 const CoordinatesFile = "subspace_coordinates.safetensors"
 
 // Hook adapts a Reparam to the trainer's re-parameterisation interface
-// (trainer.Reparam): the encoder is fixed at θ0 + Vᵀz̄ and only z (and λ)
+// (trainer.ParamHook): the encoder is fixed at θ0 + Vᵀz̄ and only z (and λ)
 // are trained in it, while the embeddings and the task head stay trained in
 // full space at the run's learning rate, as in the paper. With a nil
 // Reparam it is the paper's Freeze baseline: the encoder stays at θ0.

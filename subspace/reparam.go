@@ -1,15 +1,12 @@
 package subspace
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strconv"
 
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/optim"
-	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/trajectory"
 )
 
@@ -67,6 +64,8 @@ type Reparam struct {
 	theta0  []float32 // the encoder at construction
 	encOff  int       // where the encoder starts in model.Data
 	encSize int
+
+	basisSHA256 string // of an intrinsic basis's file, hashed at the first Save
 }
 
 // New re-parameterises m's encoder in b, taking m's current encoder
@@ -244,80 +243,4 @@ func (r *Reparam) Update(l int, dst []float32) []float32 {
 		b.expandSeg(s, dst[o:o+s.n], nil, r.block(s.block))
 	}
 	return dst
-}
-
-// Coordinate files: what Save writes.
-const (
-	coordFormat  = "subtune-subspace-coordinates"
-	zSuffix      = ".z"
-	lambdaSuffix = ".lambda"
-)
-
-// Save writes the copies (and λ) to path as safetensors, one [h, d] tensor
-// "<block>.z" per block (and "<block>.lambda", [1]), with the basis's
-// identity in the metadata so Load and later analyses can rebuild Vᵀz̄.
-func (r *Reparam) Save(path string) error {
-	b := r.basis
-	h := r.opts.Ensemble
-	ts := map[string]safetensors.Tensor{}
-	for bi, bl := range b.blocks {
-		ts[bl.name+zSuffix] = safetensors.Tensor{DType: safetensors.F32, Shape: []int{h, bl.dim},
-			F32: r.Z[r.zOff[bi] : r.zOff[bi]+h*bl.dim]}
-		if r.Lambda != nil {
-			ts[bl.name+lambdaSuffix] = safetensors.Tensor{DType: safetensors.F32, Shape: []int{1}, F32: r.Lambda[bi : bi+1]}
-		}
-	}
-	dims := make([]int, len(b.blocks))
-	for i, bl := range b.blocks {
-		dims[i] = bl.dim
-	}
-	dj, _ := json.Marshal(dims)
-	meta := map[string]string{
-		metaFormat: coordFormat, metaVersion: strconv.Itoa(formatVersion),
-		metaKind: b.Kind, metaScope: b.Scope, "basis": b.Source, "basis_id": b.ID(),
-		"basis_seed": strconv.FormatUint(b.Seed, 10), metaTheta0: b.Theta0Hash,
-		"ensemble": strconv.Itoa(h), "init_std": strconv.FormatFloat(r.opts.InitStd, 'g', -1, 64),
-		"seed": strconv.FormatUint(r.opts.Seed, 10), "dims": string(dj),
-		metaNumLayers: strconv.Itoa(b.NumLayers), metaLayerSize: strconv.Itoa(b.LayerSize),
-	}
-	if err := safetensors.Write(path, ts, meta); err != nil {
-		return fmt.Errorf("subspace: %w", err)
-	}
-	return nil
-}
-
-// Load restores what Save wrote. The file must come from a Reparam over
-// the same basis with the same ensemble size.
-func (r *Reparam) Load(path string) error {
-	f, err := safetensors.Open(path)
-	if err != nil {
-		return fmt.Errorf("subspace: %w", err)
-	}
-	defer f.Close()
-	meta := f.Metadata()
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("subspace: %s: %s", path, fmt.Sprintf(format, args...))
-	}
-	if meta[metaFormat] != coordFormat {
-		return fail("not a subspace coordinates file (format %q)", meta[metaFormat])
-	}
-	b := r.basis
-	if meta["basis_id"] != b.ID() {
-		return fail("the coordinates belong to basis %s (%s), this run uses %s (%s)", meta["basis"], meta["basis_id"], b.Source, b.ID())
-	}
-	h := r.opts.Ensemble
-	if meta["ensemble"] != strconv.Itoa(h) {
-		return fail("the coordinates have %s copies per coordinate, this run %d (--ensemble)", meta["ensemble"], h)
-	}
-	for bi, bl := range b.blocks {
-		if err := f.ReadFloat32Into(bl.name+zSuffix, r.Z[r.zOff[bi]:r.zOff[bi]+h*bl.dim]); err != nil {
-			return fmt.Errorf("subspace: %w", err)
-		}
-		if r.Lambda != nil {
-			if err := f.ReadFloat32Into(bl.name+lambdaSuffix, r.Lambda[bi:bi+1]); err != nil {
-				return fmt.Errorf("subspace: %w", err)
-			}
-		}
-	}
-	return nil
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // The Hook is what `subtune finetune` plugs into the trainer.
-var _ trainer.Reparam = (*Hook)(nil)
+var _ trainer.ParamHook = (*Hook)(nil)
 
 // TestIdentityBasisEqualsFullTraining: when V is the identity restricted to
 // a few coordinates per layer, training z with AdamW is training those
@@ -174,7 +174,7 @@ func extractedBasis(t *testing.T, m *model.Model, scope string) *Basis {
 	delta := randomDeltas(rand.New(rand.NewPCG(4, 4)), 4, L, D, 0.02)
 	tr := newMemTrajectory(modelTheta0(m), delta, c.LayerLayout())
 	path := filepath.Join(t.TempDir(), "basis.safetensors")
-	if _, err := Extract(tr, path, ExtractOptions{Scope: scope}); err != nil {
+	if _, err := Extract(tr.all(), path, ExtractOptions{Scope: scope}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := LoadBasis(path, Expect{NumLayers: L, LayerSize: D, Theta0Hash: tr.Theta0Hash()})
@@ -344,10 +344,10 @@ func TestBF16MatchesF32(t *testing.T) {
 	tr := trajectoryAround(t, m, 6)
 	dir := t.TempDir()
 	f32, bf := filepath.Join(dir, "f32.safetensors"), filepath.Join(dir, "bf16.safetensors")
-	if _, err := Extract(tr, f32, ExtractOptions{}); err != nil {
+	if _, err := Extract(tr.all(), f32, ExtractOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Extract(tr, bf, ExtractOptions{DType: safetensors.BF16}); err != nil {
+	if _, err := Extract(tr.all(), bf, ExtractOptions{DType: safetensors.BF16}); err != nil {
 		t.Fatal(err)
 	}
 	want := Expect{NumLayers: c.NumHiddenLayers, LayerSize: c.LayerSize(), Theta0Hash: tr.Theta0Hash()}
@@ -429,7 +429,7 @@ func TestLoadBasisRejectsMismatch(t *testing.T) {
 	c := m.Config
 	tr := trajectoryAround(t, m, 3)
 	path := filepath.Join(t.TempDir(), "basis.safetensors")
-	if _, err := Extract(tr, path, ExtractOptions{}); err != nil {
+	if _, err := Extract(tr.all(), path, ExtractOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	other := tinyModel(t, 2, 5)
@@ -564,7 +564,7 @@ func TestHookInTrainer(t *testing.T) {
 				h = r.Hook(m, 1e-2, false)
 			}
 			ws := m.NewWorkspace(3, 6, 0)
-			loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 1e-3, MaxGradNorm: 1, TotalSteps: 10, Reparam: h})
+			loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 1e-3, MaxGradNorm: 1, TotalSteps: 10, ParamHook: h})
 			h.BeforeForward()
 			for step := 0; step < 4; step++ {
 				if _, err := loop.TrainStep([]*model.Batch{tinyBatch(uint64(step))}, []uint64{1}); err != nil {

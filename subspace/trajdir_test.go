@@ -71,21 +71,21 @@ func TestExtractFromTrajectoryDir(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "trajectory")
 			const n = 5
 			mem := recordTrajectory(t, dir, dt, n)
-			tr, err := OpenTrajectory(dir)
+			tr, err := OpenRun(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer tr.Close()
-			if tr.DeltasStored() != (dt == safetensors.BF16) {
-				t.Fatalf("DeltasStored = %v for %s", tr.DeltasStored(), dt)
+			if tr.storesDeltas() != (dt == safetensors.BF16) {
+				t.Fatalf("storesDeltas = %v for %s", tr.storesDeltas(), dt)
 			}
 			out := filepath.Join(t.TempDir(), "basis.safetensors")
 			var log strings.Builder
-			st, err := Extract(tr, out, ExtractOptions{Log: &log})
+			st, err := Extract(All(tr), out, ExtractOptions{Log: &log})
 			if err != nil {
 				t.Fatal(err)
 			}
-			ref, err := Extract(mem, filepath.Join(t.TempDir(), "ref.safetensors"), ExtractOptions{})
+			ref, err := Extract(mem.all(), filepath.Join(t.TempDir(), "ref.safetensors"), ExtractOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,7 +96,7 @@ func TestExtractFromTrajectoryDir(t *testing.T) {
 					}
 				}
 			}
-			L, D := int64(tr.NumLayers()), int64(tr.LayerSize())
+			L, D := int64(tr.Manifest.NumLayers), int64(tr.Manifest.LayerSize)
 			stored := 4 * D
 			pass2Theta0 := L * 4 * D
 			if dt == safetensors.BF16 {
@@ -141,11 +141,11 @@ func TestExtractRefusesCorruptTrajectory(t *testing.T) {
 	if err := os.WriteFile(man, []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := OpenTrajectory(dir)
+	tr, err := OpenRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Extract(tr, out, ExtractOptions{}); err == nil || !strings.Contains(err.Error(), "θ0 hashes to") {
+	if _, err := Extract(All(tr), out, ExtractOptions{}); err == nil || !strings.Contains(err.Error(), "θ0 hashes to") {
 		t.Errorf("wrong θ0 hash: %v", err)
 	}
 	tr.Close()
@@ -155,12 +155,12 @@ func TestExtractRefusesCorruptTrajectory(t *testing.T) {
 	b, _ := os.ReadFile(ck)
 	b[len(b)-5] ^= 0x40
 	os.WriteFile(ck, b, 0o644)
-	tr, err = OpenTrajectory(dir)
+	tr, err = OpenRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	if _, err := Extract(tr, out, ExtractOptions{}); !errors.Is(err, trajectory.ErrCorrupt) {
+	if _, err := Extract(All(tr), out, ExtractOptions{}); !errors.Is(err, trajectory.ErrCorrupt) {
 		t.Errorf("corrupt checkpoint: %v", err)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {

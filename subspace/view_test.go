@@ -15,11 +15,6 @@ import (
 	"github.com/subtune/subtune/safetensors"
 )
 
-// plainTrajectory hides every optional interface of the trajectory it
-// wraps (DeltaReader, Forker, Metadata): a source that offers only
-// Trajectory.
-type plainTrajectory struct{ Trajectory }
-
 // randomTrajectory is a memTrajectory with t checkpoints of L layers of D
 // random deltas, all starting from the same θ0 (theta0Seed) and moving
 // along a path drawn from seed.
@@ -27,7 +22,7 @@ func randomTrajectory(name string, L, D, t int, theta0Seed, seed uint64) *memTra
 	theta0 := randomDeltas(rand.New(rand.NewPCG(theta0Seed, 9)), 1, L, D, 0.05)[0]
 	delta := randomDeltas(rand.New(rand.NewPCG(seed, 10)), t, L, D, 0.01)
 	tr := newMemTrajectory(theta0, delta, nil)
-	tr.name = name
+	tr.Name = name
 	return tr
 }
 
@@ -38,15 +33,15 @@ func subset(tr *memTrajectory, idx []int) *memTrajectory {
 		delta = append(delta, tr.delta[k])
 	}
 	s := newMemTrajectory(tr.theta0, delta, tr.tensors)
-	s.stored = tr.stored
+	s.Manifest.Stored = tr.Manifest.Stored
 	return s
 }
 
-// extracted extracts tr and loads the result.
-func extracted(t *testing.T, tr Trajectory, o ExtractOptions) (*ExtractStats, *Basis, map[string]string) {
+// extracted extracts p and loads the result.
+func extracted(t *testing.T, p *Points, o ExtractOptions) (*ExtractStats, *Basis, map[string]string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "basis.safetensors")
-	st, err := Extract(tr, path, o)
+	st, err := Extract(p, path, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,31 +122,28 @@ func seq(n int) []int {
 	return s
 }
 
-// TestSelectCheckpointsIsSubset: extracting a selection gives the basis of
+// TestSelectIsSubset: extracting a selection gives the basis of
 // a trajectory that holds only the selected checkpoints, whatever the rows
-// and however the source serves its checkpoints.
-func TestSelectCheckpointsIsSubset(t *testing.T) {
-	full := randomTrajectory("full", 2, 300, 8, 1, 2)
+// and whether the run stores deltas or θk.
+func TestSelectIsSubset(t *testing.T) {
 	idx := []int{1, 4, 7}
 	for _, rows := range []string{RowsDelta, RowsRaw, RowsCentered} {
-		for _, src := range []string{"deltas", "thetas", "plain"} {
+		for _, src := range []string{"deltas", "thetas"} {
 			t.Run(rows+"/"+src, func(t *testing.T) {
-				f := *full
-				f.stored = src == "deltas"
-				var tr Trajectory = &f
-				if src == "plain" {
-					tr = plainTrajectory{&f}
+				f := randomTrajectory("full", 2, 300, 8, 1, 2)
+				if src == "thetas" {
+					f.storeTheta()
 				}
-				sel, err := SelectCheckpoints(tr, idx)
+				sel, err := Select(f.Run, idx)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if sel.NumCheckpoints() != 3 {
-					t.Fatalf("%d checkpoints, want 3", sel.NumCheckpoints())
+				if sel.Len() != 3 {
+					t.Fatalf("%d checkpoints, want 3", sel.Len())
 				}
 				o := ExtractOptions{Rows: rows}
 				st, b, meta := extracted(t, sel, o)
-				rst, rb, _ := extracted(t, subset(&f, idx), o)
+				rst, rb, _ := extracted(t, subset(f, idx).all(), o)
 				sameBasis(t, b, rb, st, rst, 1e-6)
 				if meta["trajectory_checkpoints"] != "[1,4,7]" || meta["trajectory_length"] != "8" || !strings.Contains(meta[metaTrajectory], "full (checkpoints [1,4,7] of 8)") {
 					t.Errorf("metadata %v", meta)
@@ -161,7 +153,7 @@ func TestSelectCheckpointsIsSubset(t *testing.T) {
 	}
 }
 
-func TestSelectCheckpointsRefuses(t *testing.T) {
+func TestSelectRefuses(t *testing.T) {
 	tr := randomTrajectory("traj", 1, 10, 4, 1, 2)
 	for _, tc := range []struct {
 		idx  []int
@@ -172,7 +164,7 @@ func TestSelectCheckpointsRefuses(t *testing.T) {
 		{[]int{-1}, "checkpoint -1"},
 		{[]int{2, 2}, "checkpoint 2 selected twice"},
 	} {
-		if _, err := SelectCheckpoints(tr, tc.idx); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "traj") {
+		if _, err := Select(tr.Run, tc.idx); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "traj") {
 			t.Errorf("%v: %v, want an error naming traj with %q", tc.idx, err, tc.want)
 		}
 	}
@@ -188,7 +180,7 @@ func TestUnifiedSpansPickedCheckpoints(t *testing.T) {
 		randomTrajectory("sst2", L, D, 6, 1, 11),
 		randomTrajectory("mrpc", L, D, 3, 1, 12),
 	}
-	trs[1].stored = false // a source that stores θk, beside ones that store deltas
+	trs[1].storeTheta() // a run that stores θk, beside ones that store deltas
 	for _, tc := range []struct {
 		name string
 		pick []int
@@ -198,8 +190,7 @@ func TestUnifiedSpansPickedCheckpoints(t *testing.T) {
 		{"picked", []int{0, -2, 1}, []int{0, 4, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srcs := []Trajectory{trs[0], trs[1], plainTrajectory{trs[2]}}
-			u, err := Unified(srcs, tc.pick)
+			u, err := Unified([]*Run{trs[0].Run, trs[1].Run, trs[2].Run}, tc.pick)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,19 +233,19 @@ func TestUnifiedRefuses(t *testing.T) {
 	otherSize := randomTrajectory("b-run", 2, 30, 3, 1, 1)
 	otherLayers := randomTrajectory("b-run", 3, 20, 3, 1, 1)
 	otherTensors := randomTrajectory("b-run", 2, 20, 3, 1, 1)
-	otherTensors.tensors = model.LayerLayout{{Name: "w", Shape: []int{4, 5}, Size: 20}}
+	otherTensors.Manifest.LayerTensors = model.LayerLayout{{Name: "w", Shape: []int{4, 5}, Size: 20}}
 	for _, tc := range []struct {
 		name string
-		trs  []Trajectory
+		trs  []*Run
 		pick []int
 		want string
 	}{
-		{"theta0", []Trajectory{a, otherTheta0}, nil, "different θ0"},
-		{"layer size", []Trajectory{a, otherSize}, nil, "2 layers of 20 numbers, b-run 2 of 30"},
-		{"layers", []Trajectory{a, otherLayers}, nil, "2 layers of 20 numbers, b-run 3 of 20"},
-		{"tensors", []Trajectory{a, otherTensors}, nil, "different tensors"},
-		{"pick range", []Trajectory{a, a}, []int{0, 3}, "checkpoint 3 picked"},
-		{"pick count", []Trajectory{a, a}, []int{0}, "1 checkpoints picked from 2"},
+		{"theta0", []*Run{a.Run, otherTheta0.Run}, nil, "different θ0"},
+		{"layer size", []*Run{a.Run, otherSize.Run}, nil, "2 layers of 20 numbers, b-run 2 of 30"},
+		{"layers", []*Run{a.Run, otherLayers.Run}, nil, "2 layers of 20 numbers, b-run 3 of 20"},
+		{"tensors", []*Run{a.Run, otherTensors.Run}, nil, "different tensors"},
+		{"pick range", []*Run{a.Run, a.Run}, []int{0, 3}, "checkpoint 3 picked"},
+		{"pick count", []*Run{a.Run, a.Run}, []int{0}, "1 checkpoints picked from 2"},
 		{"none", nil, nil, "no trajectories"},
 	} {
 		_, err := Unified(tc.trs, tc.pick)
@@ -268,62 +259,48 @@ func TestUnifiedRefuses(t *testing.T) {
 	}
 }
 
-// TestViewsOfTrajectoryDirs: views of trajectory directories fork (so the
-// extraction reads checkpoints in parallel) and give what the same numbers
-// give in memory, including a unified view over a float32 and a bfloat16
-// trajectory (which stores deltas).
-func TestViewsOfTrajectoryDirs(t *testing.T) {
+// TestPointsOfTrajectoryDirs: selections and unified points of trajectory
+// directories (read by several goroutines, each with its own files open)
+// give what the same numbers give in memory, including unified points over
+// a float32 and a bfloat16 trajectory (which stores deltas).
+func TestPointsOfTrajectoryDirs(t *testing.T) {
 	d1, d2 := filepath.Join(t.TempDir(), "t1"), filepath.Join(t.TempDir(), "t2")
 	m1 := recordTrajectorySeeded(t, d1, safetensors.F32, 5, 21)
 	m2 := recordTrajectorySeeded(t, d2, safetensors.BF16, 4, 22)
-	t1, err := OpenTrajectory(d1)
+	t1, err := OpenRun(d1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer t1.Close()
-	t2, err := OpenTrajectory(d2)
+	t2, err := OpenRun(d2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer t2.Close()
 
-	sel, err := SelectCheckpoints(t1, []int{0, 2, 4})
+	sel, err := Select(t1, []int{0, 2, 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := sel.(Forker); !ok {
-		t.Error("a selection of a directory cannot fork")
-	}
-	if _, ok := sel.(DeltaReader); !ok {
-		t.Error("a selection is no DeltaReader")
-	}
 	st, b, meta := extracted(t, sel, ExtractOptions{})
-	rst, rb, _ := extracted(t, subset(m1, []int{0, 2, 4}), ExtractOptions{})
+	rst, rb, _ := extracted(t, subset(m1, []int{0, 2, 4}).all(), ExtractOptions{})
 	sameBasis(t, b, rb, st, rst, 1e-6)
 	if meta["trajectory_steps"] != "[10,30,50]" || meta["trajectory_task"] != "test" {
 		t.Errorf("metadata %v", meta)
 	}
 
-	u, err := Unified([]Trajectory{t1, t2, t1}, []int{-1, -1, 1})
+	u, err := Unified([]*Run{t1, t2, t1}, []int{-1, -1, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := u.(Forker); !ok {
-		t.Error("a unified view of directories cannot fork")
-	}
-	if dr := u.(DeltaReader); !dr.DeltasStored() {
-		t.Error("a unified view with a bfloat16 source does not read deltas")
+	if !u.storesDeltas() {
+		t.Error("unified points with a bfloat16 run do not read deltas")
 	}
 	st, b, meta = extracted(t, u, ExtractOptions{})
 	ref := newMemTrajectory(m1.theta0, [][][]float32{m1.delta[4], m2.delta[3], m1.delta[1]}, m1.tensors)
-	rst, rb, _ = extracted(t, ref, ExtractOptions{})
+	rst, rb, _ = extracted(t, ref.all(), ExtractOptions{})
 	sameBasis(t, b, rb, st, rst, 1e-6)
 	if !strings.Contains(meta["trajectory_unified"], `"step":40`) || meta["trajectory_task"] != "test,test,test" {
 		t.Errorf("metadata %v", meta)
-	}
-
-	// A view of a source that cannot fork cannot either.
-	if _, ok := newView(&view{srcs: []Trajectory{t1, plainTrajectory{t2}}}).(Forker); ok {
-		t.Error("a view over a source that cannot fork claims to fork")
 	}
 }

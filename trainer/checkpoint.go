@@ -31,7 +31,7 @@ const (
 // folder is built under a temporary name and renamed into place, so a
 // killed run never leaves a checkpoint-N that looks complete. Older
 // checkpoints beyond keep are removed. Each extra function writes more files
-// into the folder before it is renamed into place (e.g. a Reparam's Save);
+// into the folder before it is renamed into place (e.g. a ParamHook's Save);
 // then the SHA-256 of every file is recorded in ChecksumFile.
 func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW, state any, settings Settings, keep int, extra ...func(dir string) error) (string, error) {
 	final := filepath.Join(outputDir, fmt.Sprintf("%s%d", CheckpointPrefix, step))

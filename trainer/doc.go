@@ -15,11 +15,12 @@
 //     warmup/decay factor of the step). NewLoop builds the Trainer's
 //     parameter groups: weight decay on weights, none on biases and
 //     LayerNorm weights.
-//   - Reparam plugs a re-parameterisation into Loop and Finetune (subspace
-//     training): which model tensors stay trainable in full space,
-//     its own optimiser groups, and the per-step hooks BeforeForward
-//     (materialise θ) and AfterBackward (project the gradient). Hooks.
-//     NewReparam builds it once the model is loaded.
+//   - ParamHook changes what Loop and Finetune train (the subspace
+//     re-parameterisation, the Freeze baseline, the ablation's mask of
+//     disabled positions): which model tensors stay trainable in full
+//     space, its own optimiser groups, and the per-step hooks
+//     BeforeForward (materialise θ) and AfterBackward (project the
+//     gradient). Hooks.NewParamHook builds it once the model is loaded.
 //   - Dataset and the batcher tokenise a split once and assemble padded
 //     batches into buffers allocated once; the workspace is allocated once
 //     for the largest batch, so a training step allocates nothing of its

@@ -17,10 +17,10 @@ var ErrNonFinite = errors.New("training diverged")
 // LoopConfig is the optimisation recipe of a Loop.
 type LoopConfig struct {
 	LearningRate, WeightDecay float64
-	Beta1, Beta2, Epsilon     float64 // 0: PyTorch's 0.9, 0.999, 1e-8
-	MaxGradNorm               float64 // <= 0: no clipping
-	WarmupSteps, TotalSteps   int     // the linear schedule
-	Reparam                   Reparam // nil: full fine-tuning
+	Beta1, Beta2, Epsilon     float64   // 0: PyTorch's 0.9, 0.999, 1e-8
+	MaxGradNorm               float64   // <= 0: no clipping
+	WarmupSteps, TotalSteps   int       // the linear schedule
+	ParamHook                 ParamHook // nil: full fine-tuning
 }
 
 // Loop turns micro-batches into AdamW updates with the arithmetic of
@@ -29,12 +29,12 @@ type LoopConfig struct {
 // linear warmup/decay schedule evaluated at the step index. Step counts the
 // optimiser steps taken.
 type Loop struct {
-	Model   *model.Model
-	WS      *model.Workspace
-	Opt     *optim.AdamW
-	Reparam Reparam
-	Config  LoopConfig
-	Step    int
+	Model     *model.Model
+	WS        *model.Workspace
+	Opt       *optim.AdamW
+	ParamHook ParamHook
+	Config    LoopConfig
+	Step      int
 
 	micro   int     // micro-batches accumulated into the current step
 	lossSum float64 // their losses
@@ -48,21 +48,21 @@ type StepStats struct {
 }
 
 // NewLoop builds the optimiser for m: the Trainer's two kinds of groups
-// (decay, no decay) over the trainable tensors, plus the Reparam's groups.
+// (decay, no decay) over the trainable tensors, plus the ParamHook's groups.
 func NewLoop(m *model.Model, ws *model.Workspace, c LoopConfig) *Loop {
 	var trainable func(model.Tensor) bool
-	if c.Reparam != nil {
-		trainable = c.Reparam.Trainable
+	if c.ParamHook != nil {
+		trainable = c.ParamHook.Trainable
 	}
 	groups := ParamGroups(m, c.LearningRate, c.WeightDecay, trainable)
-	if c.Reparam != nil {
-		groups = append(groups, c.Reparam.Groups()...)
+	if c.ParamHook != nil {
+		groups = append(groups, c.ParamHook.Groups()...)
 	}
 	opt := optim.NewAdamW(groups)
 	if c.Beta1 != 0 || c.Beta2 != 0 || c.Epsilon != 0 {
 		opt.Beta1, opt.Beta2, opt.Eps = c.Beta1, c.Beta2, c.Epsilon
 	}
-	return &Loop{Model: m, WS: ws, Opt: opt, Reparam: c.Reparam, Config: c}
+	return &Loop{Model: m, WS: ws, Opt: opt, ParamHook: c.ParamHook, Config: c}
 }
 
 // TrainableParams counts the numbers the optimiser updates.
@@ -107,8 +107,8 @@ func (l *Loop) Finish() (StepStats, error) {
 			}
 		})
 	}
-	if l.Reparam != nil {
-		l.Reparam.AfterBackward()
+	if l.ParamHook != nil {
+		l.ParamHook.AfterBackward()
 	}
 	norm := optim.ClipGradNorm(l.Opt.Groups, l.Config.MaxGradNorm)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
@@ -117,8 +117,8 @@ func (l *Loop) Finish() (StepStats, error) {
 	factor := optim.LinearWarmup(l.Step, l.Config.WarmupSteps, l.Config.TotalSteps)
 	l.Opt.Step(factor)
 	l.Step++
-	if l.Reparam != nil {
-		l.Reparam.BeforeForward()
+	if l.ParamHook != nil {
+		l.ParamHook.BeforeForward()
 	}
 	st := StepStats{Loss: l.lossSum / float64(l.micro), GradNorm: norm}
 	if len(l.Opt.Groups) > 0 {

@@ -236,7 +236,7 @@ func TestNonFiniteLossStops(t *testing.T) {
 	out := t.TempDir()
 	a := tinyArgs(modelDir, out)
 	a.WarmupRatio, a.SaveSteps, a.SaveTotalLimit = 0, 1, 2
-	hooks := Hooks{NewReparam: func(m *model.Model) (Reparam, error) { return &poisonGrad{m: m, at: 2}, nil }}
+	hooks := Hooks{NewParamHook: func(m *model.Model) (ParamHook, error) { return &poisonGrad{m: m, at: 2}, nil }}
 	_, err := Finetune(context.Background(), a, io.Discard, hooks)
 	if !errors.Is(err, ErrNonFinite) {
 		t.Fatalf("got %v, want ErrNonFinite", err)

@@ -36,14 +36,14 @@ var ErrInterrupted = errors.New("interrupted")
 
 // Hooks extend a run without changing its arithmetic.
 type Hooks struct {
-	// NewReparam, when set, re-parameterises the model (subspace
+	// NewParamHook, when set, changes what the model trains (subspace
 	// training). It is called once the model is loaded, its new head
 	// initialised and θ0 hashed, before any checkpoint is restored.
-	NewReparam func(m *model.Model) (Reparam, error)
+	NewParamHook func(m *model.Model) (ParamHook, error)
 	// OnStep is called after every optimiser step, with the step count.
 	OnStep func(step int, st StepStats)
 	// Settings are options beyond Args that change the weights (those of
-	// NewReparam), by flag name ("--subspace"): a resumed run must have
+	// NewParamHook), by flag name ("--subspace"): a resumed run must have
 	// the same.
 	Settings Settings
 }
@@ -406,17 +406,17 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 	m := r.m
 	s := newSchedule(a, r.train.Len())
 	theta0 := trajectory.HashLayers(m)
-	var rp Reparam
-	if r.hooks.NewReparam != nil {
+	var rp ParamHook
+	if r.hooks.NewParamHook != nil {
 		var err error
-		if rp, err = r.hooks.NewReparam(m); err != nil {
+		if rp, err = r.hooks.NewParamHook(m); err != nil {
 			return err
 		}
 	}
 	loop := NewLoop(m, r.ws, LoopConfig{
 		LearningRate: a.LearningRate, WeightDecay: a.WeightDecay,
 		Beta1: a.AdamBeta1, Beta2: a.AdamBeta2, Epsilon: a.AdamEpsilon,
-		MaxGradNorm: a.MaxGradNorm, WarmupSteps: s.warmup, TotalSteps: s.maxSteps, Reparam: rp,
+		MaxGradNorm: a.MaxGradNorm, WarmupSteps: s.warmup, TotalSteps: s.maxSteps, ParamHook: rp,
 	})
 	st := &State{
 		EvalSteps: a.EvalSteps, LoggingSteps: a.LoggingSteps, MaxSteps: s.maxSteps, NumTrainEpochs: s.epochs,
@@ -666,7 +666,7 @@ func (r *run) settings(s schedule, theta0 string) Settings {
 // resume restores model, optimiser, schedule position and running sums
 // from r.resumeDir, after checking that it belongs to this run: that it
 // was saved with the same settings.
-func (r *run) resume(loop *Loop, rp Reparam, st *State, settings Settings) error {
+func (r *run) resume(loop *Loop, rp ParamHook, st *State, settings Settings) error {
 	if err := LoadCheckpoint(r.resumeDir, loop.Model, loop.Opt, st, settings); err != nil {
 		return err
 	}

@@ -132,54 +132,54 @@ func runExtract(o extractOptions, log io.Writer) (*subspace.ExtractStats, error)
 	runtime.GOMAXPROCS(threads)
 	blas.SetThreads(1)
 
-	var opened []*subspace.DirTrajectory
+	var opened []*subspace.Run
 	defer func() {
-		for _, tr := range opened {
-			tr.Close()
+		for _, r := range opened {
+			r.Close()
 		}
 	}()
-	open := func(dir string) (*subspace.DirTrajectory, error) {
-		tr, err := subspace.OpenTrajectory(trajectoryDir(dir))
+	open := func(dir string) (*subspace.Run, error) {
+		r, err := subspace.OpenRun(trajectoryDir(dir))
 		if err != nil {
 			return nil, err
 		}
-		opened = append(opened, tr)
-		return tr, nil
+		opened = append(opened, r)
+		return r, nil
 	}
-	var tr subspace.Trajectory
+	var points *subspace.Points
 	if o.Unified != "" {
 		dirs := splitList(o.Unified)
 		pick, err := unifiedPick(o.UnifiedPick, len(dirs))
 		if err != nil {
 			return nil, err
 		}
-		var trs []subspace.Trajectory
+		var runs []*subspace.Run
 		for _, dir := range dirs {
-			t, err := open(dir)
+			r, err := open(dir)
 			if err != nil {
 				return nil, err
 			}
-			trs = append(trs, t)
+			runs = append(runs, r)
 		}
-		u, err := subspace.Unified(trs, pick)
+		u, err := subspace.Unified(runs, pick)
 		if err != nil {
 			return nil, err
 		}
 		if pick == nil {
-			fmt.Fprintf(log, "unified subspace: the last checkpoint of each of %d trajectories\n", len(trs))
+			fmt.Fprintf(log, "unified subspace: the last checkpoint of each of %d trajectories\n", len(runs))
 		} else {
-			fmt.Fprintf(log, "unified subspace: checkpoints %v of %d trajectories (--unified_pick %s)\n", pick, len(trs), o.UnifiedPick)
+			fmt.Fprintf(log, "unified subspace: checkpoints %v of %d trajectories (--unified_pick %s)\n", pick, len(runs), o.UnifiedPick)
 		}
-		tr = u
+		points = u
 	} else {
-		t, err := open(o.Trajectory)
+		r, err := open(o.Trajectory)
 		if err != nil {
 			return nil, err
 		}
-		tr = t
-		if n := t.NumCheckpoints(); o.Checkpoints > 0 && o.Checkpoints < n {
+		points = subspace.All(r)
+		if n := r.NumCheckpoints(); o.Checkpoints > 0 && o.Checkpoints < n {
 			idx := subspace.EvenlySpaced(n, o.Checkpoints)
-			if tr, err = subspace.SelectCheckpoints(t, idx); err != nil {
+			if points, err = subspace.Select(r, idx); err != nil {
 				return nil, err
 			}
 			fmt.Fprintf(log, "keeping %d of %d checkpoints: %v\n", len(idx), n, idx)
@@ -188,7 +188,7 @@ func runExtract(o extractOptions, log io.Writer) (*subspace.ExtractStats, error)
 		}
 	}
 	o.Log = log
-	return subspace.Extract(tr, o.Output, o.ExtractOptions)
+	return subspace.Extract(points, o.Output, o.ExtractOptions)
 }
 
 // checkOutput refuses, before any work, an --output whose folder cannot be

@@ -16,6 +16,7 @@ import (
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/subspace"
 	"github.com/subtune/subtune/trainer"
+	"github.com/subtune/subtune/trajectory"
 )
 
 // trajectoryRun fine-tunes modelDir on task for 4 steps, recording a
@@ -36,12 +37,12 @@ func trajectoryRun(t *testing.T, modelDir, task string, seed int) string {
 // vectors θk − θ0.
 func trajectoryDeltas(t *testing.T, dir string, ks ...int) [][]float32 {
 	t.Helper()
-	tr, err := subspace.OpenTrajectory(dir)
+	tr, err := trajectory.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	L, D := tr.NumLayers(), tr.LayerSize()
+	L, D := tr.Manifest.NumLayers, tr.Manifest.LayerSize
 	var out [][]float32
 	for _, k := range ks {
 		if k < 0 {

@@ -78,8 +78,8 @@ type finetuneExtension struct {
 	Name string
 	// Flags registers the extension's flags.
 	Flags func(fs *pflag.FlagSet)
-	// Reparam returns nil when the extension's flags do not ask for it.
-	Reparam func(a *trainer.Args) (func(m *model.Model) (trainer.Reparam, error), error)
+	// ParamHook returns nil when the extension's flags do not ask for it.
+	ParamHook func(a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error)
 
 	flags []string // the names Flags registered
 }
@@ -127,20 +127,20 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 	}
 	var hooks trainer.Hooks
 	for _, e := range finetuneExtensions {
-		if e.Reparam == nil {
+		if e.ParamHook == nil {
 			continue
 		}
-		f, err := e.Reparam(&a)
+		f, err := e.ParamHook(&a)
 		if err != nil {
 			return err
 		}
 		if f == nil {
 			continue
 		}
-		if hooks.NewReparam != nil {
+		if hooks.NewParamHook != nil {
 			return errors.New("more than one re-parameterisation selected (" + e.Name + " and another)")
 		}
-		hooks.NewReparam = f
+		hooks.NewParamHook = f
 	}
 	hooks.Settings = extensionSettings(fs)
 	// Every value is checked before the model is looked for (or fetched).

@@ -23,7 +23,7 @@ func init() {
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&spec, "disable_dims", "", "zero these encoder positions in θ0 and hold them at zero during full fine-tuning (paper Table 3): outliers:FILE (outliers.json of 'subtune outliers', or its directory) or random:N (N positions drawn with --seed)")
 		},
-		Reparam: func(a *trainer.Args) (func(m *model.Model) (trainer.Reparam, error), error) {
+		ParamHook: func(a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error) {
 			if spec == "" {
 				return nil, nil
 			}
@@ -35,8 +35,8 @@ func init() {
 				return nil, err
 			}
 			seed := uint64(a.Seed)
-			return func(m *model.Model) (trainer.Reparam, error) {
-				h, err := newDisableHook(m, d, seed)
+			return func(m *model.Model) (trainer.ParamHook, error) {
+				h, err := newDisableMask(m, d, seed)
 				if err != nil {
 					return nil, err
 				}
@@ -85,9 +85,9 @@ func parseDisableDims(s string) (disableSpec, error) {
 	return disableSpec{}, fmt.Errorf("--disable_dims %q: want outliers:FILE or random:N", s)
 }
 
-// newDisableHook builds the hook of d (see analysis.DisableHook); seed
+// newDisableMask builds the hook of d (see analysis.DisableMask); seed
 // draws random positions.
-func newDisableHook(m *model.Model, d disableSpec, seed uint64) (*analysis.DisableHook, error) {
+func newDisableMask(m *model.Model, d disableSpec, seed uint64) (*analysis.DisableMask, error) {
 	if d.file != nil {
 		h, err := analysis.DisableOutliers(m, d.file)
 		if err != nil {

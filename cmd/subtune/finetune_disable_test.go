@@ -44,12 +44,12 @@ func randomBatch(rng *rand.Rand, B, T, vocab int) *model.Batch {
 
 // trainWith runs steps optimiser steps of h (BeforeForward first, as the
 // trainer does) and returns θ0 as it was before.
-func trainWith(t *testing.T, m *model.Model, h trainer.Reparam, steps int) []float32 {
+func trainWith(t *testing.T, m *model.Model, h trainer.ParamHook, steps int) []float32 {
 	t.Helper()
 	theta0 := append([]float32(nil), m.Data...)
 	ws := m.NewWorkspace(4, 8, 0)
 	loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 1e-2, WeightDecay: 0.01, MaxGradNorm: 1,
-		TotalSteps: steps, Reparam: h})
+		TotalSteps: steps, ParamHook: h})
 	if n := loop.TrainableParams(); n != m.NumParams() {
 		t.Errorf("%d trainable parameters, want all %d", n, m.NumParams())
 	}
@@ -99,7 +99,7 @@ func checkDisabled(t *testing.T, m *model.Model, theta0 []float32, p analysis.Po
 
 func TestDisableDimsRandom(t *testing.T) {
 	m := tinyClassifier(t)
-	h, err := newDisableHook(m, disableSpec{random: 60}, 42)
+	h, err := newDisableMask(m, disableSpec{random: 60}, 42)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +110,8 @@ func TestDisableDimsRandom(t *testing.T) {
 	theta0 := trainWith(t, m, h, 3)
 	checkDisabled(t, m, theta0, p)
 	// Seeded: the same seed, the same positions; another, others.
-	h2, _ := newDisableHook(m, disableSpec{random: 60}, 42)
-	h3, _ := newDisableHook(m, disableSpec{random: 60}, 43)
+	h2, _ := newDisableMask(m, disableSpec{random: 60}, 42)
+	h3, _ := newDisableMask(m, disableSpec{random: 60}, 43)
 	if !slices.Equal(h.Offsets(), h2.Offsets()) || slices.Equal(h.Offsets(), h3.Offsets()) {
 		t.Error("random positions are not a function of the seed")
 	}
@@ -146,7 +146,7 @@ func TestDisableDimsOutliersFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		mm := tinyClassifier(t)
-		h, err := newDisableHook(mm, d, 1)
+		h, err := newDisableMask(mm, d, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,13 +161,13 @@ func TestDisableDimsOutliersFile(t *testing.T) {
 	other := tinyClassifier(t)
 	other.Layer(0)[0] += 1
 	d, _ := parseDisableDims("outliers:" + path)
-	if _, err := newDisableHook(other, d, 1); err == nil || !strings.Contains(err.Error(), "another model") || !strings.Contains(err.Error(), path) {
+	if _, err := newDisableMask(other, d, 1); err == nil || !strings.Contains(err.Error(), "another model") || !strings.Contains(err.Error(), path) {
 		t.Errorf("another θ0: %v", err)
 	}
 	c2 := c
 	c2.NumHiddenLayers = 3
 	m3, _ := model.New(c2, model.SequenceClassification)
-	if _, err := newDisableHook(m3, d, 1); err == nil || !strings.Contains(err.Error(), "2 layers") {
+	if _, err := newDisableMask(m3, d, 1); err == nil || !strings.Contains(err.Error(), "2 layers") {
 		t.Errorf("another shape: %v", err)
 	}
 }
@@ -234,12 +234,12 @@ func TestDisableDimsFlag(t *testing.T) {
 	modelDir := outliersModelDir(t, 3)
 	out := t.TempDir()
 	a := smallRunArgs(modelDir, out, 3)
-	newRP, err := ext.Reparam(&a)
+	newRP, err := ext.ParamHook(&a)
 	if err != nil || newRP == nil {
 		t.Fatalf("reparam: %v", err)
 	}
 	var log strings.Builder
-	if _, err := trainer.Finetune(context.Background(), a, &log, trainer.Hooks{NewReparam: newRP}); err != nil {
+	if _, err := trainer.Finetune(context.Background(), a, &log, trainer.Hooks{NewParamHook: newRP}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(log.String(), "disable_dims: 40 of 4448 encoder parameters") {
@@ -259,7 +259,7 @@ func TestDisableDimsFlag(t *testing.T) {
 	}
 
 	fs.Set("freeze_encoder", "true")
-	if _, err := ext.Reparam(&a); err == nil || !strings.Contains(err.Error(), "--freeze_encoder") {
+	if _, err := ext.ParamHook(&a); err == nil || !strings.Contains(err.Error(), "--freeze_encoder") {
 		t.Errorf("with --freeze_encoder: %v", err)
 	}
 }

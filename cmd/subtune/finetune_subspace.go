@@ -32,7 +32,7 @@ func init() {
 			fs.Float64Var(&s.LearningRate, "subspace_learning_rate", s.LearningRate, "learning rate of z (and of SAID's λ)")
 			fs.Float64Var(&initStd, "subspace_init_std", initStd, "standard deviation of each copy's random start N(0, σ²); 0 starts z at zero (θ = θ0)")
 		},
-		Reparam: func(a *trainer.Args) (func(m *model.Model) (trainer.Reparam, error), error) {
+		ParamHook: func(a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error) {
 			s.Seed = uint64(a.Seed)
 			s.InitStd = &initStd
 			s.RandomDType = safetensors.DType(strings.ToUpper(dtype))
@@ -45,7 +45,7 @@ func init() {
 			if !s.Active() {
 				return nil, nil
 			}
-			return func(m *model.Model) (trainer.Reparam, error) {
+			return func(m *model.Model) (trainer.ParamHook, error) {
 				h, n, err := s.NewHook(m)
 				if err != nil {
 					return nil, err

@@ -38,7 +38,8 @@ The update is rebuilt from what the run recorded: the coordinates file
 (subspace_coordinates.safetensors) names the basis (the extracted file, or
 a random basis's kind, dimension and seed), and training_args.json the base
 model θ0. The rebuilt update is checked against the run's saved weights
-(θ_final − θ0); a basis kept in bfloat16 during the run is recognised so.
+(θ_final − θ0); the coordinates record whether the run kept its basis in
+bfloat16 (--subspace_dtype), and the basis file's SHA-256.
 
 Written to --output (default: the run directory): outliers.json (the
 analysis and every outlier's position per layer, the input of
@@ -66,7 +67,7 @@ outlier dimensions marked: the paper's Fig. 4) and outlier_dims.png/.svg
 	f.StringVar(&o.Model, "model", "", "base model θ0, a folder or hub model id (default: model_name_or_path from the run's training_args.json)")
 	src.addFlags(f)
 	f.StringVar(&o.Basis, "basis", "", "the subspace file (default: the path the coordinates file records)")
-	f.StringVar(&o.DType, "subspace_dtype", "auto", "how the run held its basis (its --subspace_dtype): f32, bf16, or auto (f32, then bf16 if that does not reproduce the run's weights)")
+	f.StringVar(&o.DType, "subspace_dtype", "auto", "how the run held its basis (its --subspace_dtype), for coordinates that do not record it (written by an older subtune): f32 or bf16; auto uses the record")
 	f.IntVar(&o.Threads, "threads", 0, "threads (0: all cores)")
 	return cmd
 }

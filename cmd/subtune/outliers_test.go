@@ -45,7 +45,7 @@ func smallRunArgs(modelDir, out string, steps int) trainer.Args {
 func subspaceRun(t *testing.T, modelDir string, s subspace.Spec) string {
 	t.Helper()
 	out := t.TempDir()
-	hooks := trainer.Hooks{NewReparam: func(m *model.Model) (trainer.Reparam, error) {
+	hooks := trainer.Hooks{NewParamHook: func(m *model.Model) (trainer.ParamHook, error) {
 		h, _, err := s.NewHook(m)
 		return h, err
 	}}
@@ -53,6 +53,31 @@ func subspaceRun(t *testing.T, modelDir string, s subspace.Spec) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// dropCoordinatesKey rewrites the coordinates file at path without the
+// metadata key, as a file written before the key was recorded.
+func dropCoordinatesKey(t *testing.T, path, key string) {
+	t.Helper()
+	f, err := safetensors.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := f.Metadata()
+	ts := map[string]safetensors.Tensor{}
+	for _, name := range f.Names() {
+		x, err := f.Float32(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := f.Info(name)
+		ts[name] = safetensors.Tensor{DType: safetensors.F32, Shape: info.Shape, F32: x}
+	}
+	f.Close()
+	delete(meta, key)
+	if err := safetensors.Write(path, ts, meta); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // updateFromWeights is θ_final − θ0 per layer, read from the two folders.
@@ -92,12 +117,12 @@ func TestOutliersCommand(t *testing.T) {
 	if _, err := trainer.Finetune(context.Background(), fa, io.Discard, trainer.Hooks{}); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := subspace.OpenTrajectory(filepath.Join(full, "trajectory"))
+	tr, err := subspace.OpenRun(filepath.Join(full, "trajectory"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	basis := filepath.Join(t.TempDir(), "subspace.safetensors")
-	if _, err := subspace.Extract(tr, basis, subspace.ExtractOptions{}); err != nil {
+	if _, err := subspace.Extract(subspace.All(tr), basis, subspace.ExtractOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	tr.Close()
@@ -158,11 +183,22 @@ func TestOutliersCommand(t *testing.T) {
 				t.Errorf("log does not give the ablation command:\n%s", log.String())
 			}
 			if tc.name == "dense-bf16" {
-				// Pinned to the wrong storage: analysed, with a warning.
+				// Pinned to another storage than the one recorded: refused.
+				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "f32"}, Threads: 1}, io.Discard, io.Discard); err == nil ||
+					!strings.Contains(err.Error(), "--subspace_dtype f32") || !strings.Contains(err.Error(), "as BF16") {
+					t.Errorf("--subspace_dtype f32 on a bfloat16 run: %v", err)
+				}
+				// Coordinates written before the storage was recorded need
+				// it pinned, and are then analysed as before.
+				dropCoordinatesKey(t, filepath.Join(run, subspace.CoordinatesFile), "basis_dtype")
+				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10}, Threads: 1}, io.Discard, io.Discard); err == nil ||
+					!strings.Contains(err.Error(), "basis_dtype") || !strings.Contains(err.Error(), "--subspace_dtype") {
+					t.Errorf("coordinates without basis_dtype: %v", err)
+				}
 				log.Reset()
-				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "f32"}, Threads: 1}, io.Discard, &log); err != nil ||
-					!strings.Contains(log.String(), "warning: the rebuilt update matches the run's weights only to") || strings.Contains(log.String(), "BF16") {
-					t.Errorf("--subspace_dtype f32 on a bfloat16 run: %v\n%s", err, log.String())
+				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "bf16"}, Threads: 1}, io.Discard, &log); err != nil ||
+					!strings.Contains(log.String(), "held as BF16") {
+					t.Errorf("coordinates without basis_dtype, --subspace_dtype bf16: %v\n%s", err, log.String())
 				}
 				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "f16"}}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--subspace_dtype") {
 					t.Errorf("--subspace_dtype f16: %v", err)

@@ -57,15 +57,15 @@ func (r *shiftReparam) Describe() string {
 	return fmt.Sprintf("shift: %d coordinates of layer 0", len(r.z))
 }
 
-// TestReparamHook trains through a Reparam: only its coordinates of the
+// TestParamHook trains through a ParamHook: only its coordinates of the
 // encoder move, its state is saved beside the model and in checkpoints,
 // and an interrupted run resumes to the same z and weights.
-func TestReparamHook(t *testing.T) {
+func TestParamHook(t *testing.T) {
 	const k = 40
 	modelDir := tinyModelDir(t, testmodel.Tiny(2))
 	var rp *shiftReparam
 	var base *model.Model
-	hooks := Hooks{NewReparam: func(m *model.Model) (Reparam, error) {
+	hooks := Hooks{NewParamHook: func(m *model.Model) (ParamHook, error) {
 		base = &model.Model{Data: slices.Clone(m.Data)}
 		rp = newShiftReparam(m, k)
 		return rp, nil

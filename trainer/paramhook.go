@@ -5,8 +5,10 @@ import (
 	"github.com/subtune/subtune/optim"
 )
 
-// Reparam re-parameterises what a run trains. Full fine-tuning needs none;
-// the subspace method (θℓ = θ0ℓ + Vℓ·z̄ℓ) and its baselines implement it.
+// ParamHook changes what a run trains. Full fine-tuning needs none; the
+// subspace re-parameterisation (θℓ = θ0ℓ + Vℓ·z̄ℓ) and its baselines
+// implement it, and so does the ablation that holds encoder positions at
+// zero.
 //
 // The loop calls, per optimiser step:
 //
@@ -19,7 +21,7 @@ import (
 // BeforeForward is also called once before the first step (after a resume
 // has restored the state) so that m.Data always holds the θ the next
 // forward pass, an evaluation or a checkpoint sees.
-type Reparam interface {
+type ParamHook interface {
 	// Trainable selects the model tensors that stay trained in full space
 	// (e.g. embeddings and the head); the others get no optimiser state.
 	Trainable(t model.Tensor) bool
