@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/subtune/subtune/analysis"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/outliers"
 	"github.com/subtune/subtune/report"
 )
 
@@ -24,17 +24,17 @@ func (p *pipeline) outliersDir() string { return filepath.Join(p.dir, "outliers"
 
 // outliers is the outlier analysis of p's intrinsic run (`subtune outliers`
 // at the paper's 3σ), made unless its file exists.
-func (p *pipeline) outliers() (*analysis.File, error) {
-	path := filepath.Join(p.outliersDir(), analysis.FileName)
+func (p *pipeline) outliers() (*outliers.File, error) {
+	path := filepath.Join(p.outliersDir(), outliers.FileName)
 	if _, err := os.Stat(path); err != nil {
-		o := analysis.RunOptions{Run: p.runDir(MethodIntrinsic), Output: p.outliersDir(), Sigma: analysis.DefaultSigma,
+		o := outliers.RunOptions{Run: p.runDir(MethodIntrinsic), Output: p.outliersDir(), Sigma: outliers.DefaultSigma,
 			Top: 10, Model: p.o.Model, Basis: p.basisPath()}
 		fmt.Fprintf(p.o.Log, "   outliers of %s\n", o.Run)
-		if _, err := analysis.AnalyzeRun(o, io.Discard, p.o.Log); err != nil {
+		if _, err := outliers.AnalyzeRun(o, io.Discard, p.o.Log); err != nil {
 			return nil, fmt.Errorf("%s seed %d: outliers of %s: %w", p.task.Name, p.seed, o.Run, err)
 		}
 	}
-	return analysis.ReadFile(path)
+	return outliers.ReadFile(path)
 }
 
 // outlierJobs are the ablation's two runs per task and seed. Their prepare
@@ -48,7 +48,7 @@ func outlierJobs(r *reproduction) ([]job, error) {
 				if err != nil {
 					return err
 				}
-				s.disable = func(m *model.Model) (*analysis.DisableHook, error) { return analysis.DisableOutliers(m, f) }
+				s.disable = func(m *model.Model) (*outliers.DisableHook, error) { return outliers.DisableOutliers(m, f) }
 				return nil
 			}}},
 			job{p, runSpec{method: MethodDisableRandom, prepare: func(s *runSpec) error {
@@ -56,8 +56,8 @@ func outlierJobs(r *reproduction) ([]job, error) {
 				if err != nil {
 					return err
 				}
-				s.disable = func(m *model.Model) (*analysis.DisableHook, error) {
-					return analysis.DisableRandom(m, f.Count, uint64(p.seed))
+				s.disable = func(m *model.Model) (*outliers.DisableHook, error) {
+					return outliers.DisableRandom(m, f.Count, uint64(p.seed))
 				}
 				return nil
 			}}},
@@ -68,7 +68,7 @@ func outlierJobs(r *reproduction) ([]job, error) {
 
 // outlierTables are the outliers' statistics per task (over seeds) and the
 // ablation's scores: Full, outliers disabled, random positions disabled.
-func outlierTables(ix runIndex, tasks []string, seeds []int, files map[runKey]*analysis.File) (stats, ablation report.AnalysisTable) {
+func outlierTables(ix runIndex, tasks []string, seeds []int, files map[runKey]*outliers.File) (stats, ablation report.AnalysisTable) {
 	stats = report.NewAnalysisTable(AnalysisOutliers, "outliers", "per the intrinsic run's update, at 3σ",
 		[]string{"outliers", "% of encoder", "% a normal distribution flags", "layers where the top dimension is beyond chance"}, tasks)
 	for j, task := range tasks {
@@ -110,7 +110,7 @@ func outlierTables(ix runIndex, tasks []string, seeds []int, files map[runKey]*a
 }
 
 func outlierSection(r *reproduction, res *report.Results) (report.Section, []report.AnalysisTable, error) {
-	files := map[runKey]*analysis.File{}
+	files := map[runKey]*outliers.File{}
 	for _, p := range r.pipes {
 		f, err := p.outliers()
 		if err != nil {
@@ -122,7 +122,7 @@ func outlierSection(r *reproduction, res *report.Results) (report.Section, []rep
 	var b strings.Builder
 	fmt.Fprintf(&b, "`subtune outliers` on every Intrinsic run: each layer's learned update Δ = Vᵀz̄, its entries at least "+
 		"%dσ from the layer's mean, where they sit, and which hidden dimensions concentrate them beyond chance. Files: "+
-		"`outliers/` beside each seed's runs (%s).\n\n", analysis.DefaultSigma, "`"+filepath.Join(r.o.OutputDir, "<task>", "seed<seed>", "outliers")+"`")
+		"`outliers/` beside each seed's runs (%s).\n\n", outliers.DefaultSigma, "`"+filepath.Join(r.o.OutputDir, "<task>", "seed<seed>", "outliers")+"`")
 	b.WriteString("Mean ± std over seeds.\n\n")
 	b.WriteString(stats.Markdown(""))
 	b.WriteString(r.runsNote(stats))

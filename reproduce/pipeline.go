@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/subtune/subtune/analysis"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/outliers"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/subspace"
 	"github.com/subtune/subtune/trainer"
@@ -52,7 +52,7 @@ type runSpec struct {
 	freeze     bool   // or train the head only
 	// disable makes full fine-tuning hold some positions at zero (the
 	// outlier ablation).
-	disable func(m *model.Model) (*analysis.DisableHook, error)
+	disable func(m *model.Model) (*outliers.DisableHook, error)
 	// prepare runs before training unless the run is cached: it builds the
 	// basis, or finds the random dimension.
 	prepare func(s *runSpec) error

@@ -5,13 +5,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/subtune/subtune/analysis"
+	"github.com/subtune/subtune/outliers"
 	"github.com/subtune/subtune/trainer"
 )
 
 // outliersOptions are the flags of `subtune outliers`.
 type outliersOptions struct {
-	analysis.RunOptions
+	outliers.RunOptions
 	Threads int
 }
 
@@ -53,7 +53,7 @@ outlier dimensions marked: the paper's Fig. 4) and outlier_dims.png/.svg
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Run, "run", "", "output directory of a subspace fine-tuning run (or one of its checkpoint-N folders)")
-	f.Float64Var(&o.Sigma, "sigma", analysis.DefaultSigma, "flag entries at least this many standard deviations from their layer's mean")
+	f.Float64Var(&o.Sigma, "sigma", outliers.DefaultSigma, "flag entries at least this many standard deviations from their layer's mean")
 	f.StringVar(&o.Output, "output", "", "directory for outliers.json, outliers.md and the plots (default: --run)")
 	f.IntVar(&o.Top, "top", 10, "hidden dimensions to list")
 	f.StringVar(&o.Model, "model", "", "base model folder θ0 (default: model_name_or_path from the run's training_args.json)")
@@ -65,7 +65,7 @@ outlier dimensions marked: the paper's Fig. 4) and outlier_dims.png/.svg
 
 // runOutliers does the work of `subtune outliers`: tables to stdout,
 // progress to log, files to o.Output.
-func runOutliers(o outliersOptions, stdout, log io.Writer) (*analysis.Result, error) {
+func runOutliers(o outliersOptions, stdout, log io.Writer) (*outliers.Result, error) {
 	trainer.SetThreads(o.Threads)
-	return analysis.AnalyzeRun(o.RunOptions, stdout, log)
+	return outliers.AnalyzeRun(o.RunOptions, stdout, log)
 }
