@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/subtune/subtune/jsonnum"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/subspace"
@@ -188,7 +189,7 @@ func rebuildUpdate(o RunOptions, coords string, meta map[string]string, theta0, 
 		rel, ok := reconstructionError(theta0, final, deltas)
 		fmt.Fprintf(log, "basis %s held as %s: ‖(θ_final − θ0) − Δ‖/‖Δ‖ = %s\n", b.Source, dtypeName(b.DType), relErrText(rel))
 		if ok {
-			src.BasisDType, src.ReconstructionError = string(b.DType), finiteOrNil(rel)
+			src.BasisDType, src.ReconstructionError = string(b.DType), jsonnum.Finite(rel)
 			return deltas, src, nil
 		}
 		if rel < bestErr {
@@ -197,7 +198,7 @@ func rebuildUpdate(o RunOptions, coords string, meta map[string]string, theta0, 
 	}
 	if bestErr <= 1e-2 {
 		fmt.Fprintf(log, "warning: the rebuilt update matches the run's weights only to %s (relative); analysing it anyway\n", relErrText(bestErr))
-		src.BasisDType, src.ReconstructionError = string(bestDType), finiteOrNil(bestErr)
+		src.BasisDType, src.ReconstructionError = string(bestDType), jsonnum.Finite(bestErr)
 		return best, src, nil
 	}
 	return nil, src, fmt.Errorf("the update rebuilt from %s and %s does not reproduce the run's weights in %s (relative error %s): the base model %s is probably not the run's θ0 (pass --model)",
@@ -242,13 +243,6 @@ func relErrText(x any) string {
 		return fmt.Sprintf("%.2g", v)
 	}
 	return fmt.Sprint(x)
-}
-
-func finiteOrNil(x float64) *float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return &x
 }
 
 func dtypeName(dt safetensors.DType) string {

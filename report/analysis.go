@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/subtune/subtune/jsonnum"
 )
 
 // Cell is one number of an analysis table: the mean ± sample std of some
@@ -95,12 +97,12 @@ func (t AnalysisTable) Markdown(corner string) string {
 }
 
 type cellJSON struct {
-	Mean jsonFloat `json:"mean"`
-	Std  jsonFloat `json:"std"`
-	N    int       `json:"n"`
-	NaN  int       `json:"nan,omitempty"`
-	Note string    `json:"note,omitempty"`
-	Runs []string  `json:"runs"`
+	Mean jsonnum.Float `json:"mean"`
+	Std  jsonnum.Float `json:"std"`
+	N    int           `json:"n"`
+	NaN  int           `json:"nan,omitempty"`
+	Note string        `json:"note,omitempty"`
+	Runs []string      `json:"runs"`
 }
 
 // MarshalJSON writes a NaN mean or std as null.
@@ -109,12 +111,12 @@ func (c Cell) MarshalJSON() ([]byte, error) {
 	if runs == nil {
 		runs = []string{}
 	}
-	return json.Marshal(cellJSON{jsonFloat(c.Mean), jsonFloat(c.Std), c.N, c.NaN, c.Note, runs})
+	return json.Marshal(cellJSON{jsonnum.Float(c.Mean), jsonnum.Float(c.Std), c.N, c.NaN, c.Note, runs})
 }
 
 // UnmarshalJSON reads MarshalJSON's form; null is NaN.
 func (c *Cell) UnmarshalJSON(b []byte) error {
-	j := cellJSON{Mean: jsonFloat(math.NaN()), Std: jsonFloat(math.NaN())}
+	j := cellJSON{Mean: jsonnum.Float(math.NaN()), Std: jsonnum.Float(math.NaN())}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
