@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/jsonnum"
 )
 
@@ -72,15 +73,15 @@ func (t AnalysisTable) Means() [][]float64 {
 // Markdown renders the table with corner as the header of the label
 // column: each cell "mean ± std" (the mean alone for one value, "—" for
 // none) followed by its note in parentheses. Labels that are GLUE task
-// names are written as the paper spells them (TaskLabel).
+// names are written as the paper spells them (glue.DisplayName).
 func (t AnalysisTable) Markdown(corner string) string {
 	header := []string{corner}
 	for _, c := range t.Cols {
-		header = append(header, TaskLabel(c))
+		header = append(header, glue.DisplayName(c))
 	}
 	var body [][]string
 	for i, row := range t.Cells {
-		line := []string{TaskLabel(t.Rows[i])}
+		line := []string{glue.DisplayName(t.Rows[i])}
 		for _, c := range row {
 			s := formatSummary(c.Summary)
 			if c.NaN > 0 {

@@ -11,6 +11,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/subtune/subtune/glue"
 )
 
 // SpectrumFile is the base name (without .png/.svg) PlotSpectra gives the
@@ -47,7 +49,7 @@ func PlotSpectra(r Results, dir string) ([]string, error) {
 
 func plotSpectra(task string, spectra []Spectrum, base string) ([]string, error) {
 	sv := plot.New()
-	sv.Title.Text = TaskLabel(task) + ": singular values σ(i) per layer"
+	sv.Title.Text = glue.DisplayName(task) + ": singular values σ(i) per layer"
 	sv.X.Label.Text = "index i"
 	// Kept short: gonum centres the y label on the arithmetic midpoint of
 	// the range, which a log scale puts near the top, so a long label
@@ -58,7 +60,7 @@ func plotSpectra(task string, spectra []Spectrum, base string) ([]string, error)
 	sv.Add(plotter.NewGrid())
 
 	ev := plot.New()
-	ev.Title.Text = TaskLabel(task) + ": explained variance"
+	ev.Title.Text = glue.DisplayName(task) + ": explained variance"
 	ev.X.Label.Text = "number of directions k"
 	ev.Y.Label.Text = "share of Σσ² in the first k"
 	ev.Y.Min, ev.Y.Max = 0, 1

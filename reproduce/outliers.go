@@ -7,17 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/outliers"
 	"github.com/subtune/subtune/report"
-)
-
-// Methods of the outlier ablation (paper Table 3): full fine-tuning with
-// the intrinsic run's outlier positions held at zero, and with as many
-// random positions.
-const (
-	MethodDisableOutliers = "disable_outliers"
-	MethodDisableRandom   = "disable_random"
 )
 
 func (p *pipeline) outliersDir() string { return filepath.Join(p.dir, "outliers") }
@@ -27,7 +20,7 @@ func (p *pipeline) outliersDir() string { return filepath.Join(p.dir, "outliers"
 func (p *pipeline) outliers() (*outliers.File, error) {
 	path := filepath.Join(p.outliersDir(), outliers.FileName)
 	if _, err := os.Stat(path); err != nil {
-		o := outliers.RunOptions{Run: p.runDir(MethodIntrinsic), Output: p.outliersDir(), Sigma: outliers.DefaultSigma,
+		o := outliers.RunOptions{Run: p.runDir(report.Intrinsic), Output: p.outliersDir(), Sigma: outliers.DefaultSigma,
 			Top: 10, Model: p.o.Model, Basis: p.basisPath()}
 		fmt.Fprintf(p.o.Log, "   outliers of %s\n", o.Run)
 		if _, err := outliers.AnalyzeRun(o, io.Discard, p.o.Log); err != nil {
@@ -43,7 +36,7 @@ func outlierJobs(r *reproduction) ([]job, error) {
 	var jobs []job
 	for _, p := range r.pipes {
 		jobs = append(jobs,
-			job{p, runSpec{method: MethodDisableOutliers, prepare: func(s *runSpec) error {
+			job{p, runSpec{method: report.DisableOutliers, prepare: func(s *runSpec) error {
 				f, err := p.outliers()
 				if err != nil {
 					return err
@@ -51,7 +44,7 @@ func outlierJobs(r *reproduction) ([]job, error) {
 				s.disable = func(m *model.Model) (*outliers.DisableHook, error) { return outliers.DisableOutliers(m, f) }
 				return nil
 			}}},
-			job{p, runSpec{method: MethodDisableRandom, prepare: func(s *runSpec) error {
+			job{p, runSpec{method: report.DisableRandom, prepare: func(s *runSpec) error {
 				f, err := p.outliers()
 				if err != nil {
 					return err
@@ -75,7 +68,7 @@ func outlierTables(ix runIndex, tasks []string, seeds []int, files map[runKey]*o
 		var count, frac, normal, top []float64
 		var dirs []string
 		for _, seed := range seeds {
-			f := files[runKey{task, MethodIntrinsic, seed}]
+			f := files[runKey{task, report.Intrinsic, seed}]
 			if f == nil {
 				continue
 			}
@@ -94,7 +87,7 @@ func outlierTables(ix runIndex, tasks []string, seeds []int, files map[runKey]*o
 		}
 	}
 	rows := []struct{ label, method string }{
-		{"Full", MethodFull}, {"Outliers disabled", MethodDisableOutliers}, {"Random positions disabled", MethodDisableRandom},
+		{"Full", report.Full}, {"Outliers disabled", report.DisableOutliers}, {"Random positions disabled", report.DisableRandom},
 	}
 	var labels []string
 	for _, row := range rows {
@@ -116,7 +109,7 @@ func outlierSection(r *reproduction, res *report.Results) (report.Section, []rep
 		if err != nil {
 			return report.Section{}, nil, err
 		}
-		files[runKey{p.task.Name, MethodIntrinsic, p.seed}] = f
+		files[runKey{p.task.Name, report.Intrinsic, p.seed}] = f
 	}
 	stats, ablation := outlierTables(indexRuns(res.Runs), r.o.Tasks, r.o.Profile.Seeds, files)
 	var b strings.Builder
@@ -134,11 +127,11 @@ func outlierSection(r *reproduction, res *report.Results) (report.Section, []rep
 	b.WriteString(r.runsNote(ablation))
 	seed := r.o.Profile.Seeds[0]
 	for _, task := range r.o.Tasks {
-		f := files[runKey{task, MethodIntrinsic, seed}]
-		fmt.Fprintf(&b, "\n### %s, seed %d\n\n%s\n\n", report.TaskLabel(task), seed, f.Summary())
+		f := files[runKey{task, report.Intrinsic, seed}]
+		fmt.Fprintf(&b, "\n### %s, seed %d\n\n%s\n\n", glue.DisplayName(task), seed, f.Summary())
 		b.WriteString("Outliers per parameter and layer (Table 4):\n\n" + f.TensorTable())
 		b.WriteString("\nHidden dimensions that recur across layers:\n\n" + f.DimsTable(5))
-		title := fmt.Sprintf("Outliers of %s's intrinsic run (seed %d, %gσ)", report.TaskLabel(task), seed, f.Sigma)
+		title := fmt.Sprintf("Outliers of %s's intrinsic run (seed %d, %gσ)", glue.DisplayName(task), seed, f.Sigma)
 		paths, err := f.Plot(title, filepath.Join(r.o.OutputDir, "outliers_"+task))
 		if err != nil {
 			return report.Section{}, nil, err

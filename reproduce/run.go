@@ -34,14 +34,6 @@ type Options struct {
 	Dims, Lengths []int
 }
 
-// Methods in the order of the paper's Table 1.
-const (
-	MethodFull      = "full"
-	MethodFreeze    = "freeze"
-	MethodRandom    = "random"
-	MethodIntrinsic = "intrinsic"
-)
-
 // Run executes every run that has not finished yet and writes REPORT.md,
 // results.json and the plots into o.OutputDir. The full runs come first,
 // since every other run depends on their trajectories; then Table 1's
@@ -64,7 +56,7 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	}
 	var full []job
 	for _, p := range r.pipes {
-		full = append(full, job{p, p.mainSpec(MethodFull)})
+		full = append(full, job{p, p.mainSpec(report.Full)})
 	}
 	// Until the full runs have finished, the later runs are planned with
 	// the trajectory lengths the schedule predicts.
@@ -161,7 +153,7 @@ func (r *reproduction) pipe(task string, seed int) *pipeline {
 func (r *reproduction) laterJobs() ([]job, error) {
 	var jobs []job
 	for _, p := range r.pipes {
-		for _, m := range []string{MethodIntrinsic, MethodRandom, MethodFreeze} {
+		for _, m := range []string{report.Intrinsic, report.Random, report.Freeze} {
 			jobs = append(jobs, job{p, p.mainSpec(m)})
 		}
 	}

@@ -15,7 +15,7 @@ import (
 // the schema was shared (Go field names as keys) still reads in full.
 func TestRunFile(t *testing.T) {
 	dir := t.TempDir()
-	run := report.Run{Task: "rte", Method: MethodIntrinsic, Seed: 42, Dir: dir, Metric: "accuracy",
+	run := report.Run{Task: "rte", Method: report.Intrinsic, Seed: 42, Dir: dir, Metric: "accuracy",
 		Score: math.NaN(), Metrics: map[string]float64{"eval_accuracy": math.NaN(), "eval_loss": 0.5},
 		Trainable: 10, Total: 100, WallSeconds: 1.25}
 	if err := writeRun(dir, run); err != nil {
