@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/trajectory"
 )
 
 // memTrajectory is a trajectory held in memory: θ0 and the deltas θk − θ0,
@@ -26,11 +27,11 @@ func newMemTrajectory(theta0 [][]float32, delta [][][]float32, tensors model.Lay
 	if tr.tensors == nil {
 		tr.tensors = model.LayerLayout{{Name: "all", Shape: []int{len(theta0[0])}, Size: len(theta0[0])}}
 	}
-	h := newLayerHasher()
+	h := trajectory.NewLayerHasher()
 	for _, l := range theta0 {
-		h.add(l)
+		h.Add(l)
 	}
-	tr.hash = h.sum()
+	tr.hash = h.Sum()
 	return tr
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/trainer"
+	"github.com/subtune/subtune/trajectory"
 )
 
 // The Hook is what `subtune finetune` plugs into the trainer.
@@ -451,7 +452,7 @@ func TestLoadBasisRejectsMismatch(t *testing.T) {
 		want Expect
 		msg  string
 	}{
-		{"other θ0", path, Expect{NumLayers: 2, LayerSize: c.LayerSize(), Theta0Hash: hashOf(other)}, "θ0"},
+		{"other θ0", path, Expect{NumLayers: 2, LayerSize: c.LayerSize(), Theta0Hash: trajectory.HashLayers(other)}, "θ0"},
 		{"other depth", path, Expect{NumLayers: 3, LayerSize: c.LayerSize()}, "2 encoder layers, the model 3"},
 		{"other width", path, Expect{NumLayers: 2, LayerSize: c.LayerSize() + 1}, "parameters per layer"},
 		{"other layout", path, Expect{LayerTensors: c.LayerLayout()[:3]}, "layout"},
@@ -476,14 +477,6 @@ func TestLoadBasisRejectsMismatch(t *testing.T) {
 	if _, err := New(deeper, b, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "layers") {
 		t.Errorf("New on a deeper model: %v", err)
 	}
-}
-
-func hashOf(m *model.Model) string {
-	h := newLayerHasher()
-	for l := 0; l < m.Config.NumHiddenLayers; l++ {
-		h.add(m.Layer(l))
-	}
-	return h.sum()
 }
 
 // TestSaveLoad: coordinates round-trip, and are refused by a run over

@@ -2,13 +2,8 @@ package subspace
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
-	"math"
 	"strconv"
 	"strings"
 
@@ -127,28 +122,6 @@ func (d *DirTrajectory) Metadata() map[string]string {
 		"trajectory_steps":      "[" + strings.Join(steps, ",") + "]",
 	}
 }
-
-// layerHasher computes trajectory.HashLayers from layers fed in order.
-type layerHasher struct {
-	h   hash.Hash
-	buf []byte
-}
-
-func newLayerHasher() *layerHasher { return &layerHasher{h: sha256.New(), buf: make([]byte, 4<<16)} }
-
-func (lh *layerHasher) add(x []float32) {
-	for len(x) > 0 {
-		n := min(len(x), len(lh.buf)/4)
-		b := lh.buf[:4*n]
-		for i, v := range x[:n] {
-			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-		}
-		lh.h.Write(b)
-		x = x[n:]
-	}
-}
-
-func (lh *layerHasher) sum() string { return hex.EncodeToString(lh.h.Sum(nil)) }
 
 // checkTrajectory validates the shape a trajectory reports.
 func checkTrajectory(tr Trajectory) error {
