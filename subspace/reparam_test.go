@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/nn"
 	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/trainer"
@@ -196,9 +197,10 @@ func TestDenseIsOrthonormal(t *testing.T) {
 	for l := 0; l < L; l++ {
 		checkOrthonormal(t, rowsOf(b, l), 1e-6)
 	}
-	prev := runtime.GOMAXPROCS(1)
+	prev := nn.Workers()
+	nn.SetThreads(1)
 	again, err := NewRandomBasis(KindDense, L, D, d, 7, safetensors.F32)
-	runtime.GOMAXPROCS(prev)
+	nn.SetThreads(prev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,6 +136,7 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 		hooks.NewReparam = f
 	}
 	hooks.Settings = extensionSettings(fs)
+	setThreads(a.Threads)
 	start := time.Now()
 	res, err := trainer.Finetune(cmd.Context(), a, os.Stderr, hooks)
 	if err != nil {

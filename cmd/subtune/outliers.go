@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/subtune/subtune/outliers"
-	"github.com/subtune/subtune/trainer"
 )
 
 // outliersOptions are the flags of `subtune outliers`.
@@ -66,6 +65,6 @@ outlier dimensions marked: the paper's Fig. 4) and outlier_dims.png/.svg
 // runOutliers does the work of `subtune outliers`: tables to stdout,
 // progress to log, files to o.Output.
 func runOutliers(o outliersOptions, stdout, log io.Writer) (*outliers.Result, error) {
-	trainer.SetThreads(o.Threads)
+	setThreads(o.Threads)
 	return outliers.AnalyzeRun(o.RunOptions, stdout, log)
 }

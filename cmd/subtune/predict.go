@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 
 	"github.com/spf13/cobra"
 
 	"github.com/subtune/subtune/atomicfile"
-	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/inference"
 )
@@ -43,10 +41,7 @@ truncated to --max_seq_length. Batches are padded to their longest input.
 An --output file is written only when every line succeeded.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if threads > 0 {
-				runtime.GOMAXPROCS(threads)
-			}
-			blas.SetThreads(threads)
+			setThreads(threads)
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
 			p, rep, err := inference.Load(ctx, modelPath, checkpoint.HubOptions{Progress: stderr}, o)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/pretrain"
 	"github.com/subtune/subtune/safetensors"
@@ -33,7 +32,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 --resume continues from the newest one. The final model is written to
 <output_dir>/model in HuggingFace layout.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			blas.SetThreads(threads)
+			setThreads(threads)
 			if glueTrain != "" && o.NextSentence {
 				return fmt.Errorf("--next_sentence pairs consecutive paragraphs of running text, which --glue_train's sentences are not: drop one of them")
 			}
