@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/subtune/subtune/report"
 )
@@ -235,34 +234,5 @@ func TestVariantSuffix(t *testing.T) {
 	// d = 0 in the profile keeps every direction: d = t is Table 1's.
 	if got := (variant{rows: "delta", dim: 6}).suffix(variant{rows: "delta"}, 6); got != "" {
 		t.Errorf("d=6 of t=6 with the profile keeping all: %q", got)
-	}
-}
-
-// TestProgress: the count and the estimate of the time left, which only
-// runs that train take into account.
-func TestProgress(t *testing.T) {
-	var log strings.Builder
-	pr := &progress{log: &log}
-	pr.total, pr.pending = 4, 3
-	pr.begin("a", true)
-	pr.end(true, 0)
-	pr.begin("b", false)
-	pr.end(false, 10*time.Second)
-	pr.begin("c", false)
-	pr.end(false, 30*time.Second)
-	pr.begin("d", false)
-	pr.end(false, time.Second)
-	for _, want := range []string{
-		"== a (run 1 of 4, cached; 3 to train)",
-		"== b (run 2 of 4, 3 to train, ETA after the first)",
-		"== c (run 3 of 4, 2 to train, ETA 20s)",
-		"== d (run 4 of 4, 1 to train, ETA 20s)",
-	} {
-		if !strings.Contains(log.String(), want) {
-			t.Errorf("log lacks %q:\n%s", want, log.String())
-		}
-	}
-	if d := roundETA(83*time.Minute + 20*time.Second); d != 83*time.Minute {
-		t.Errorf("roundETA: %v", d)
 	}
 }

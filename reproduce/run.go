@@ -11,6 +11,7 @@ import (
 
 	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/glue"
+	"github.com/subtune/subtune/progress"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
 )
@@ -64,15 +65,15 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog := &progress{log: o.Log}
-	prog.plan(full, later, slices.ContainsFunc(full, func(j job) bool { return !j.cached() }))
+	prog := progress.NewRuns(o.Log)
+	plan(prog, slices.ContainsFunc(full, func(j job) bool { return !j.cached() }), full, later)
 	if err := r.execute(ctx, full, prog); err != nil {
 		return nil, err
 	}
 	if later, err = r.laterJobs(); err != nil {
 		return nil, err
 	}
-	prog.plan(nil, later, false)
+	plan(prog, false, later)
 	if err := r.execute(ctx, later, prog); err != nil {
 		return nil, err
 	}
@@ -168,7 +169,7 @@ func (r *reproduction) laterJobs() ([]job, error) {
 }
 
 // execute runs jobs in order, recording their results.
-func (r *reproduction) execute(ctx context.Context, jobs []job, prog *progress) error {
+func (r *reproduction) execute(ctx context.Context, jobs []job, prog *progress.Runs) error {
 	for _, j := range jobs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -177,13 +178,13 @@ func (r *reproduction) execute(ctx context.Context, jobs []job, prog *progress) 
 			continue
 		}
 		cached := j.cached()
-		prog.begin(fmt.Sprintf("%s seed %d: %s", j.p.task.Name, j.p.seed, j.spec.method), cached)
+		prog.Begin(fmt.Sprintf("%s seed %d: %s", j.p.task.Name, j.p.seed, j.spec.method), cached)
 		start := time.Now()
 		run, err := j.p.stage(ctx, j.spec)
 		if err != nil {
 			return fmt.Errorf("%s seed %d %s: %w", j.p.task.Name, j.p.seed, j.spec.method, err)
 		}
-		prog.end(cached, time.Since(start))
+		prog.End(cached, time.Since(start))
 		r.runs = append(r.runs, run)
 		r.done[j.dir()] = true
 	}
