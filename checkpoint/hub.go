@@ -18,9 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/subtune/subtune/atomicfile"
+	"github.com/subtune/subtune/progress"
 )
 
 // The files ResolveModel fetches besides config.json and the weights; each
@@ -461,14 +460,14 @@ func (h *hub) download(ctx context.Context, repoDir, repo, file string, meta fil
 	}()
 	sum := sha256.New()
 	var dst io.Writer = io.MultiWriter(tmp, sum)
-	var bar *progressBar
+	var bar *progress.Bytes
 	if size >= progressMin {
-		bar = newProgressBar(h.progress, what, size)
+		bar = progress.NewBytes(h.progress, what, size)
 		dst = io.MultiWriter(dst, bar)
 	}
 	n, err := io.CopyBuffer(dst, resp.Body, make([]byte, 1<<20))
 	if bar != nil {
-		bar.finish(err == nil)
+		bar.Finish(err == nil)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -622,57 +621,3 @@ func complete(repoDir, name string, strict bool) (string, error) {
 	}
 	return dir, nil
 }
-
-// progressBar reports a download's progress: a self-rewriting line on a
-// terminal, else a line every few seconds.
-type progressBar struct {
-	out         io.Writer
-	what        string
-	total, done int64
-	start, last time.Time
-	tty         bool
-}
-
-func newProgressBar(out io.Writer, what string, total int64) *progressBar {
-	p := &progressBar{out: out, what: what, total: total, start: time.Now()}
-	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.tty = true
-	}
-	fmt.Fprintf(out, "downloading %s (%s)\n", what, mb(total))
-	p.last = p.start
-	return p
-}
-
-func (p *progressBar) Write(b []byte) (int, error) {
-	p.done += int64(len(b))
-	every := 5 * time.Second
-	if p.tty {
-		every = 200 * time.Millisecond
-	}
-	if now := time.Now(); now.Sub(p.last) >= every {
-		p.last = now
-		p.print()
-	}
-	return len(b), nil
-}
-
-func (p *progressBar) print() {
-	rate := float64(p.done) / max(time.Since(p.start).Seconds(), 1e-3)
-	line := fmt.Sprintf("  %s: %s / %s (%.0f%%), %s/s", p.what, mb(p.done), mb(p.total), 100*float64(p.done)/float64(max(p.total, 1)), mb(int64(rate)))
-	if p.tty {
-		fmt.Fprintf(p.out, "\r%s\x1b[K", line)
-	} else {
-		fmt.Fprintln(p.out, line)
-	}
-}
-
-func (p *progressBar) finish(ok bool) {
-	if ok {
-		p.print()
-	}
-	if p.tty {
-		fmt.Fprintln(p.out)
-	}
-}
-
-func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
