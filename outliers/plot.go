@@ -11,7 +11,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/subtune/subtune/report"
+	"github.com/subtune/subtune/figure"
 )
 
 var (
@@ -121,7 +121,7 @@ func (r *Result) Plot(title, path string) ([]string, error) {
 	}
 	w := vg.Length(cols) * 3 * vg.Inch
 	h := vg.Length(rows)*2.1*vg.Inch + 0.4*vg.Inch
-	return report.SaveFigure(report.FigureBase(path), w, h, func(dc draw.Canvas) {
+	return figure.Save(figure.Base(path), w, h, func(dc draw.Canvas) {
 		top := dc
 		top.Min.Y = top.Max.Y - 0.4*vg.Inch
 		body := dc
@@ -214,7 +214,7 @@ func (r *Result) PlotRecurrence(title, path string, top int) ([]string, error) {
 	p.Legend.Top = true
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	pad := vg.Points(6)
-	return report.SaveFigure(report.FigureBase(path), 8*vg.Inch, 3.5*vg.Inch, func(dc draw.Canvas) {
+	return figure.Save(figure.Base(path), 8*vg.Inch, 3.5*vg.Inch, func(dc draw.Canvas) {
 		p.Draw(draw.Crop(dc, pad, -pad, pad, -pad))
 	})
 }

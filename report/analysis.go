@@ -58,7 +58,7 @@ func (t AnalysisTable) Validate() error {
 }
 
 // Means returns the cells' means as a matrix (NaN where a cell has no
-// value), e.g. for a Heatmap.
+// value), e.g. for a figure.Heatmap.
 func (t AnalysisTable) Means() [][]float64 {
 	m := make([][]float64, len(t.Cells))
 	for i, row := range t.Cells {

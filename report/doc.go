@@ -19,10 +19,10 @@
 // and says, with the numbers, which relations hold.
 //
 // [PlotSpectra] draws the spectra (σ on a log scale per layer, and the
-// cumulative explained variance) as PNG and SVG; [Heatmap] and [LinePlot]
-// draw a labelled matrix (the transfer matrix) and mean ± std curves
-// (score against d or t). [WriteMarkdown] writes REPORT.md with all of it,
-// a list of every run with its directory and metrics, and results.json.
+// cumulative explained variance) as PNG and SVG with package figure, which
+// also draws the analyses' heatmaps and curves. [WriteMarkdown] writes
+// REPORT.md with all of it, a list of every run with its directory and
+// metrics, and results.json.
 //
 // # Conventions
 //

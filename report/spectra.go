@@ -12,12 +12,13 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/subtune/subtune/figure"
 	"github.com/subtune/subtune/glue"
 )
 
 // SpectrumFile is the base name (without .png/.svg) PlotSpectra gives the
 // figure of task.
-func SpectrumFile(task string) string { return "spectrum_" + fileSafe(task) }
+func SpectrumFile(task string) string { return "spectrum_" + figure.FileSafe(task) }
 
 // PlotSpectra draws, for each task with spectra, one figure of two panels:
 // the singular values σ_1..σ_t of each layer (log scale, one line per
@@ -56,7 +57,7 @@ func plotSpectra(task string, spectra []Spectrum, base string) ([]string, error)
 	// would push the panel down.
 	sv.Y.Label.Text = "σ(i)"
 	sv.Y.Scale = plot.LogScale{}
-	sv.Y.Tick.Marker = logTicks{}
+	sv.Y.Tick.Marker = figure.LogTicks{}
 	sv.Add(plotter.NewGrid())
 
 	ev := plot.New()
@@ -139,7 +140,7 @@ func plotSpectra(task string, spectra []Spectrum, base string) ([]string, error)
 	}
 
 	w, h := 10*vg.Inch, 4*vg.Inch
-	return SaveFigure(base, w, h, func(dc draw.Canvas) {
+	return figure.Save(base, w, h, func(dc draw.Canvas) {
 		pad := vg.Points(8)
 		half := (dc.Max.X - dc.Min.X) / 2
 		sv.Draw(draw.Crop(dc, pad, -half-pad, pad, -pad))

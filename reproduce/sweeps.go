@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/subtune/subtune/figure"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/subspace"
@@ -276,9 +277,9 @@ func (s sweep) section(r *reproduction, res *report.Results) (report.Section, []
 // plot draws score against the sweep's value, a curve per task, at the
 // values the points took (capped values coincide and are drawn once).
 func (s sweep) plot(r *reproduction, tab report.AnalysisTable, t map[string]int) ([]string, error) {
-	var series []report.Series
+	var series []figure.Series
 	for j, task := range r.o.Tasks {
-		se := report.Series{Label: glue.DisplayName(task)}
+		se := figure.Series{Label: glue.DisplayName(task)}
 		seen := map[int]bool{}
 		for i, pt := range s.points(r.o) {
 			x := pt.x(t[task])
@@ -291,7 +292,7 @@ func (s sweep) plot(r *reproduction, tab report.AnalysisTable, t map[string]int)
 		}
 		series = append(series, se)
 	}
-	return report.LinePlot(series, s.title, s.xLabel, "dev score ×100", filepath.Join(r.o.OutputDir, s.name))
+	return figure.LinePlot(series, s.title, s.xLabel, "dev score ×100", filepath.Join(r.o.OutputDir, s.name))
 }
 
 // bestRow says which row has the highest average.

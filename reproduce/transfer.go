@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/subtune/subtune/figure"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/report"
 )
@@ -72,7 +73,7 @@ func transferSection(r *reproduction, res *report.Results) (report.Section, []re
 	for _, t := range tasks {
 		colLabels = append(colLabels, glue.DisplayName(t))
 	}
-	scoreFig, err := report.HeatmapPlot{Matrix: scores.Means(), RowLabels: rowLabels, ColLabels: colLabels,
+	scoreFig, err := figure.HeatmapPlot{Matrix: scores.Means(), RowLabels: rowLabels, ColLabels: colLabels,
 		Title: "Transfer: dev score ×100", RowAxis: "subspace from", ColAxis: "fine-tuned on"}.Save(filepath.Join(r.o.OutputDir, "transfer_scores"))
 	if err != nil {
 		return report.Section{}, nil, err
@@ -81,7 +82,7 @@ func transferSection(r *reproduction, res *report.Results) (report.Section, []re
 	for i := range dropMeans {
 		dropMeans[i] = dropMeans[i][:len(tasks)] // without avg
 	}
-	dropFig, err := report.HeatmapPlot{Matrix: dropMeans, RowLabels: rowLabels, ColLabels: colLabels,
+	dropFig, err := figure.HeatmapPlot{Matrix: dropMeans, RowLabels: rowLabels, ColLabels: colLabels,
 		Title: "Transfer: drop against own subspace", RowAxis: "subspace from", ColAxis: "fine-tuned on",
 		Diverging: true}.Save(filepath.Join(r.o.OutputDir, "transfer_drop"))
 	if err != nil {

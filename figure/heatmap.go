@@ -1,4 +1,4 @@
-package report
+package figure
 
 import (
 	"fmt"
@@ -51,16 +51,16 @@ func (g heatGrid) Y(r int) float64    { return float64(r) }
 func (h HeatmapPlot) Save(path string) ([]string, error) {
 	nr := len(h.Matrix)
 	if nr == 0 || len(h.Matrix[0]) == 0 {
-		return nil, fmt.Errorf("report: heatmap %q: empty matrix", h.Title)
+		return nil, fmt.Errorf("figure: heatmap %q: empty matrix", h.Title)
 	}
 	nc := len(h.Matrix[0])
 	for i, row := range h.Matrix {
 		if len(row) != nc {
-			return nil, fmt.Errorf("report: heatmap %q: row %d has %d columns, row 0 has %d", h.Title, i, len(row), nc)
+			return nil, fmt.Errorf("figure: heatmap %q: row %d has %d columns, row 0 has %d", h.Title, i, len(row), nc)
 		}
 	}
 	if len(h.RowLabels) != nr || len(h.ColLabels) != nc {
-		return nil, fmt.Errorf("report: heatmap %q: %d×%d matrix with %d row and %d column labels",
+		return nil, fmt.Errorf("figure: heatmap %q: %d×%d matrix with %d row and %d column labels",
 			h.Title, nr, nc, len(h.RowLabels), len(h.ColLabels))
 	}
 
@@ -98,7 +98,7 @@ func (h HeatmapPlot) Save(path string) ([]string, error) {
 			color.NRGBA{0xff, 0xff, 0xd9, 0xff},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("report: heatmap colour map: %w", err)
+			return nil, fmt.Errorf("figure: heatmap colour map: %w", err)
 		}
 		cmap = palette.Reverse(cmap)
 	}
@@ -162,7 +162,7 @@ func (h HeatmapPlot) Save(path string) ([]string, error) {
 			}
 			labels, err := plotter.NewLabels(set.l)
 			if err != nil {
-				return nil, fmt.Errorf("report: heatmap %q: %w", h.Title, err)
+				return nil, fmt.Errorf("figure: heatmap %q: %w", h.Title, err)
 			}
 			for i := range labels.TextStyle {
 				labels.TextStyle[i].Color = set.c
@@ -183,7 +183,7 @@ func (h HeatmapPlot) Save(path string) ([]string, error) {
 	w := max(4*vg.Inch, vg.Length(nc)*cell+2.2*vg.Inch)
 	ht := max(3*vg.Inch, vg.Length(nr)*cell*0.7+1.6*vg.Inch)
 	barW := 0.9 * vg.Inch
-	return SaveFigure(FigureBase(path), w, ht, func(dc draw.Canvas) {
+	return Save(Base(path), w, ht, func(dc draw.Canvas) {
 		main := draw.Crop(dc, vg.Points(6), -barW, vg.Points(6), -vg.Points(6))
 		p.Draw(main)
 		// The bar spans the heat map's vertical extent, roughly: below the
