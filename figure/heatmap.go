@@ -49,58 +49,14 @@ func (g heatGrid) Y(r int) float64    { return float64(r) }
 
 // Save draws h into path's .png and .svg and returns the paths written.
 func (h HeatmapPlot) Save(path string) ([]string, error) {
-	nr := len(h.Matrix)
-	if nr == 0 || len(h.Matrix[0]) == 0 {
-		return nil, fmt.Errorf("figure: heatmap %q: empty matrix", h.Title)
+	if err := h.check(); err != nil {
+		return nil, err
 	}
-	nc := len(h.Matrix[0])
-	for i, row := range h.Matrix {
-		if len(row) != nc {
-			return nil, fmt.Errorf("figure: heatmap %q: row %d has %d columns, row 0 has %d", h.Title, i, len(row), nc)
-		}
-	}
-	if len(h.RowLabels) != nr || len(h.ColLabels) != nc {
-		return nil, fmt.Errorf("figure: heatmap %q: %d×%d matrix with %d row and %d column labels",
-			h.Title, nr, nc, len(h.RowLabels), len(h.ColLabels))
-	}
-
-	lo, hi := h.Min, h.Max
-	if lo == 0 && hi == 0 {
-		lo, hi = math.Inf(1), math.Inf(-1)
-		for _, row := range h.Matrix {
-			for _, v := range row {
-				if !math.IsNaN(v) && !math.IsInf(v, 0) {
-					lo, hi = min(lo, v), max(hi, v)
-				}
-			}
-		}
-		if h.Diverging && lo <= hi {
-			a := max(math.Abs(lo), math.Abs(hi))
-			lo, hi = -a, a
-		}
-	}
-	switch {
-	case lo > hi: // no finite value
-		lo, hi = 0, 1
-	case lo == hi:
-		lo, hi = lo-0.5, hi+0.5
-	}
-
-	var cmap palette.ColorMap
-	if h.Diverging {
-		cmap = moreland.SmoothBlueRed()
-	} else {
-		// Light yellow to dark blue (ColorBrewer YlGnBu's ends), larger darker.
-		var err error
-		cmap, err = moreland.NewLuminance([]color.Color{
-			color.NRGBA{0x08, 0x1d, 0x58, 0xff}, color.NRGBA{0x22, 0x5e, 0xa8, 0xff},
-			color.NRGBA{0x41, 0xb6, 0xc4, 0xff}, color.NRGBA{0xc7, 0xe9, 0xb4, 0xff},
-			color.NRGBA{0xff, 0xff, 0xd9, 0xff},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("figure: heatmap colour map: %w", err)
-		}
-		cmap = palette.Reverse(cmap)
+	nr, nc := len(h.Matrix), len(h.Matrix[0])
+	lo, hi := h.valueRange()
+	cmap, err := h.colourMap()
+	if err != nil {
+		return nil, err
 	}
 	cmap.SetMin(lo)
 	cmap.SetMax(hi)
@@ -125,52 +81,9 @@ func (h HeatmapPlot) Save(path string) ([]string, error) {
 		p.X.Tick.Label.XAlign = draw.XRight
 		p.X.Tick.Label.YAlign = draw.YTop
 	}
-
 	if h.Format != "-" {
-		format := h.Format
-		if format == "" {
-			format = "%.1f"
-		}
-		cols := pal.Colors()
-		var dark, light plotter.XYLabels
-		for i, row := range h.Matrix {
-			for j, v := range row {
-				xy := plotter.XY{X: float64(j), Y: float64(nr - 1 - i)}
-				text := fmt.Sprintf(format, v)
-				if math.IsNaN(v) {
-					text = "—"
-				}
-				// The cell's colour as HeatMap picks it.
-				c := color.Color(hm.NaN)
-				if !math.IsNaN(v) {
-					k := int((min(max(v, lo), hi)-lo)*float64(len(cols)-1)/(hi-lo) + 0.5)
-					c = cols[k]
-				}
-				if luminance(c) < 0.45 {
-					light.XYs, light.Labels = append(light.XYs, xy), append(light.Labels, text)
-				} else {
-					dark.XYs, dark.Labels = append(dark.XYs, xy), append(dark.Labels, text)
-				}
-			}
-		}
-		for _, set := range []struct {
-			l plotter.XYLabels
-			c color.Color
-		}{{dark, color.Black}, {light, color.White}} {
-			if len(set.l.XYs) == 0 {
-				continue
-			}
-			labels, err := plotter.NewLabels(set.l)
-			if err != nil {
-				return nil, fmt.Errorf("figure: heatmap %q: %w", h.Title, err)
-			}
-			for i := range labels.TextStyle {
-				labels.TextStyle[i].Color = set.c
-				labels.TextStyle[i].XAlign = draw.XCenter
-				labels.TextStyle[i].YAlign = draw.YCenter
-				labels.TextStyle[i].Font.Size = vg.Points(9)
-			}
-			p.Add(labels)
+		if err := h.addValues(p, hm, pal.Colors(), lo, hi); err != nil {
+			return nil, err
 		}
 	}
 
@@ -191,4 +104,117 @@ func (h HeatmapPlot) Save(path string) ([]string, error) {
 		side := draw.Crop(dc, w-barW+vg.Points(12), -vg.Points(18), vg.Points(40), -vg.Points(30))
 		bar.Draw(side)
 	})
+}
+
+// check refuses an empty or ragged matrix and labels that do not fit it.
+func (h HeatmapPlot) check() error {
+	nr := len(h.Matrix)
+	if nr == 0 || len(h.Matrix[0]) == 0 {
+		return fmt.Errorf("figure: heatmap %q: empty matrix", h.Title)
+	}
+	nc := len(h.Matrix[0])
+	for i, row := range h.Matrix {
+		if len(row) != nc {
+			return fmt.Errorf("figure: heatmap %q: row %d has %d columns, row 0 has %d", h.Title, i, len(row), nc)
+		}
+	}
+	if len(h.RowLabels) != nr || len(h.ColLabels) != nc {
+		return fmt.Errorf("figure: heatmap %q: %d×%d matrix with %d row and %d column labels",
+			h.Title, nr, nc, len(h.RowLabels), len(h.ColLabels))
+	}
+	return nil
+}
+
+// valueRange is the range the colours span: h.Min..h.Max if set, else the
+// finite values' (symmetric about 0 when diverging), never empty.
+func (h HeatmapPlot) valueRange() (lo, hi float64) {
+	lo, hi = h.Min, h.Max
+	if lo == 0 && hi == 0 {
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for _, row := range h.Matrix {
+			for _, v := range row {
+				if !math.IsNaN(v) && !math.IsInf(v, 0) {
+					lo, hi = min(lo, v), max(hi, v)
+				}
+			}
+		}
+		if h.Diverging && lo <= hi {
+			a := max(math.Abs(lo), math.Abs(hi))
+			lo, hi = -a, a
+		}
+	}
+	switch {
+	case lo > hi: // no finite value
+		lo, hi = 0, 1
+	case lo == hi:
+		lo, hi = lo-0.5, hi+0.5
+	}
+	return lo, hi
+}
+
+func (h HeatmapPlot) colourMap() (palette.ColorMap, error) {
+	if h.Diverging {
+		return moreland.SmoothBlueRed(), nil
+	}
+	// Light yellow to dark blue (ColorBrewer YlGnBu's ends), larger darker.
+	cmap, err := moreland.NewLuminance([]color.Color{
+		color.NRGBA{0x08, 0x1d, 0x58, 0xff}, color.NRGBA{0x22, 0x5e, 0xa8, 0xff},
+		color.NRGBA{0x41, 0xb6, 0xc4, 0xff}, color.NRGBA{0xc7, 0xe9, 0xb4, 0xff},
+		color.NRGBA{0xff, 0xff, 0xd9, 0xff},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("figure: heatmap colour map: %w", err)
+	}
+	return palette.Reverse(cmap), nil
+}
+
+// addValues writes each cell's value on it, in black on light cells and
+// white on dark ones.
+func (h HeatmapPlot) addValues(p *plot.Plot, hm *plotter.HeatMap, cols []color.Color, lo, hi float64) error {
+	format := h.Format
+	if format == "" {
+		format = "%.1f"
+	}
+	nr := len(h.Matrix)
+	var dark, light plotter.XYLabels
+	for i, row := range h.Matrix {
+		for j, v := range row {
+			xy := plotter.XY{X: float64(j), Y: float64(nr - 1 - i)}
+			text := fmt.Sprintf(format, v)
+			if math.IsNaN(v) {
+				text = "—"
+			}
+			// The cell's colour as HeatMap picks it.
+			c := color.Color(hm.NaN)
+			if !math.IsNaN(v) {
+				k := int((min(max(v, lo), hi)-lo)*float64(len(cols)-1)/(hi-lo) + 0.5)
+				c = cols[k]
+			}
+			if luminance(c) < 0.45 {
+				light.XYs, light.Labels = append(light.XYs, xy), append(light.Labels, text)
+			} else {
+				dark.XYs, dark.Labels = append(dark.XYs, xy), append(dark.Labels, text)
+			}
+		}
+	}
+	for _, set := range []struct {
+		l plotter.XYLabels
+		c color.Color
+	}{{dark, color.Black}, {light, color.White}} {
+		if len(set.l.XYs) == 0 {
+			continue
+		}
+		labels, err := plotter.NewLabels(set.l)
+		if err != nil {
+			return fmt.Errorf("figure: heatmap %q: %w", h.Title, err)
+		}
+		for i := range labels.TextStyle {
+			labels.TextStyle[i].Color = set.c
+			labels.TextStyle[i].XAlign = draw.XCenter
+			labels.TextStyle[i].YAlign = draw.YCenter
+			labels.TextStyle[i].Font.Size = vg.Points(9)
+		}
+		p.Add(labels)
+	}
+	return nil
 }
