@@ -69,13 +69,13 @@ func (r *Result) Plot(title, path string) ([]string, error) {
 		}
 		line, err := plotter.NewLine(pts)
 		if err != nil {
-			return nil, fmt.Errorf("analysis: plot of layer %d: %w", st.Layer, err)
+			return nil, fmt.Errorf("outliers: plot of layer %d: %w", st.Layer, err)
 		}
 		line.Color, line.Width = profileColor, vg.Points(0.6)
 		p.Add(line)
 		thr, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: r.Sigma}, {X: p.X.Max, Y: r.Sigma}})
 		if err != nil {
-			return nil, fmt.Errorf("analysis: plot of layer %d: %w", st.Layer, err)
+			return nil, fmt.Errorf("outliers: plot of layer %d: %w", st.Layer, err)
 		}
 		thr.Color, thr.Width = color.Black, vg.Points(0.6)
 		thr.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
@@ -100,14 +100,14 @@ func (r *Result) Plot(title, path string) ([]string, error) {
 			}
 			sc, err := plotter.NewScatter(marks)
 			if err != nil {
-				return nil, fmt.Errorf("analysis: plot of layer %d: %w", st.Layer, err)
+				return nil, fmt.Errorf("outliers: plot of layer %d: %w", st.Layer, err)
 			}
 			sc.Color, sc.Shape, sc.Radius = outlierColor, draw.CircleGlyph{}, vg.Points(2.2)
 			p.Add(sc)
 			if len(labels.XYs) > 0 {
 				lb, err := plotter.NewLabels(labels)
 				if err != nil {
-					return nil, fmt.Errorf("analysis: plot of layer %d: %w", st.Layer, err)
+					return nil, fmt.Errorf("outliers: plot of layer %d: %w", st.Layer, err)
 				}
 				for i := range lb.TextStyle {
 					lb.TextStyle[i].Color = outlierColor
@@ -170,13 +170,13 @@ func (r *Result) PlotRecurrence(title, path string, top int) ([]string, error) {
 		}
 		stems, err := plotter.NewScatter(pts)
 		if err != nil {
-			return fmt.Errorf("analysis: recurrence plot: %w", err)
+			return fmt.Errorf("outliers: recurrence plot: %w", err)
 		}
 		stems.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}
 		for _, xy := range pts {
 			l, err := plotter.NewLine(plotter.XYs{{X: xy.X, Y: 0}, xy})
 			if err != nil {
-				return fmt.Errorf("analysis: recurrence plot: %w", err)
+				return fmt.Errorf("outliers: recurrence plot: %w", err)
 			}
 			l.Color, l.Width = c, width
 			p.Add(l)
@@ -202,7 +202,7 @@ func (r *Result) PlotRecurrence(title, path string, top int) ([]string, error) {
 	if len(labels.XYs) > 0 {
 		lb, err := plotter.NewLabels(labels)
 		if err != nil {
-			return nil, fmt.Errorf("analysis: recurrence plot: %w", err)
+			return nil, fmt.Errorf("outliers: recurrence plot: %w", err)
 		}
 		for i := range lb.TextStyle {
 			lb.TextStyle[i].Color = sigColor
