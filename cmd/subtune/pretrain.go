@@ -86,7 +86,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 	f.BoolVar(&o.NextSentence, "next_sentence", false, "add BERT's next-sentence prediction: each sequence pairs a corpus line with the next one of its document or, half of the time, a random line of another (BertForPreTraining)")
 	f.StringVar(&o.InitFrom, "model_name_or_path", "", "start from this model folder's weights (its config replaces the architecture flags; new optimiser; the schedule starts at its step)")
 	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --output_dir")
-	f.IntVar(&threads, "threads", 0, "OpenBLAS threads (0: all cores)")
+	f.IntVar(&threads, "threads", 0, "threads (0: all cores); equal seeds and thread counts give bit-identical runs")
 	cmd.AddCommand(exportCmd())
 	rootCmd.AddCommand(cmd)
 }
