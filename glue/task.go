@@ -156,6 +156,18 @@ func Names() []string {
 	return names
 }
 
+// DisplayName returns how the GLUE paper, and the papers that report on
+// GLUE, spell a task: its GLUE name ("sst2" → "SST-2"). Any other name
+// (a user's own task) is returned as it is.
+func DisplayName(name string) string {
+	for _, t := range registry {
+		if t.Name == name {
+			return t.GLUEName
+		}
+	}
+	return name
+}
+
 // Lookup returns the task with the given run_glue name ("rte") or GLUE
 // folder name ("RTE", "SST-2"), in any case. Each call returns a fresh copy,
 // so a caller may change it without affecting others.

@@ -117,3 +117,17 @@ func TestSplits(t *testing.T) {
 		t.Errorf("MNLI test layout has %d columns, want 10", got)
 	}
 }
+
+// TestDisplayName: the nine tasks as the GLUE paper spells them; any other
+// name, including a task's name in another case, is left as it is.
+func TestDisplayName(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"cola", "CoLA"}, {"sst2", "SST-2"}, {"mrpc", "MRPC"}, {"stsb", "STS-B"}, {"qqp", "QQP"},
+		{"mnli", "MNLI"}, {"qnli", "QNLI"}, {"rte", "RTE"}, {"wnli", "WNLI"},
+		{"my_task", "my_task"}, {"SST2", "SST2"}, {"", ""},
+	} {
+		if got := DisplayName(tc.name); got != tc.want {
+			t.Errorf("DisplayName(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

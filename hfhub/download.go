@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/subtune/subtune/progress"
 )
 
 // streamError is a download cut short while its body streamed (a dropped
@@ -150,12 +152,15 @@ func (h *hub) stream(p *partial, body io.Reader, have, size int64, what string, 
 	ir := newIdleReader(body, h.idle, cancel)
 	defer ir.stop()
 	var dst io.Writer = p.f
+	var bar *progress.Bytes
 	if size >= progressMin {
-		bar := newProgressBar(h.progress, what, size, have)
-		defer bar.finish()
+		bar = progress.NewBytes(h.progress, what, size, have)
 		dst = io.MultiWriter(dst, bar)
 	}
 	n, err := io.CopyBuffer(dst, ir, make([]byte, 1<<20))
+	if bar != nil {
+		bar.Finish(err == nil)
+	}
 	switch {
 	case err != nil && ir.err == nil:
 		return fmt.Errorf("hub cache: %w", err) // writing, not reading, failed

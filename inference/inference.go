@@ -259,13 +259,7 @@ func (p *Predictor) PredictEncoded(encs []tokenizer.Encoding) ([]Prediction, err
 			out[s].Score = &score
 			continue
 		}
-		best := 0
-		for k, v := range logits {
-			if v > logits[best] {
-				best = k
-			}
-		}
-		out[s].Label = labelName(c, best)
+		out[s].Label = labelName(c, model.Argmax(logits))
 	}
 	return out, nil
 }

@@ -31,6 +31,19 @@ func (m *Model) classifierForward(ws *Workspace, b *Batch, d dropouts) {
 	nn.LinearForward(logits, ws.pooledDrop[:B*H], wc, bc, B, H, nl)
 }
 
+// Argmax is the class a row of logits predicts: the index of the largest
+// value, the first of equal ones (as torch.argmax). A NaN is never larger
+// than anything, so it wins only in the first place.
+func Argmax(logits []float32) int {
+	best := 0
+	for j, v := range logits {
+		if v > logits[best] {
+			best = j
+		}
+	}
+	return best
+}
+
 // classifierBackward reads ∂loss/∂logits from ws.dLogits and writes
 // ∂loss/∂hidden into dHidden (B×T×H), zero except at the first token.
 func (m *Model) classifierBackward(ws *Workspace, b *Batch, dHidden []float32, d dropouts) {

@@ -1,17 +1,10 @@
 package nn
 
-import (
-	"runtime"
-	"sync"
-)
+import "sync"
 
 // minWorkPerGoroutine is the number of scalar operations below which a
 // goroutine costs more than it saves (a spawn is about a microsecond).
 const minWorkPerGoroutine = 32 << 10
-
-// Workers is how many goroutines ParallelFor splits work across. It reads
-// GOMAXPROCS once per call so tests can change it.
-func Workers() int { return runtime.GOMAXPROCS(0) }
 
 // ParallelFor calls f on contiguous chunks that together cover [0, n), on up
 // to Workers() goroutines. costPerItem is a rough count of scalar operations

@@ -11,6 +11,7 @@ import (
 
 	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/checkpoint"
+	"github.com/subtune/subtune/figure"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
@@ -97,15 +98,15 @@ func Export(o ExportOptions) error {
 		}
 	}
 	if len(steps) > 0 {
-		if _, err := report.LinePlot([]report.Series{{Label: "train loss", X: steps, Y: loss}, {Label: "held-out loss", X: steps, Y: evalLoss, Dashed: true}},
+		if _, err := figure.LinePlot([]figure.Series{{Label: "train loss", X: steps, Y: loss}, {Label: "held-out loss", X: steps, Y: evalLoss, Dashed: true}},
 			"Masked-LM loss", "step", "cross-entropy", filepath.Join(o.Output, "mlm_loss")); err != nil {
 			return err
 		}
-		acc := []report.Series{{Label: "held-out masked-LM accuracy", X: steps, Y: evalAcc}}
+		acc := []figure.Series{{Label: "held-out masked-LM accuracy", X: steps, Y: evalAcc}}
 		if len(nspSteps) > 0 {
-			acc = append(acc, report.Series{Label: "held-out next-sentence accuracy", X: nspSteps, Y: nspAcc, Dashed: true})
+			acc = append(acc, figure.Series{Label: "held-out next-sentence accuracy", X: nspSteps, Y: nspAcc, Dashed: true})
 		}
-		if _, err := report.LinePlot(acc,
+		if _, err := figure.LinePlot(acc,
 			"Held-out accuracy", "step", "correct predictions (%)", filepath.Join(o.Output, "mlm_accuracy")); err != nil {
 			return err
 		}

@@ -311,14 +311,7 @@ func Run(ctx context.Context, o Options) error {
 			rows := ws.MaskedPositions()
 			V := cfg.VocabSize
 			for r, pos := range rows {
-				logits := ws.Logits[r*V : (r+1)*V]
-				best := 0
-				for j, v := range logits {
-					if v > logits[best] {
-						best = j
-					}
-				}
-				if int32(best) == batch.MLMLabels[pos] {
+				if int32(model.Argmax(ws.Logits[r*V:(r+1)*V])) == batch.MLMLabels[pos] {
 					correct++
 				}
 			}
@@ -328,7 +321,7 @@ func Run(ctx context.Context, o Options) error {
 			if pairs != nil {
 				logits := ws.NextSentenceLogits()
 				for s, label := range batch.NextSentenceLabels[:B] {
-					if (logits[2*s+1] > logits[2*s]) == (label == 1) {
+					if int32(model.Argmax(logits[2*s:2*s+2])) == label {
 						nspCorrect++
 					}
 				}

@@ -28,7 +28,7 @@ type Reporter struct {
 // terminal it draws a bar; otherwise it writes a line at most every interval.
 func New(out io.Writer, desc string, start, total int, interval time.Duration) *Reporter {
 	r := &Reporter{out: out, total: total, desc: desc, start: time.Now(), startAt: start, every: interval}
-	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(out) {
 		r.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(out),
 			progressbar.OptionSetDescription(desc),
@@ -53,7 +53,7 @@ func (r *Reporter) Update(step, examples int, fields ...string) {
 	done := step - r.startAt
 	var eta time.Duration
 	if done > 0 {
-		eta = time.Duration(float64(elapsed) / float64(done) * float64(r.total-step))
+		eta = timeLeft(elapsed, done, r.total-step)
 	}
 	info := fmt.Sprintf("%s %.1f ex/s ETA %s", strings.Join(fields, " "), rate, eta.Round(time.Second))
 	if r.bar != nil {
@@ -81,4 +81,11 @@ func (r *Reporter) Finish() {
 		_ = r.bar.Finish()
 		fmt.Fprintln(r.out)
 	}
+}
+
+// isTerminal reports whether out is a terminal, where a report may rewrite
+// its line; elsewhere (a file, a pipe, a CI log) it writes whole lines.
+func isTerminal(out io.Writer) bool {
+	f, ok := out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/subtune/subtune/glue"
+	"github.com/subtune/subtune/jsonnum"
 )
 
 // Cell is one number of an analysis table: the mean ± sample std of some
@@ -55,7 +58,7 @@ func (t AnalysisTable) Validate() error {
 }
 
 // Means returns the cells' means as a matrix (NaN where a cell has no
-// value), e.g. for a Heatmap.
+// value), e.g. for a figure.Heatmap.
 func (t AnalysisTable) Means() [][]float64 {
 	m := make([][]float64, len(t.Cells))
 	for i, row := range t.Cells {
@@ -70,15 +73,15 @@ func (t AnalysisTable) Means() [][]float64 {
 // Markdown renders the table with corner as the header of the label
 // column: each cell "mean ± std" (the mean alone for one value, "—" for
 // none) followed by its note in parentheses. Labels that are GLUE task
-// names are written as the paper spells them (TaskLabel).
+// names are written as the paper spells them (glue.DisplayName).
 func (t AnalysisTable) Markdown(corner string) string {
 	header := []string{corner}
 	for _, c := range t.Cols {
-		header = append(header, TaskLabel(c))
+		header = append(header, glue.DisplayName(c))
 	}
 	var body [][]string
 	for i, row := range t.Cells {
-		line := []string{TaskLabel(t.Rows[i])}
+		line := []string{glue.DisplayName(t.Rows[i])}
 		for _, c := range row {
 			s := formatSummary(c.Summary)
 			if c.NaN > 0 {
@@ -95,12 +98,12 @@ func (t AnalysisTable) Markdown(corner string) string {
 }
 
 type cellJSON struct {
-	Mean jsonFloat `json:"mean"`
-	Std  jsonFloat `json:"std"`
-	N    int       `json:"n"`
-	NaN  int       `json:"nan,omitempty"`
-	Note string    `json:"note,omitempty"`
-	Runs []string  `json:"runs"`
+	Mean jsonnum.Float `json:"mean"`
+	Std  jsonnum.Float `json:"std"`
+	N    int           `json:"n"`
+	NaN  int           `json:"nan,omitempty"`
+	Note string        `json:"note,omitempty"`
+	Runs []string      `json:"runs"`
 }
 
 // MarshalJSON writes a NaN mean or std as null.
@@ -109,12 +112,12 @@ func (c Cell) MarshalJSON() ([]byte, error) {
 	if runs == nil {
 		runs = []string{}
 	}
-	return json.Marshal(cellJSON{jsonFloat(c.Mean), jsonFloat(c.Std), c.N, c.NaN, c.Note, runs})
+	return json.Marshal(cellJSON{jsonnum.Float(c.Mean), jsonnum.Float(c.Std), c.N, c.NaN, c.Note, runs})
 }
 
 // UnmarshalJSON reads MarshalJSON's form; null is NaN.
 func (c *Cell) UnmarshalJSON(b []byte) error {
-	j := cellJSON{Mean: jsonFloat(math.NaN()), Std: jsonFloat(math.NaN())}
+	j := cellJSON{Mean: jsonnum.Float(math.NaN()), Std: jsonnum.Float(math.NaN())}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}

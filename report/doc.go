@@ -6,9 +6,10 @@
 // seed) with its dev score, all its metrics, its parameter counts and the
 // run directory the numbers were read from, plus the singular-value
 // [Spectrum] of each layer's trajectory matrix. Results is saved as
-// results.json ([Results.Save], [Load]); a NaN score (a diverged run, a
+// results.json ([Results.Save], [Load]), and each Run alone as its run
+// directory's reproduce_run.json; a NaN score (a diverged run, a
 // correlation of constant predictions) is written as JSON null and read
-// back as NaN.
+// back as NaN (package jsonnum).
 //
 // [Table1] renders the paper's Table 1 (rows Full / Freeze / Random /
 // Intrinsic, one column per task, mean ± sample std over seeds of the score
@@ -19,10 +20,10 @@
 // and says, with the numbers, which relations hold.
 //
 // [PlotSpectra] draws the spectra (σ on a log scale per layer, and the
-// cumulative explained variance) as PNG and SVG; [Heatmap] and [LinePlot]
-// draw a labelled matrix (the transfer matrix) and mean ± std curves
-// (score against d or t). [WriteMarkdown] writes REPORT.md with all of it,
-// a list of every run with its directory and metrics, and results.json.
+// cumulative explained variance) as PNG and SVG with package figure, which
+// also draws the analyses' heatmaps and curves. [WriteMarkdown] writes
+// REPORT.md with all of it, a list of every run with its directory and
+// metrics, and results.json.
 //
 // # Conventions
 //

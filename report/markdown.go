@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/subtune/subtune/atomicfile"
+	"github.com/subtune/subtune/glue"
 )
 
 // Section is an extra part of REPORT.md (a later analysis's table and
@@ -72,7 +73,7 @@ func Markdown(r Results, figures []string, extra ...Section) string {
 	tasks := r.AllTasks()
 	taskNames := make([]string, len(tasks))
 	for i, t := range tasks {
-		taskNames[i] = TaskLabel(t)
+		taskNames[i] = glue.DisplayName(t)
 		if taskNames[i] != t {
 			taskNames[i] += " (`" + t + "`)"
 		}
@@ -123,7 +124,7 @@ func Markdown(r Results, figures []string, extra ...Section) string {
 			label := stem
 			for _, t := range tasks {
 				if SpectrumFile(t) == stem {
-					label = TaskLabel(t)
+					label = glue.DisplayName(t)
 				}
 			}
 			fmt.Fprintf(&b, "\n### %s\n\n![Singular values and explained variance per layer, %s](%s)\n", label, label, f)

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/subtune/subtune/glue"
 )
 
 // ApproxPoints is the margin, in points (score ×100), within which two
@@ -150,7 +152,7 @@ func (o Ordering) String() string {
 func (o Ordering) taskPhrase() string {
 	labels := make([]string, len(o.Tasks))
 	for i, t := range o.Tasks {
-		labels[i] = TaskLabel(t)
+		labels[i] = glue.DisplayName(t)
 	}
 	s := fmt.Sprintf("%d task", len(o.Tasks))
 	if len(o.Tasks) != 1 {
@@ -161,7 +163,7 @@ func (o Ordering) taskPhrase() string {
 		var left []string
 		for _, t := range o.AllTasks {
 			if !slices.Contains(o.Tasks, t) {
-				left = append(left, TaskLabel(t))
+				left = append(left, glue.DisplayName(t))
 			}
 		}
 		s += "; left out, as some method has no score there: " + strings.Join(left, ", ")

@@ -10,19 +10,11 @@ import (
 	"github.com/subtune/subtune/atomicfile"
 )
 
-// Methods of the paper's Table 1, as stored in [Run.Method].
-const (
-	Full      = "full"      // full fine-tuning of all parameters
-	Freeze    = "freeze"    // encoder frozen, classifier head trained
-	Random    = "random"    // fine-tuning in a random subspace
-	Intrinsic = "intrinsic" // fine-tuning in the subspace extracted from the trajectory
-)
-
 // Run is one fine-tuning run: one task, one method, one seed.
 type Run struct {
 	Task string // GLUE task name as glue.Lookup takes it, e.g. "sst2"
-	// Method is Full, Freeze, Random or Intrinsic; later analyses add
-	// e.g. "unified", "zeroshot", "transfer:<from task>".
+	// Method is Full, Freeze, Random or Intrinsic, or a method an analysis
+	// adds (Unified, Transfer("sst2"), a sweep's "intrinsic_d4", …).
 	Method string
 	Seed   int
 	Dir    string // run directory the numbers come from

@@ -11,11 +11,14 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/subtune/subtune/figure"
+	"github.com/subtune/subtune/glue"
 )
 
 // SpectrumFile is the base name (without .png/.svg) PlotSpectra gives the
 // figure of task.
-func SpectrumFile(task string) string { return "spectrum_" + fileSafe(task) }
+func SpectrumFile(task string) string { return "spectrum_" + figure.FileSafe(task) }
 
 // PlotSpectra draws, for each task with spectra, one figure of two panels:
 // the singular values σ_1..σ_t of each layer (log scale, one line per
@@ -47,18 +50,18 @@ func PlotSpectra(r Results, dir string) ([]string, error) {
 
 func plotSpectra(task string, spectra []Spectrum, base string) ([]string, error) {
 	sv := plot.New()
-	sv.Title.Text = TaskLabel(task) + ": singular values σ(i) per layer"
+	sv.Title.Text = glue.DisplayName(task) + ": singular values σ(i) per layer"
 	sv.X.Label.Text = "index i"
 	// Kept short: gonum centres the y label on the arithmetic midpoint of
 	// the range, which a log scale puts near the top, so a long label
 	// would push the panel down.
 	sv.Y.Label.Text = "σ(i)"
 	sv.Y.Scale = plot.LogScale{}
-	sv.Y.Tick.Marker = logTicks{}
+	sv.Y.Tick.Marker = figure.LogTicks{}
 	sv.Add(plotter.NewGrid())
 
 	ev := plot.New()
-	ev.Title.Text = TaskLabel(task) + ": explained variance"
+	ev.Title.Text = glue.DisplayName(task) + ": explained variance"
 	ev.X.Label.Text = "number of directions k"
 	ev.Y.Label.Text = "share of Σσ² in the first k"
 	ev.Y.Min, ev.Y.Max = 0, 1
@@ -137,7 +140,7 @@ func plotSpectra(task string, spectra []Spectrum, base string) ([]string, error)
 	}
 
 	w, h := 10*vg.Inch, 4*vg.Inch
-	return SaveFigure(base, w, h, func(dc draw.Canvas) {
+	return figure.Save(base, w, h, func(dc draw.Canvas) {
 		pad := vg.Points(8)
 		half := (dc.Max.X - dc.Min.X) / 2
 		sv.Draw(draw.Crop(dc, pad, -half-pad, pad, -pad))

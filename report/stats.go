@@ -50,3 +50,5 @@ func SummarizeValues(xs []float64) Summary {
 	s.Std = math.Sqrt(ss / float64(s.N-1))
 	return s
 }
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/subtune/subtune/glue"
 )
 
 // Row is one row of a score table: its label and the method whose runs
@@ -41,7 +43,7 @@ func ScoreTable(r Results, rows []Row) string {
 	}
 	header := []string{"Method"}
 	for _, t := range g.tasks {
-		h := TaskLabel(t)
+		h := glue.DisplayName(t)
 		if m := g.metrics[t]; len(m) > 0 {
 			short := make([]string, len(m))
 			for i, x := range m {
@@ -228,7 +230,7 @@ func (g scoreGrid) caption(r Results) string {
 			for i, x := range m {
 				long[i] = MetricLabel(x, false)
 			}
-			ms = append(ms, TaskLabel(t)+" "+strings.Join(long, " / "))
+			ms = append(ms, glue.DisplayName(t)+" "+strings.Join(long, " / "))
 		}
 	}
 	if len(ms) > 0 {

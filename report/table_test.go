@@ -285,8 +285,6 @@ func TestFormatters(t *testing.T) {
 		{fmt1(-0.04), "0.0"},
 		{fmt1(2.25), "2.2"},
 		{fmt1(math.NaN()), "NaN"},
-		{TaskLabel("sst2"), "SST-2"},
-		{TaskLabel("my_task"), "my_task"},
 		{MethodLabel("transfer:stsb"), "Transfer from STS-B"},
 		{MethodLabel("zeroshot"), "Zero-shot"},
 		{MetricLabel("matthews_correlation", true), "MCC"},

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/subtune/subtune/report"
 )
@@ -76,16 +75,16 @@ func TestTransferTables(t *testing.T) {
 	for _, b := range tasks {
 		for _, s := range seeds {
 			o := own[b] + 0.01*float64(s)
-			runs = append(runs, plantedRun(b, MethodIntrinsic, s, o), plantedRun(b, MethodRandom, s, o-0.30))
+			runs = append(runs, plantedRun(b, report.Intrinsic, s, o), plantedRun(b, report.Random, s, o-0.30))
 			for a, d := range drop {
 				if a != b {
 					// The drop grows by 0.01 per seed: mean d + 0.015, std 0.01/√2.
-					runs = append(runs, plantedRun(b, transferMethod(a), s, o-d[b]-0.01*float64(s)))
+					runs = append(runs, plantedRun(b, report.Transfer(a), s, o-d[b]-0.01*float64(s)))
 				}
 			}
 		}
 	}
-	runs = append(runs, plantedRun("cola", transferMethod("sst2"), 3, 0)) // a seed not asked for
+	runs = append(runs, plantedRun("cola", report.Transfer("sst2"), 3, 0)) // a seed not asked for
 	scores, drops := transferTables(indexRuns(runs), tasks, seeds)
 
 	if !slices.Equal(scores.Rows, []string{"cola", "sst2", "mrpc", randomRow}) || !slices.Equal(scores.Cols, tasks) ||
@@ -139,8 +138,8 @@ func TestTransferTables(t *testing.T) {
 // its drop unpaired) rather than failing.
 func TestTransferTablesMissingRuns(t *testing.T) {
 	runs := []report.Run{
-		plantedRun("a", MethodIntrinsic, 1, 0.5), plantedRun("b", MethodIntrinsic, 1, 0.6),
-		plantedRun("a", transferMethod("b"), 1, 0.4),
+		plantedRun("a", report.Intrinsic, 1, 0.5), plantedRun("b", report.Intrinsic, 1, 0.6),
+		plantedRun("a", report.Transfer("b"), 1, 0.4),
 	}
 	scores, drops := transferTables(indexRuns(runs), []string{"a", "b"}, []int{1})
 	if c := scores.Cells[0][1]; c.N != 0 || !math.IsNaN(c.Mean) {
@@ -185,8 +184,8 @@ func TestUnifiedTable(t *testing.T) {
 	tasks := []string{"cola", "sst2", "mrpc"}
 	var runs []report.Run
 	for j, task := range tasks {
-		for _, m := range []string{MethodUnified, MethodZeroShot, unifiedRandom(3), MethodFull} {
-			runs = append(runs, plantedRun(task, m, 7, 0.1*float64(j+1)+map[string]float64{MethodUnified: 0.3, MethodZeroShot: 0.2, MethodFull: 0.4}[m]))
+		for _, m := range []string{report.Unified, report.ZeroShot, unifiedRandom(3), report.Full} {
+			runs = append(runs, plantedRun(task, m, 7, 0.1*float64(j+1)+map[string]float64{report.Unified: 0.3, report.ZeroShot: 0.2, report.Full: 0.4}[m]))
 		}
 	}
 	tab := unifiedTable(indexRuns(runs), tasks, []int{7})
@@ -235,34 +234,5 @@ func TestVariantSuffix(t *testing.T) {
 	// d = 0 in the profile keeps every direction: d = t is Table 1's.
 	if got := (variant{rows: "delta", dim: 6}).suffix(variant{rows: "delta"}, 6); got != "" {
 		t.Errorf("d=6 of t=6 with the profile keeping all: %q", got)
-	}
-}
-
-// TestProgress: the count and the estimate of the time left, which only
-// runs that train take into account.
-func TestProgress(t *testing.T) {
-	var log strings.Builder
-	pr := &progress{log: &log}
-	pr.total, pr.pending = 4, 3
-	pr.begin("a", true)
-	pr.end(true, 0)
-	pr.begin("b", false)
-	pr.end(false, 10*time.Second)
-	pr.begin("c", false)
-	pr.end(false, 30*time.Second)
-	pr.begin("d", false)
-	pr.end(false, time.Second)
-	for _, want := range []string{
-		"== a (run 1 of 4, cached; 3 to train)",
-		"== b (run 2 of 4, 3 to train, ETA after the first)",
-		"== c (run 3 of 4, 2 to train, ETA 20s)",
-		"== d (run 4 of 4, 1 to train, ETA 20s)",
-	} {
-		if !strings.Contains(log.String(), want) {
-			t.Errorf("log lacks %q:\n%s", want, log.String())
-		}
-	}
-	if d := roundETA(83*time.Minute + 20*time.Second); d != 83*time.Minute {
-		t.Errorf("roundETA: %v", d)
 	}
 }

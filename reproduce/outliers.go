@@ -7,34 +7,27 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/subtune/subtune/analysis"
+	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/outliers"
 	"github.com/subtune/subtune/report"
-)
-
-// Methods of the outlier ablation (paper Table 3): full fine-tuning with
-// the intrinsic run's outlier positions held at zero, and with as many
-// random positions.
-const (
-	MethodDisableOutliers = "disable_outliers"
-	MethodDisableRandom   = "disable_random"
 )
 
 func (p *pipeline) outliersDir() string { return filepath.Join(p.dir, "outliers") }
 
 // outliers is the outlier analysis of p's intrinsic run (`subtune outliers`
 // at the paper's 3σ), made unless its file exists.
-func (p *pipeline) outliers() (*analysis.File, error) {
-	path := filepath.Join(p.outliersDir(), analysis.FileName)
+func (p *pipeline) outliers() (*outliers.File, error) {
+	path := filepath.Join(p.outliersDir(), outliers.FileName)
 	if _, err := os.Stat(path); err != nil {
-		o := analysis.RunOptions{Run: p.runDir(MethodIntrinsic), Output: p.outliersDir(), Sigma: analysis.DefaultSigma,
-			Top: analysis.DefaultTop, Model: p.o.Model, Basis: p.basisPath()}
+		o := outliers.RunOptions{Run: p.runDir(report.Intrinsic), Output: p.outliersDir(), Sigma: outliers.DefaultSigma,
+			Top: outliers.DefaultTop, Model: p.o.Model, Basis: p.basisPath()}
 		fmt.Fprintf(p.o.Log, "   outliers of %s\n", o.Run)
-		if _, err := analysis.AnalyzeRun(o, io.Discard, p.o.Log); err != nil {
+		if _, err := outliers.AnalyzeRun(o, io.Discard, p.o.Log); err != nil {
 			return nil, fmt.Errorf("%s seed %d: outliers of %s: %w", p.task.Name, p.seed, o.Run, err)
 		}
 	}
-	return analysis.ReadFile(path)
+	return outliers.ReadFile(path)
 }
 
 // outlierJobs are the ablation's two runs per task and seed. Their prepare
@@ -43,21 +36,21 @@ func outlierJobs(r *reproduction) ([]job, error) {
 	var jobs []job
 	for _, p := range r.pipes {
 		jobs = append(jobs,
-			job{p, runSpec{method: MethodDisableOutliers, prepare: func(s *runSpec) error {
+			job{p, runSpec{method: report.DisableOutliers, prepare: func(s *runSpec) error {
 				f, err := p.outliers()
 				if err != nil {
 					return err
 				}
-				s.disable = func(m *model.Model) (*analysis.DisableMask, error) { return analysis.DisableOutliers(m, f) }
+				s.disable = func(m *model.Model) (*outliers.DisableMask, error) { return outliers.DisableOutliers(m, f) }
 				return nil
 			}}},
-			job{p, runSpec{method: MethodDisableRandom, prepare: func(s *runSpec) error {
+			job{p, runSpec{method: report.DisableRandom, prepare: func(s *runSpec) error {
 				f, err := p.outliers()
 				if err != nil {
 					return err
 				}
-				s.disable = func(m *model.Model) (*analysis.DisableMask, error) {
-					return analysis.DisableRandom(m, f.Count, uint64(p.seed))
+				s.disable = func(m *model.Model) (*outliers.DisableMask, error) {
+					return outliers.DisableRandom(m, f.Count, uint64(p.seed))
 				}
 				return nil
 			}}},
@@ -68,14 +61,14 @@ func outlierJobs(r *reproduction) ([]job, error) {
 
 // outlierTables are the outliers' statistics per task (over seeds) and the
 // ablation's scores: Full, outliers disabled, random positions disabled.
-func outlierTables(ix runIndex, tasks []string, seeds []int, files map[runKey]*analysis.File) (stats, ablation report.AnalysisTable) {
+func outlierTables(ix runIndex, tasks []string, seeds []int, files map[runKey]*outliers.File) (stats, ablation report.AnalysisTable) {
 	stats = report.NewAnalysisTable(AnalysisOutliers, "outliers", "per the intrinsic run's update, at 3σ",
 		[]string{"outliers", "% of encoder", "% a normal distribution flags", "layers where the top dimension is beyond chance"}, tasks)
 	for j, task := range tasks {
 		var count, frac, normal, top []float64
 		var dirs []string
 		for _, seed := range seeds {
-			f := files[runKey{task, MethodIntrinsic, seed}]
+			f := files[runKey{task, report.Intrinsic, seed}]
 			if f == nil {
 				continue
 			}
@@ -94,7 +87,7 @@ func outlierTables(ix runIndex, tasks []string, seeds []int, files map[runKey]*a
 		}
 	}
 	rows := []struct{ label, method string }{
-		{"Full", MethodFull}, {"Outliers disabled", MethodDisableOutliers}, {"Random positions disabled", MethodDisableRandom},
+		{"Full", report.Full}, {"Outliers disabled", report.DisableOutliers}, {"Random positions disabled", report.DisableRandom},
 	}
 	var labels []string
 	for _, row := range rows {
@@ -110,19 +103,19 @@ func outlierTables(ix runIndex, tasks []string, seeds []int, files map[runKey]*a
 }
 
 func outlierSection(r *reproduction, res *report.Results) (report.Section, []report.AnalysisTable, error) {
-	files := map[runKey]*analysis.File{}
+	files := map[runKey]*outliers.File{}
 	for _, p := range r.pipes {
 		f, err := p.outliers()
 		if err != nil {
 			return report.Section{}, nil, err
 		}
-		files[runKey{p.task.Name, MethodIntrinsic, p.seed}] = f
+		files[runKey{p.task.Name, report.Intrinsic, p.seed}] = f
 	}
 	stats, ablation := outlierTables(indexRuns(res.Runs), r.o.Tasks, r.o.Profile.Seeds, files)
 	var b strings.Builder
 	fmt.Fprintf(&b, "`subtune outliers` on every Intrinsic run: each layer's learned update Δ = Vᵀz̄, its entries at least "+
 		"%dσ from the layer's mean, where they sit, and which hidden dimensions concentrate them beyond chance. Files: "+
-		"`outliers/` beside each seed's runs (%s).\n\n", analysis.DefaultSigma, "`"+filepath.Join(r.o.OutputDir, "<task>", "seed<seed>", "outliers")+"`")
+		"`outliers/` beside each seed's runs (%s).\n\n", outliers.DefaultSigma, "`"+filepath.Join(r.o.OutputDir, "<task>", "seed<seed>", "outliers")+"`")
 	b.WriteString("Mean ± std over seeds.\n\n")
 	b.WriteString(stats.Markdown(""))
 	b.WriteString(r.runsNote(stats))
@@ -134,11 +127,11 @@ func outlierSection(r *reproduction, res *report.Results) (report.Section, []rep
 	b.WriteString(r.runsNote(ablation))
 	seed := r.o.Profile.Seeds[0]
 	for _, task := range r.o.Tasks {
-		f := files[runKey{task, MethodIntrinsic, seed}]
-		fmt.Fprintf(&b, "\n### %s, seed %d\n\n%s\n\n", report.TaskLabel(task), seed, f.Summary())
+		f := files[runKey{task, report.Intrinsic, seed}]
+		fmt.Fprintf(&b, "\n### %s, seed %d\n\n%s\n\n", glue.DisplayName(task), seed, f.Summary())
 		b.WriteString("Outliers per parameter and layer (Table 4):\n\n" + f.TensorTable())
 		b.WriteString("\nHidden dimensions that recur across layers:\n\n" + f.DimsTable(5))
-		title := fmt.Sprintf("Outliers of %s's intrinsic run (seed %d, %gσ)", report.TaskLabel(task), seed, f.Sigma)
+		title := fmt.Sprintf("Outliers of %s's intrinsic run (seed %d, %gσ)", glue.DisplayName(task), seed, f.Sigma)
 		paths, err := f.Plot(title, filepath.Join(r.o.OutputDir, "outliers_"+task))
 		if err != nil {
 			return report.Section{}, nil, err

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/subtune/subtune/analysis"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/outliers"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/subspace"
 	"github.com/subtune/subtune/trainer"
@@ -30,7 +30,7 @@ type pipeline struct {
 
 func (p *pipeline) runDir(method string) string { return filepath.Join(p.dir, dirName(method)) }
 func (p *pipeline) basisPath() string           { return filepath.Join(p.dir, "subspace.safetensors") }
-func (p *pipeline) trajectoryDir() string       { return filepath.Join(p.runDir(MethodFull), "trajectory") }
+func (p *pipeline) trajectoryDir() string       { return filepath.Join(p.runDir(report.Full), "trajectory") }
 
 // dirName turns a method into a directory name: "transfer:sst2" →
 // "transfer_from_sst2".
@@ -52,7 +52,7 @@ type runSpec struct {
 	freeze     bool   // or train the head only
 	// disable makes full fine-tuning hold some positions at zero (the
 	// outlier ablation).
-	disable func(m *model.Model) (*analysis.DisableMask, error)
+	disable func(m *model.Model) (*outliers.DisableMask, error)
 	// prepare runs before training unless the run is cached: it builds the
 	// basis, or finds the random dimension.
 	prepare func(s *runSpec) error
@@ -66,14 +66,14 @@ func (s runSpec) reparameterises() bool {
 func (p *pipeline) mainSpec(method string) runSpec {
 	s := runSpec{method: method}
 	switch method {
-	case MethodFull:
+	case report.Full:
 		s.trajectory = true
-	case MethodFreeze:
+	case report.Freeze:
 		s.freeze = true
-	case MethodIntrinsic:
+	case report.Intrinsic:
 		s.basis = p.basisPath()
 		s.prepare = func(*runSpec) error { return p.extract() }
-	case MethodRandom:
+	case report.Random:
 		// As many coordinates as the extracted subspace has.
 		s.prepare = func(s *runSpec) (err error) {
 			s.random, err = basisDim(p.basisPath())
@@ -170,7 +170,7 @@ func (p *pipeline) trainExamples() (int, error) {
 // says which).
 func (p *pipeline) checkpoints() (t int, estimated bool, err error) {
 	var run report.Run
-	if done, _ := readRun(p.runDir(MethodFull), &run); done {
+	if done, _ := readRun(p.runDir(report.Full), &run); done {
 		r, err := subspace.OpenRun(p.trajectoryDir())
 		if err != nil {
 			return 0, false, err

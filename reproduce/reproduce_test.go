@@ -45,7 +45,7 @@ func TestRunPipeline(t *testing.T) {
 	for _, r := range res.Runs {
 		byMethod[r.Method] = r.Trainable
 	}
-	if !(byMethod[MethodFull] > byMethod[MethodIntrinsic] && byMethod[MethodIntrinsic] == byMethod[MethodRandom] && byMethod[MethodRandom] > byMethod[MethodFreeze]) {
+	if !(byMethod[report.Full] > byMethod[report.Intrinsic] && byMethod[report.Intrinsic] == byMethod[report.Random] && byMethod[report.Random] > byMethod[report.Freeze]) {
 		t.Errorf("trainable parameters %v: want full > intrinsic = random > freeze", byMethod)
 	}
 	if len(res.Spectra) != 2 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/glue"
+	"github.com/subtune/subtune/progress"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
 )
@@ -34,14 +35,6 @@ type Options struct {
 	Dims, Lengths []int
 }
 
-// Methods in the order of the paper's Table 1.
-const (
-	MethodFull      = "full"
-	MethodFreeze    = "freeze"
-	MethodRandom    = "random"
-	MethodIntrinsic = "intrinsic"
-)
-
 // Run executes every run that has not finished yet and writes REPORT.md,
 // results.json and the plots into o.OutputDir. The full runs come first,
 // since every other run depends on their trajectories; then Table 1's
@@ -64,7 +57,7 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	}
 	var full []job
 	for _, p := range r.pipes {
-		full = append(full, job{p, p.mainSpec(MethodFull)})
+		full = append(full, job{p, p.mainSpec(report.Full)})
 	}
 	// Until the full runs have finished, the later runs are planned with
 	// the trajectory lengths the schedule predicts.
@@ -72,15 +65,15 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog := &progress{log: o.Log}
-	prog.plan(full, later, slices.ContainsFunc(full, func(j job) bool { return !j.cached() }))
+	prog := progress.NewRuns(o.Log)
+	plan(prog, slices.ContainsFunc(full, func(j job) bool { return !j.cached() }), full, later)
 	if err := r.execute(ctx, full, prog); err != nil {
 		return nil, err
 	}
 	if later, err = r.laterJobs(); err != nil {
 		return nil, err
 	}
-	prog.plan(nil, later, false)
+	plan(prog, false, later)
 	if err := r.execute(ctx, later, prog); err != nil {
 		return nil, err
 	}
@@ -154,8 +147,8 @@ func newReproduction(o Options) (*reproduction, error) {
 	// Every run shares the profile's fine-tuning arguments: check them
 	// once, before the first run, as the trainer will.
 	p := r.pipes[0]
-	s := p.mainSpec(MethodFreeze)
-	s.dir = p.runDir(MethodFreeze)
+	s := p.mainSpec(report.Freeze)
+	s.dir = p.runDir(report.Freeze)
 	a, err := p.args(s)
 	if err == nil {
 		err = a.Validate()
@@ -181,7 +174,7 @@ func (r *reproduction) pipe(task string, seed int) *pipeline {
 func (r *reproduction) laterJobs() ([]job, error) {
 	var jobs []job
 	for _, p := range r.pipes {
-		for _, m := range []string{MethodIntrinsic, MethodRandom, MethodFreeze} {
+		for _, m := range []string{report.Intrinsic, report.Random, report.Freeze} {
 			jobs = append(jobs, job{p, p.mainSpec(m)})
 		}
 	}
@@ -196,7 +189,7 @@ func (r *reproduction) laterJobs() ([]job, error) {
 }
 
 // execute runs jobs in order, recording their results.
-func (r *reproduction) execute(ctx context.Context, jobs []job, prog *progress) error {
+func (r *reproduction) execute(ctx context.Context, jobs []job, prog *progress.Runs) error {
 	for _, j := range jobs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -205,13 +198,13 @@ func (r *reproduction) execute(ctx context.Context, jobs []job, prog *progress) 
 			continue
 		}
 		cached := j.cached()
-		prog.begin(fmt.Sprintf("%s seed %d: %s", j.p.task.Name, j.p.seed, j.spec.method), cached)
+		prog.Begin(fmt.Sprintf("%s seed %d: %s", j.p.task.Name, j.p.seed, j.spec.method), cached)
 		start := time.Now()
 		run, err := j.p.stage(ctx, j.spec)
 		if err != nil {
 			return fmt.Errorf("%s seed %d %s: %w", j.p.task.Name, j.p.seed, j.spec.method, err)
 		}
-		prog.end(cached, time.Since(start))
+		prog.End(cached, time.Since(start))
 		r.runs = append(r.runs, run)
 		r.done[j.dir()] = true
 	}

@@ -3,10 +3,12 @@ package reproduce
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 
+	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/trainer"
 )
@@ -24,68 +26,32 @@ func fillMetrics(run *report.Run, eval trainer.Metrics) {
 	}
 }
 
+// runFile is a finished run's numbers: one report.Run in the results
+// schema (see report.Results), so that a run directory and results.json
+// describe a run alike.
 const runFile = "reproduce_run.json"
 
 func writeRun(dir string, run report.Run) error {
-	data, err := json.MarshalIndent(jsonRun(run), "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, runFile), append(data, '\n'), 0o644)
+	return atomicfile.WriteJSON(filepath.Join(dir, runFile), run)
 }
 
 func readRun(dir string, run *report.Run) (bool, error) {
-	data, err := os.ReadFile(filepath.Join(dir, runFile))
+	path := filepath.Join(dir, runFile)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	var jr runJSON
-	if err := json.Unmarshal(data, &jr); err != nil {
-		return false, err
+	if err := json.Unmarshal(data, run); err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
 	}
-	*run = jr.run()
+	// Files written before the results schema have Go field names as keys;
+	// JSON keys match case-insensitively, so only the wall time differs.
+	var old struct{ WallSeconds *float64 }
+	if err := json.Unmarshal(data, &old); err == nil && old.WallSeconds != nil {
+		run.WallSeconds = *old.WallSeconds
+	}
 	return true, nil
-}
-
-// runJSON stores a Run with NaN as null.
-type runJSON struct {
-	Task, Method, Dir, Metric string
-	Seed                      int
-	Score                     *float64
-	Metrics                   map[string]*float64
-	Trainable, Total          int
-	WallSeconds               float64
-}
-
-func jsonRun(r report.Run) runJSON {
-	j := runJSON{Task: r.Task, Method: r.Method, Dir: r.Dir, Metric: r.Metric, Seed: r.Seed, Trainable: r.Trainable, Total: r.Total, WallSeconds: r.WallSeconds, Metrics: map[string]*float64{}}
-	num := func(v float64) *float64 {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil
-		}
-		return &v
-	}
-	j.Score = num(r.Score)
-	for k, v := range r.Metrics {
-		j.Metrics[k] = num(v)
-	}
-	return j
-}
-
-func (j runJSON) run() report.Run {
-	r := report.Run{Task: j.Task, Method: j.Method, Dir: j.Dir, Metric: j.Metric, Seed: j.Seed, Trainable: j.Trainable, Total: j.Total, WallSeconds: j.WallSeconds, Metrics: map[string]float64{}}
-	val := func(p *float64) float64 {
-		if p == nil {
-			return math.NaN()
-		}
-		return *p
-	}
-	r.Score = val(j.Score)
-	for k, v := range j.Metrics {
-		r.Metrics[k] = val(v)
-	}
-	return r
 }

@@ -10,21 +10,18 @@ import (
 	"github.com/subtune/subtune/report"
 )
 
-// MethodFullEpoch is full fine-tuning exactly as Table 1's (the same
-// schedule and seed) that records its trajectory once per epoch, where
-// Table 1's records every N steps: the per-epoch side of the trajectory
-// analysis's spacing comparison. The paper records per epoch; a short
-// schedule must record per steps to have t points at all, and the
-// comparison says what that changes at equal t.
-const MethodFullEpoch = "full_epoch"
-
 func (p *pipeline) epochTrajectoryDir() string {
-	return filepath.Join(p.runDir(MethodFullEpoch), "trajectory")
+	return filepath.Join(p.runDir(report.FullEpoch), "trajectory")
 }
 
-// epochSpec is the per-epoch run of p.
+// epochSpec is the per-epoch run of p: full fine-tuning exactly as Table
+// 1's (the same schedule and seed) that records its trajectory once per
+// epoch, where Table 1's records every N steps: the per-epoch side of the
+// trajectory analysis's spacing comparison. The paper records per epoch; a
+// short schedule must record per steps to have t points at all, and the
+// comparison says what that changes at equal t.
 func (p *pipeline) epochSpec() runSpec {
-	return runSpec{method: MethodFullEpoch, trajectory: true, every: "epoch"}
+	return runSpec{method: report.FullEpoch, trajectory: true, every: "epoch"}
 }
 
 // spacingSide is one way of taking t checkpoints: a row of the spacing
@@ -155,7 +152,7 @@ func (r *reproduction) spacingRun(task string, s spacingSide) (cellRun, error) {
 	} else {
 		every = "per " + every
 	}
-	if spec.method == MethodIntrinsic {
+	if spec.method == report.Intrinsic {
 		c.note = fmt.Sprintf("all %d, %s: Table 1's run", t, every)
 	} else {
 		c.note = fmt.Sprintf("%d of %d, %s", s.v.normal(t).checkpoints, t, every)
@@ -192,7 +189,7 @@ func spacingSection(r *reproduction, res *report.Results) (string, []report.Anal
 		fmt.Fprintf(&b, "*Per epoch* is an extra full fine-tuning run per task and seed, `%s`, with Table 1's schedule and seed, "+
 			"that records its trajectory once per epoch (%d checkpoints, in `%s/trajectory`); its subspace is "+
 			"`subspace_epoch.safetensors` and its run `intrinsic_epoch`. *Per N steps* takes as many checkpoints evenly spaced "+
-			"from Table 1's trajectory. ", MethodFullEpoch, pr.epochCheckpoints(), MethodFullEpoch)
+			"from Table 1's trajectory. ", report.FullEpoch, pr.epochCheckpoints(), report.FullEpoch)
 	}
 	b.WriteString("*First t* keeps the first t checkpoints of Table 1's trajectory, the early trajectory only " +
 		"(`intrinsic_first<t>`), against t evenly spaced ones ending at the last (`intrinsic_t<t>`, the length sweep's). " +

@@ -107,13 +107,13 @@ func TestSpacingTables(t *testing.T) {
 			n = 2
 		}
 		if suffix := s.v.suffix(o.mainVariant(), n); suffix != "" {
-			return cellRun{method: MethodIntrinsic + "_" + suffix, note: s.label}
+			return cellRun{method: report.Intrinsic + "_" + suffix, note: s.label}
 		}
-		return cellRun{method: MethodIntrinsic, note: "Table 1's run"}
+		return cellRun{method: report.Intrinsic, note: "Table 1's run"}
 	}
 	// score = base + loss·seed for each run, in score units.
 	base := map[string]float64{"cola": 0.5, "sst2": 0.8}
-	loss := map[string]float64{MethodIntrinsic: 0, "intrinsic_t2": 0, "intrinsic_epoch": 0.01, "intrinsic_first2": 0.03, "intrinsic_first6": 0.02, "intrinsic_t6": 0}
+	loss := map[string]float64{report.Intrinsic: 0, "intrinsic_t2": 0, "intrinsic_epoch": 0.01, "intrinsic_first2": 0.03, "intrinsic_first6": 0.02, "intrinsic_t6": 0}
 	var runs []report.Run
 	for _, task := range tasks {
 		for _, s := range seeds {

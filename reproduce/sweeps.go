@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/subtune/subtune/figure"
+	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/subspace"
 )
@@ -24,7 +26,7 @@ type variant struct {
 	checkpoints int  // checkpoints kept (0: all)
 	first       bool // keep the first checkpoints (the early trajectory), not evenly spaced ones
 	// epoch takes the checkpoints from the per-epoch run's trajectory
-	// (MethodFullEpoch) rather than from Table 1's full run.
+	// (report.FullEpoch) rather than from Table 1's full run.
 	epoch bool
 }
 
@@ -103,10 +105,10 @@ func (o Options) mainVariant() variant {
 func (p *pipeline) variantSpec(v variant, t int) runSpec {
 	suffix := v.suffix(p.o.mainVariant(), t)
 	if suffix == "" {
-		return p.mainSpec(MethodIntrinsic)
+		return p.mainSpec(report.Intrinsic)
 	}
 	path := filepath.Join(p.dir, "subspace_"+suffix+".safetensors")
-	return runSpec{method: MethodIntrinsic + "_" + suffix, basis: path,
+	return runSpec{method: report.Intrinsic + "_" + suffix, basis: path,
 		prepare: func(*runSpec) error { return p.extractVariant(path, v) }}
 }
 
@@ -233,7 +235,7 @@ func (s sweep) table(o Options, ix runIndex, t map[string]int, pipe func(task st
 			if pt.x != nil && pt.x(t[task]) != pt.requested {
 				notes = append(notes, fmt.Sprintf(pt.noteFmt, pt.x(t[task])))
 			}
-			if method == MethodIntrinsic {
+			if method == report.Intrinsic {
 				notes = append(notes, "Table 1's run")
 			}
 			tab.Cells[i][j] = scoreCell(ix.get(task, method, o.Profile.Seeds), strings.Join(notes, "; "))
@@ -275,9 +277,9 @@ func (s sweep) section(r *reproduction, res *report.Results) (report.Section, []
 // plot draws score against the sweep's value, a curve per task, at the
 // values the points took (capped values coincide and are drawn once).
 func (s sweep) plot(r *reproduction, tab report.AnalysisTable, t map[string]int) ([]string, error) {
-	var series []report.Series
+	var series []figure.Series
 	for j, task := range r.o.Tasks {
-		se := report.Series{Label: report.TaskLabel(task)}
+		se := figure.Series{Label: glue.DisplayName(task)}
 		seen := map[int]bool{}
 		for i, pt := range s.points(r.o) {
 			x := pt.x(t[task])
@@ -290,7 +292,7 @@ func (s sweep) plot(r *reproduction, tab report.AnalysisTable, t map[string]int)
 		}
 		series = append(series, se)
 	}
-	return report.LinePlot(series, s.title, s.xLabel, "dev score ×100", filepath.Join(r.o.OutputDir, s.name))
+	return figure.LinePlot(series, s.title, s.xLabel, "dev score ×100", filepath.Join(r.o.OutputDir, s.name))
 }
 
 // bestRow says which row has the highest average.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/report"
 )
 
@@ -118,7 +119,7 @@ func (r *reproduction) runsNote(t report.AnalysisTable) string {
 		if len(names) == 0 {
 			names = []string{"none"}
 		}
-		parts = append(parts, report.TaskLabel(t.Rows[i])+": `"+strings.Join(names, "`, `")+"`")
+		parts = append(parts, glue.DisplayName(t.Rows[i])+": `"+strings.Join(names, "`, `")+"`")
 	}
 	return fmt.Sprintf("\nRuns behind each row, in `%s`: %s.\n", filepath.Join(r.o.OutputDir, "<task>", "seed<seed>", "<run>"), strings.Join(parts, "; "))
 }

@@ -6,11 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/subtune/subtune/figure"
+	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/report"
 )
-
-// transferMethod is the method of fine-tuning in the subspace of task from.
-func transferMethod(from string) string { return "transfer:" + from }
 
 // transferJobs fine-tune every task B, for every seed, in the intrinsic
 // subspace of every other task A extracted with the same seed (paper Sec.
@@ -23,7 +22,7 @@ func transferJobs(r *reproduction) ([]job, error) {
 				continue
 			}
 			pa := r.pipe(a, pb.seed)
-			jobs = append(jobs, job{pb, runSpec{method: transferMethod(a), basis: pa.basisPath(),
+			jobs = append(jobs, job{pb, runSpec{method: report.Transfer(a), basis: pa.basisPath(),
 				prepare: func(*runSpec) error { return pa.extract() }}})
 		}
 	}
@@ -44,17 +43,17 @@ func transferTables(ix runIndex, tasks []string, seeds []int) (scores, drop repo
 	scores = report.NewAnalysisTable(AnalysisTransfer, "scores", "score ×100", rows, tasks)
 	drop = report.NewAnalysisTable(AnalysisTransfer, "drop", "points lost against the target's own subspace", rows, tasks)
 	for j, b := range tasks {
-		own := ix.get(b, MethodIntrinsic, seeds)
+		own := ix.get(b, report.Intrinsic, seeds)
 		for i, a := range rows {
 			var runs []report.Run
 			note := ""
 			switch {
 			case a == randomRow:
-				runs = ix.get(b, MethodRandom, seeds)
+				runs = ix.get(b, report.Random, seeds)
 			case a == b:
 				runs, note = own, "own"
 			default:
-				runs = ix.get(b, transferMethod(a), seeds)
+				runs = ix.get(b, report.Transfer(a), seeds)
 			}
 			scores.Cells[i][j] = scoreCell(runs, note)
 			drop.Cells[i][j] = dropCell(own, runs, note)
@@ -69,12 +68,12 @@ func transferSection(r *reproduction, res *report.Results) (report.Section, []re
 	scores, drop := transferTables(indexRuns(res.Runs), tasks, r.o.Profile.Seeds)
 	var rowLabels, colLabels []string
 	for _, t := range scores.Rows {
-		rowLabels = append(rowLabels, report.TaskLabel(t))
+		rowLabels = append(rowLabels, glue.DisplayName(t))
 	}
 	for _, t := range tasks {
-		colLabels = append(colLabels, report.TaskLabel(t))
+		colLabels = append(colLabels, glue.DisplayName(t))
 	}
-	scoreFig, err := report.HeatmapPlot{Matrix: scores.Means(), RowLabels: rowLabels, ColLabels: colLabels,
+	scoreFig, err := figure.HeatmapPlot{Matrix: scores.Means(), RowLabels: rowLabels, ColLabels: colLabels,
 		Title: "Transfer: dev score ×100", RowAxis: "subspace from", ColAxis: "fine-tuned on"}.Save(filepath.Join(r.o.OutputDir, "transfer_scores"))
 	if err != nil {
 		return report.Section{}, nil, err
@@ -83,7 +82,7 @@ func transferSection(r *reproduction, res *report.Results) (report.Section, []re
 	for i := range dropMeans {
 		dropMeans[i] = dropMeans[i][:len(tasks)] // without avg
 	}
-	dropFig, err := report.HeatmapPlot{Matrix: dropMeans, RowLabels: rowLabels, ColLabels: colLabels,
+	dropFig, err := figure.HeatmapPlot{Matrix: dropMeans, RowLabels: rowLabels, ColLabels: colLabels,
 		Title: "Transfer: drop against own subspace", RowAxis: "subspace from", ColAxis: "fine-tuned on",
 		Diverging: true}.Save(filepath.Join(r.o.OutputDir, "transfer_drop"))
 	if err != nil {
@@ -93,7 +92,7 @@ func transferSection(r *reproduction, res *report.Results) (report.Section, []re
 	var b strings.Builder
 	fmt.Fprintf(&b, "Fine-tuning on task B (columns) inside the intrinsic subspace extracted from task A's trajectory "+
 		"(rows), with the same seed. The diagonal is B's own subspace (Table 1's Intrinsic), the last row B's random "+
-		"subspace (Table 1's Random). The transferred runs are method `%s` on task B.\n\n", transferMethod("A"))
+		"subspace (Table 1's Random). The transferred runs are method `%s` on task B.\n\n", report.Transfer("A"))
 	b.WriteString("### Scores (×100, mean ± std over seeds)\n\n")
 	b.WriteString(scores.Markdown("from \\ on"))
 	b.WriteString(r.runsNote(scores))
@@ -139,7 +138,7 @@ func transferFindings(r *reproduction, scores, drop report.AnalysisTable) (strin
 		if err != nil {
 			return "", err
 		}
-		parts = append(parts, fmt.Sprintf("%s %s (%d training examples)", report.TaskLabel(a), fmtPoints(drop.Cells[i][len(tasks)].Mean), n))
+		parts = append(parts, fmt.Sprintf("%s %s (%d training examples)", glue.DisplayName(a), fmtPoints(drop.Cells[i][len(tasks)].Mean), n))
 	}
 	fmt.Fprintf(&b, " Mean drop of each source's subspace: %s (the paper: subspaces from small tasks transfer better than from large ones).\n",
 		strings.Join(parts, ", "))

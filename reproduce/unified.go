@@ -10,12 +10,6 @@ import (
 	"github.com/subtune/subtune/subspace"
 )
 
-// Methods of the unified-subspace analysis (paper Sec. 4.4, Table 2).
-const (
-	MethodUnified  = "unified"  // the subspace of every task's endpoint
-	MethodZeroShot = "zeroshot" // the same without the target task's
-)
-
 // unifiedRandom is the method of the random baseline with as many
 // dimensions as the unified subspace.
 func unifiedRandom(d int) string { return fmt.Sprintf("random_d%d", d) }
@@ -82,9 +76,9 @@ func unifiedJobs(r *reproduction) ([]job, error) {
 	for _, p := range r.pipes {
 		seed, target := p.seed, p.task.Name
 		jobs = append(jobs,
-			job{p, runSpec{method: MethodUnified, basis: r.unifiedPath(seed, ""),
+			job{p, runSpec{method: report.Unified, basis: r.unifiedPath(seed, ""),
 				prepare: func(*runSpec) error { return r.extractUnified(seed, "") }}},
-			job{p, runSpec{method: MethodZeroShot, basis: r.unifiedPath(seed, target),
+			job{p, runSpec{method: report.ZeroShot, basis: r.unifiedPath(seed, target),
 				prepare: func(*runSpec) error { return r.extractUnified(seed, target) }}},
 			job{p, runSpec{method: unifiedRandom(d), random: d}},
 		)
@@ -97,10 +91,10 @@ func unifiedJobs(r *reproduction) ([]job, error) {
 func unifiedTable(ix runIndex, tasks []string, seeds []int) report.AnalysisTable {
 	d := len(tasks)
 	rows := []struct{ label, method string }{
-		{fmt.Sprintf("Unified (d=%d)", d), MethodUnified},
-		{fmt.Sprintf("Zero-shot (d=%d)", d-1), MethodZeroShot},
+		{fmt.Sprintf("Unified (d=%d)", d), report.Unified},
+		{fmt.Sprintf("Zero-shot (d=%d)", d-1), report.ZeroShot},
 		{fmt.Sprintf("Random (d=%d)", d), unifiedRandom(d)},
-		{"Full", MethodFull},
+		{"Full", report.Full},
 	}
 	var labels []string
 	for _, row := range rows {

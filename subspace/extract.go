@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/trajectory"
 )
 
 // Row choices for the matrix W whose SVD gives the subspace.
@@ -299,15 +300,15 @@ func (x *extractor) loadLayer(l int, needTheta0 bool) error {
 // the hash the trajectory records, before anything else is read: every
 // delta is relative to θ0, and the basis will be bound to that hash.
 func (x *extractor) checkTheta0() error {
-	h := newLayerHasher()
+	h := trajectory.NewLayerHasher()
 	for l := 0; l < x.L; l++ {
 		if err := x.readers[0].readTheta0(l, x.theta0); err != nil {
 			return err
 		}
 		x.read += 4 * int64(x.D)
-		h.add(x.theta0)
+		h.Add(x.theta0)
 	}
-	if got, want := h.sum(), x.p.theta0Hash(); got != want {
+	if got, want := h.Sum(), x.p.theta0Hash(); got != want {
 		return fmt.Errorf("%s: θ0 hashes to %.12s…, but the trajectory records %.12s… (θ0 was replaced or is corrupt)",
 			x.p.name, got, want)
 	}

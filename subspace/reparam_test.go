@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/nn"
 	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/trainer"
+	"github.com/subtune/subtune/trajectory"
 )
 
 // The Hook is what `subtune finetune` plugs into the trainer.
@@ -195,9 +197,10 @@ func TestDenseIsOrthonormal(t *testing.T) {
 	for l := 0; l < L; l++ {
 		checkOrthonormal(t, rowsOf(b, l), 1e-6)
 	}
-	prev := runtime.GOMAXPROCS(1)
+	prev := nn.Workers()
+	nn.SetThreads(1)
 	again, err := NewRandomBasis(KindDense, L, D, d, 7, safetensors.F32)
-	runtime.GOMAXPROCS(prev)
+	nn.SetThreads(prev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +454,7 @@ func TestLoadBasisRejectsMismatch(t *testing.T) {
 		want Expect
 		msg  string
 	}{
-		{"other θ0", path, Expect{NumLayers: 2, LayerSize: c.LayerSize(), Theta0Hash: hashOf(other)}, "θ0"},
+		{"other θ0", path, Expect{NumLayers: 2, LayerSize: c.LayerSize(), Theta0Hash: trajectory.HashLayers(other)}, "θ0"},
 		{"other depth", path, Expect{NumLayers: 3, LayerSize: c.LayerSize()}, "2 encoder layers, the model 3"},
 		{"other width", path, Expect{NumLayers: 2, LayerSize: c.LayerSize() + 1}, "parameters per layer"},
 		{"other layout", path, Expect{LayerTensors: c.LayerLayout()[:3]}, "layout"},
@@ -476,14 +479,6 @@ func TestLoadBasisRejectsMismatch(t *testing.T) {
 	if _, err := New(deeper, b, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "layers") {
 		t.Errorf("New on a deeper model: %v", err)
 	}
-}
-
-func hashOf(m *model.Model) string {
-	h := newLayerHasher()
-	for l := 0; l < m.Config.NumHiddenLayers; l++ {
-		h.add(m.Layer(l))
-	}
-	return h.sum()
 }
 
 // TestSaveLoad: coordinates round-trip, and are refused by a run over

@@ -6,6 +6,7 @@ import (
 
 	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/nn"
 )
 
 // TestStepAllocs: a training step allocates nothing that grows with the
@@ -29,7 +30,8 @@ func TestStepAllocs(t *testing.T) {
 	}
 	batches, seeds := []*model.Batch{b}, []uint64{1}
 	for _, procs := range []int{1, 2} {
-		prev := runtime.GOMAXPROCS(procs)
+		prev := nn.Workers()
+		nn.SetThreads(procs)
 		step := func() {
 			if _, err := loop.TrainStep(batches, seeds); err != nil {
 				t.Fatal(err)
@@ -43,9 +45,9 @@ func TestStepAllocs(t *testing.T) {
 			step()
 		}
 		runtime.ReadMemStats(&after)
-		runtime.GOMAXPROCS(prev)
+		nn.SetThreads(prev)
 		bytes := float64(after.TotalAlloc-before.TotalAlloc) / steps
-		t.Logf("GOMAXPROCS %d: %.0f allocations, %.0f bytes per step", procs, n, bytes)
+		t.Logf("%d threads: %.0f allocations, %.0f bytes per step", procs, n, bytes)
 		if n > 500 || bytes > 64<<10 {
 			t.Errorf("a step allocates %.0f times, %.0f bytes", n, bytes)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/nn"
 	"github.com/subtune/subtune/tokenizer"
 )
 
@@ -89,7 +90,7 @@ func TestMRPCLengths(t *testing.T) {
 // bench/mrpc_lengths.txt). Run with -benchtime Nx to time N steps, as the
 // PyTorch script's --base-steps/--small-steps.
 func BenchmarkTrainStep(b *testing.B) {
-	SetThreads(*benchThreads)
+	nn.SetThreads(*benchThreads)
 	mrpc := mrpcTrain(b)
 	batches, lens := mrpcBatches(mrpc)
 	for _, size := range []struct {

@@ -101,8 +101,8 @@
 //
 // # Threads and determinism
 //
-// SetThreads fixes the number of goroutines of the engine's kernels and of
-// OpenBLAS's threads; both decide the order of floating-point sums. Two
-// runs with the same seed and the same thread count give bit-identical
-// losses and weights.
+// Finetune sets the engine's threads to TrainingArguments.Threads
+// (nn.SetThreads): the goroutines of the kernels and of each GEMM, which
+// decide the order of floating-point sums. Two runs with the same seed and
+// the same thread count give bit-identical losses and weights.
 package trainer

@@ -58,13 +58,7 @@ func predict(m *model.Model, ws *model.Workspace, bt *batcher, d *Dataset, batch
 				p.Scores = append(p.Scores, logits[0])
 				continue
 			}
-			best := 0
-			for j, v := range logits {
-				if v > logits[best] {
-					best = j
-				}
-			}
-			p.Classes = append(p.Classes, best)
+			p.Classes = append(p.Classes, model.Argmax(logits))
 		}
 	}
 	p.Loss = math.NaN()

@@ -24,6 +24,7 @@ import (
 	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/nn"
 	"github.com/subtune/subtune/progress"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/tokenizer"
@@ -107,7 +108,7 @@ func Finetune(ctx context.Context, a Args, log io.Writer, hooks Hooks) (*Result,
 		return nil, err
 	}
 	defer lock.Release()
-	threads := SetThreads(a.Threads)
+	threads := nn.SetThreads(a.Threads)
 	r := &run{a: a, log: log, hooks: hooks}
 	if err := r.prepareOutputDir(); err != nil {
 		return nil, err

@@ -1,66 +1,33 @@
 package trainer
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 
 	"github.com/subtune/subtune/atomicfile"
+	"github.com/subtune/subtune/jsonnum"
 )
 
 // Metrics is a flat map of numbers as the Trainer logs and saves them. It
 // marshals with sorted keys, and NaN or ±Inf (a correlation of constant
-// predictions, a diverged loss) as null: Python writes a bare NaN, which is
-// not JSON and which encoding/json refuses; null keeps the file readable by
-// any JSON reader and reads back as NaN.
+// predictions, a diverged loss) as null (see package jsonnum).
 type Metrics map[string]float64
 
 // MarshalJSON implements json.Marshaler.
 func (m Metrics) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range slices.Sorted(maps.Keys(m)) {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		kb, _ := json.Marshal(k)
-		b.Write(kb)
-		b.WriteByte(':')
-		v := m[k]
-		switch {
-		case math.IsNaN(v) || math.IsInf(v, 0):
-			b.WriteString("null")
-		case v == math.Trunc(v) && math.Abs(v) < 1e15:
-			b.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
-		default:
-			vb, _ := json.Marshal(v)
-			b.Write(vb)
-		}
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return json.Marshal(jsonnum.Map(m))
 }
 
 // UnmarshalJSON implements json.Unmarshaler; null reads as NaN.
 func (m *Metrics) UnmarshalJSON(data []byte) error {
-	var raw map[string]*float64
-	if err := json.Unmarshal(data, &raw); err != nil {
+	var j jsonnum.Map
+	if err := json.Unmarshal(data, &j); err != nil {
 		return err
 	}
-	*m = Metrics{}
-	for k, v := range raw {
-		if v == nil {
-			(*m)[k] = math.NaN()
-		} else {
-			(*m)[k] = *v
-		}
-	}
+	*m = Metrics(j)
 	return nil
 }
 

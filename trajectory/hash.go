@@ -19,32 +19,40 @@ import (
 // first, with nothing between layers. Embeddings and heads are not part of
 // it: the trajectory and the subspace concern the encoder only.
 func HashLayers(m *model.Model) string {
-	h := sha256.New()
-	var buf []byte
+	h := NewLayerHasher()
 	for l := 0; l < m.Config.NumHiddenLayers; l++ {
-		buf = hashFloat32s(h, m.Layer(l), buf)
+		h.Add(m.Layer(l))
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return h.Sum()
 }
 
-// hashFloat32s feeds x to h as little-endian float32, through buf (grown to
-// a fixed chunk once and returned for reuse).
-func hashFloat32s(h hash.Hash, x []float32, buf []byte) []byte {
-	const chunk = 1 << 16
-	if len(buf) < 4*chunk {
-		buf = make([]byte, 4*chunk)
-	}
-	for len(x) > 0 {
-		n := min(chunk, len(x))
-		b := buf[:4*n]
+// LayerHasher computes HashLayers from the layers fed to it in order, so
+// that a θ0 read layer by layer is hashed without a whole model in memory.
+type LayerHasher struct {
+	h   hash.Hash
+	buf []byte
+}
+
+// NewLayerHasher returns a hasher that has seen no layer.
+func NewLayerHasher() *LayerHasher {
+	return &LayerHasher{h: sha256.New(), buf: make([]byte, 4<<16)}
+}
+
+// Add feeds the next layer's parameters as little-endian float32.
+func (lh *LayerHasher) Add(layer []float32) {
+	for x := layer; len(x) > 0; {
+		n := min(len(x), len(lh.buf)/4)
+		b := lh.buf[:4*n]
 		for i, v := range x[:n] {
 			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
 		}
-		h.Write(b)
+		lh.h.Write(b)
 		x = x[n:]
 	}
-	return buf
 }
+
+// Sum returns the hash of the layers added so far, as HashLayers does.
+func (lh *LayerHasher) Sum() string { return hex.EncodeToString(lh.h.Sum(nil)) }
 
 // HashFile is the lowercase hex SHA-256 of the file at path, read in a
 // stream: the checksum trajectory manifests and checkpoints record.

@@ -224,15 +224,14 @@ func (r *Reader) Verify() error {
 			}
 		}
 	}
-	h := sha256.New()
-	var buf []byte
+	h := NewLayerHasher()
 	for l := 0; l < r.Manifest.NumLayers; l++ {
 		if err := r.ReadTheta0(l, x); err != nil {
 			return err
 		}
-		buf = hashFloat32s(h, x, buf)
+		h.Add(x)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != r.Manifest.BaseModel.Theta0SHA256 {
+	if got := h.Sum(); got != r.Manifest.BaseModel.Theta0SHA256 {
 		return fmt.Errorf("trajectory: %w: θ0 hashes to %.12s…, base_model.theta0_sha256 is %.12s…",
 			ErrCorrupt, got, r.Manifest.BaseModel.Theta0SHA256)
 	}

@@ -7,13 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/internal/argcheck"
 	"github.com/subtune/subtune/safetensors"
@@ -123,14 +121,9 @@ func runExtract(o extractOptions, log io.Writer) (*subspace.ExtractStats, error)
 	if err := checkOutput(o.Output, o.Overwrite); err != nil {
 		return nil, err
 	}
-	threads := o.Threads
-	if threads <= 0 {
-		threads = runtime.NumCPU()
-	}
-	// Threads read, hash and decode checkpoints; the GEMMs are t×t×256 and
-	// gain nothing from OpenBLAS threads, which would only spin.
-	runtime.GOMAXPROCS(threads)
-	blas.SetThreads(1)
+	// Threads read, hash and decode checkpoints and split the Gram
+	// matrices; the float64 GEMMs in between are not split.
+	setThreads(o.Threads)
 
 	var opened []*subspace.Run
 	defer func() {

@@ -150,6 +150,7 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 	if err := resolveFinetuneModel(cmd.Context(), &a, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
+	setThreads(a.Threads)
 	start := time.Now()
 	res, err := trainer.Finetune(cmd.Context(), a, os.Stderr, hooks)
 	if err != nil {

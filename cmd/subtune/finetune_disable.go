@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/subtune/subtune/analysis"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/outliers"
 	"github.com/subtune/subtune/trainer"
 )
 
@@ -62,7 +62,7 @@ func disableConflicts(fs *pflag.FlagSet) error {
 
 // disableSpec is a parsed --disable_dims.
 type disableSpec struct {
-	file   *analysis.File // outliers:FILE
+	file   *outliers.File // outliers:FILE
 	random int            // random:N
 }
 
@@ -70,7 +70,7 @@ func parseDisableDims(s string) (disableSpec, error) {
 	kind, arg, ok := strings.Cut(s, ":")
 	switch {
 	case ok && kind == "outliers" && arg != "":
-		f, err := analysis.ReadFile(arg)
+		f, err := outliers.ReadFile(arg)
 		if err != nil {
 			return disableSpec{}, fmt.Errorf("--disable_dims %s: %w", s, err)
 		}
@@ -85,17 +85,17 @@ func parseDisableDims(s string) (disableSpec, error) {
 	return disableSpec{}, fmt.Errorf("--disable_dims %q: want outliers:FILE or random:N", s)
 }
 
-// newDisableMask builds the hook of d (see analysis.DisableMask); seed
+// newDisableMask builds the hook of d (see outliers.DisableMask); seed
 // draws random positions.
-func newDisableMask(m *model.Model, d disableSpec, seed uint64) (*analysis.DisableMask, error) {
+func newDisableMask(m *model.Model, d disableSpec, seed uint64) (*outliers.DisableMask, error) {
 	if d.file != nil {
-		h, err := analysis.DisableOutliers(m, d.file)
+		h, err := outliers.DisableOutliers(m, d.file)
 		if err != nil {
 			return nil, fmt.Errorf("--disable_dims: %w", err)
 		}
 		return h, nil
 	}
-	h, err := analysis.DisableRandom(m, d.random, seed)
+	h, err := outliers.DisableRandom(m, d.random, seed)
 	if err != nil {
 		return nil, fmt.Errorf("--disable_dims random:%d: %w", d.random, err)
 	}

@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/subtune/subtune/analysis"
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/outliers"
 	"github.com/subtune/subtune/trainer"
 	"github.com/subtune/subtune/trajectory"
 )
@@ -65,7 +65,7 @@ func trainWith(t *testing.T, m *model.Model, h trainer.ParamHook, steps int) []f
 
 // checkDisabled asserts that exactly the positions are zero-held: zero
 // now, and every other encoder entry has moved.
-func checkDisabled(t *testing.T, m *model.Model, theta0 []float32, p analysis.Positions) {
+func checkDisabled(t *testing.T, m *model.Model, theta0 []float32, p outliers.Positions) {
 	t.Helper()
 	D := m.Config.LayerSize()
 	for l := 0; l < m.Config.NumHiddenLayers; l++ {
@@ -83,7 +83,7 @@ func checkDisabled(t *testing.T, m *model.Model, theta0 []float32, p analysis.Po
 		// The key bias adds the same amount to every score of a query, which
 		// the softmax ignores: its gradient is zero up to rounding, and may
 		// be exactly zero.
-		lay := analysis.LayoutFor(m.Config)
+		lay := outliers.LayoutFor(m.Config)
 		kb := lay.Tensors[lay.Tensors.Index("attention.self.key.bias")]
 		still := 0
 		for i := 0; i < D; i++ {
@@ -106,7 +106,7 @@ func TestDisableDimsRandom(t *testing.T) {
 	if !strings.Contains(h.Describe(), "60 of 4448 encoder parameters") {
 		t.Errorf("describe: %s", h.Describe())
 	}
-	p, _ := analysis.RandomPositions(60, 2, m.Config.LayerSize(), 42)
+	p, _ := outliers.RandomPositions(60, 2, m.Config.LayerSize(), 42)
 	theta0 := trainWith(t, m, h, 3)
 	checkDisabled(t, m, theta0, p)
 	// Seeded: the same seed, the same positions; another, others.
@@ -120,7 +120,7 @@ func TestDisableDimsRandom(t *testing.T) {
 func TestDisableDimsOutliersFile(t *testing.T) {
 	m := tinyClassifier(t)
 	c := m.Config
-	lay := analysis.LayoutFor(c)
+	lay := outliers.LayoutFor(c)
 	// An update with a planted dimension 3 in both layers.
 	rng := rand.New(rand.NewPCG(3, 4))
 	deltas := make([][]float32, c.NumHiddenLayers)
@@ -131,13 +131,13 @@ func TestDisableDimsOutliersFile(t *testing.T) {
 		}
 		deltas[l][lay.Tensors[lay.Tensors.Index("output.LayerNorm.weight")].Offset+3] = 30
 	}
-	res, err := analysis.Outliers(deltas, lay, 3)
+	res, err := outliers.Outliers(deltas, lay, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	path := filepath.Join(dir, analysis.FileName)
-	if err := analysis.WriteFile(path, res, analysis.Source{Theta0SHA256: trajectory.HashLayers(m), Model: "tiny"}); err != nil {
+	path := filepath.Join(dir, outliers.FileName)
+	if err := outliers.WriteFile(path, res, outliers.Source{Theta0SHA256: trajectory.HashLayers(m), Model: "tiny"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, arg := range []string{"outliers:" + path, "outliers:" + dir} {
@@ -249,7 +249,7 @@ func TestDisableDimsFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := analysis.RandomPositions(40, 2, m.Config.LayerSize(), uint64(a.Seed))
+	p, _ := outliers.RandomPositions(40, 2, m.Config.LayerSize(), uint64(a.Seed))
 	for l, idx := range p.Layers {
 		for _, i := range idx {
 			if v := m.Layer(l)[i]; v != 0 {

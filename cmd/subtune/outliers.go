@@ -5,13 +5,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/subtune/subtune/analysis"
-	"github.com/subtune/subtune/trainer"
+	"github.com/subtune/subtune/outliers"
 )
 
 // outliersOptions are the flags of `subtune outliers`.
 type outliersOptions struct {
-	analysis.RunOptions
+	outliers.RunOptions
 	Threads int
 }
 
@@ -61,9 +60,9 @@ outlier dimensions marked: the paper's Fig. 4) and outlier_dims.png/.svg
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Run, "run", "", "output directory of a subspace fine-tuning run (or one of its checkpoint-N folders)")
-	f.Float64Var(&o.Sigma, "sigma", analysis.DefaultSigma, "flag entries at least this many standard deviations from their layer's mean")
+	f.Float64Var(&o.Sigma, "sigma", outliers.DefaultSigma, "flag entries at least this many standard deviations from their layer's mean")
 	f.StringVar(&o.Output, "output", "", "directory for outliers.json, outliers.md and the plots (default: --run)")
-	f.IntVar(&o.Top, "top", analysis.DefaultTop, "hidden dimensions to list")
+	f.IntVar(&o.Top, "top", outliers.DefaultTop, "hidden dimensions to list")
 	f.StringVar(&o.Model, "model", "", "base model θ0, a folder or hub model id (default: model_name_or_path from the run's training_args.json)")
 	src.addFlags(f)
 	f.StringVar(&o.Basis, "basis", "", "the subspace file (default: the path the coordinates file records)")
@@ -74,10 +73,10 @@ outlier dimensions marked: the paper's Fig. 4) and outlier_dims.png/.svg
 
 // runOutliers does the work of `subtune outliers`: tables to stdout,
 // progress to log, files to o.Output.
-func runOutliers(o outliersOptions, stdout, log io.Writer) (*analysis.Result, error) {
+func runOutliers(o outliersOptions, stdout, log io.Writer) (*outliers.Result, error) {
 	if err := checkThreads(o.Threads); err != nil {
 		return nil, err
 	}
-	trainer.SetThreads(o.Threads)
-	return analysis.AnalyzeRun(o.RunOptions, stdout, log)
+	setThreads(o.Threads)
+	return outliers.AnalyzeRun(o.RunOptions, stdout, log)
 }

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/subtune/subtune/analysis"
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/outliers"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/subspace"
 	"github.com/subtune/subtune/trainer"
@@ -142,7 +142,7 @@ func TestOutliersCommand(t *testing.T) {
 			run := subspaceRun(t, modelDir, tc.spec)
 			out := t.TempDir()
 			var stdout, log bytes.Buffer
-			res, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: out, Sigma: 2.5, Top: 5}, Threads: 1}, &stdout, &log)
+			res, err := runOutliers(outliersOptions{RunOptions: outliers.RunOptions{Run: run, Output: out, Sigma: 2.5, Top: 5}, Threads: 1}, &stdout, &log)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, log.String())
 			}
@@ -152,14 +152,14 @@ func TestOutliersCommand(t *testing.T) {
 			}
 			// The same analysis as of θ_final − θ0 (up to the rounding of
 			// that subtraction, which may move an entry across 2.5σ).
-			ref, err := analysis.Outliers(updateFromWeights(t, modelDir, run), analysis.LayoutFor(testmodel.Tiny(2)), 2.5)
+			ref, err := outliers.Outliers(updateFromWeights(t, modelDir, run), outliers.LayoutFor(testmodel.Tiny(2)), 2.5)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if d := res.Count - ref.Count; d < -2 || d > 2 || res.Count == 0 {
 				t.Errorf("%d outliers from the rebuilt update, %d from the weights", res.Count, ref.Count)
 			}
-			f, err := analysis.ReadFile(out)
+			f, err := outliers.ReadFile(out)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -179,28 +179,28 @@ func TestOutliersCommand(t *testing.T) {
 					t.Errorf("stdout lacks %q", want)
 				}
 			}
-			if !strings.Contains(log.String(), "--disable_dims outliers:"+filepath.Join(out, analysis.FileName)) {
+			if !strings.Contains(log.String(), "--disable_dims outliers:"+filepath.Join(out, outliers.FileName)) {
 				t.Errorf("log does not give the ablation command:\n%s", log.String())
 			}
 			if tc.name == "dense-bf16" {
 				// Pinned to another storage than the one recorded: refused.
-				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "f32"}, Threads: 1}, io.Discard, io.Discard); err == nil ||
+				if _, err := runOutliers(outliersOptions{RunOptions: outliers.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "f32"}, Threads: 1}, io.Discard, io.Discard); err == nil ||
 					!strings.Contains(err.Error(), "--subspace_dtype f32") || !strings.Contains(err.Error(), "as BF16") {
 					t.Errorf("--subspace_dtype f32 on a bfloat16 run: %v", err)
 				}
 				// Coordinates written before the storage was recorded need
 				// it pinned, and are then analysed as before.
 				dropCoordinatesKey(t, filepath.Join(run, subspace.CoordinatesFile), "basis_dtype")
-				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10}, Threads: 1}, io.Discard, io.Discard); err == nil ||
+				if _, err := runOutliers(outliersOptions{RunOptions: outliers.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10}, Threads: 1}, io.Discard, io.Discard); err == nil ||
 					!strings.Contains(err.Error(), "basis_dtype") || !strings.Contains(err.Error(), "--subspace_dtype") {
 					t.Errorf("coordinates without basis_dtype: %v", err)
 				}
 				log.Reset()
-				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "bf16"}, Threads: 1}, io.Discard, &log); err != nil ||
+				if _, err := runOutliers(outliersOptions{RunOptions: outliers.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "bf16"}, Threads: 1}, io.Discard, &log); err != nil ||
 					!strings.Contains(log.String(), "held as BF16") {
 					t.Errorf("coordinates without basis_dtype, --subspace_dtype bf16: %v\n%s", err, log.String())
 				}
-				if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "f16"}}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--subspace_dtype") {
+				if _, err := runOutliers(outliersOptions{RunOptions: outliers.RunOptions{Run: run, Output: t.TempDir(), Sigma: 2.5, Top: 10, DType: "f16"}}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--subspace_dtype") {
 					t.Errorf("--subspace_dtype f16: %v", err)
 				}
 			}
@@ -209,19 +209,19 @@ func TestOutliersCommand(t *testing.T) {
 
 	// Errors name what is wrong.
 	var sink bytes.Buffer
-	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: full, Sigma: 3, Top: 10}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), subspace.CoordinatesFile) {
+	if _, err := runOutliers(outliersOptions{RunOptions: outliers.RunOptions{Run: full, Sigma: 3, Top: 10}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), subspace.CoordinatesFile) {
 		t.Errorf("a full fine-tuning run: %v", err)
 	}
 	run := subspaceRun(t, modelDir, subspace.Spec{Random: subspace.KindDense, Dim: 4, Ensemble: 2, Seed: 5, LearningRate: 0.05})
 	other := outliersModelDir(t, 4)
-	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Model: other, Sigma: 3, Top: 10, Output: t.TempDir()}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "does not reproduce the run's weights") {
+	if _, err := runOutliers(outliersOptions{RunOptions: outliers.RunOptions{Run: run, Model: other, Sigma: 3, Top: 10, Output: t.TempDir()}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "does not reproduce the run's weights") {
 		t.Errorf("another base model: %v", err)
 	}
-	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Sigma: 3, Top: 10}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "--run") {
+	if _, err := runOutliers(outliersOptions{RunOptions: outliers.RunOptions{Sigma: 3, Top: 10}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "--run") {
 		t.Errorf("no --run: %v", err)
 	}
 	os.Remove(filepath.Join(run, "training_args.json"))
-	if _, err := runOutliers(outliersOptions{RunOptions: analysis.RunOptions{Run: run, Sigma: 3, Top: 10}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "--model") {
+	if _, err := runOutliers(outliersOptions{RunOptions: outliers.RunOptions{Run: run, Sigma: 3, Top: 10}}, &sink, &sink); err == nil || !strings.Contains(err.Error(), "--model") {
 		t.Errorf("no training_args.json: %v", err)
 	}
 }

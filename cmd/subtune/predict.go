@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 
 	"github.com/spf13/cobra"
 
 	"github.com/subtune/subtune/atomicfile"
-	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/inference"
 )
 
@@ -47,13 +45,10 @@ An --output file is written only when every line succeeded.`,
 			if err := checkThreads(threads); err != nil {
 				return err
 			}
-			if threads > 0 {
-				runtime.GOMAXPROCS(threads)
-			}
-			blas.SetThreads(threads)
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			setThreads(threads)
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
 			dir, err := src.resolve(ctx, modelPath, stderr)

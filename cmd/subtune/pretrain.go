@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/pretrain"
 	"github.com/subtune/subtune/safetensors"
@@ -44,7 +43,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			blas.SetThreads(threads)
+			setThreads(threads)
 			if glueTrain != "" && o.NextSentence {
 				return fmt.Errorf("--next_sentence pairs consecutive paragraphs of running text, which --glue_train's sentences are not: drop one of them")
 			}
@@ -109,7 +108,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 	f.StringVar(&o.InitFrom, "model_name_or_path", "", "start from the weights of this model folder or hub model id (its config replaces the architecture flags; new optimiser; the schedule starts at its step)")
 	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --output_dir")
 	src.addFlags(f)
-	f.IntVar(&threads, "threads", 0, "OpenBLAS threads (0: all cores)")
+	f.IntVar(&threads, "threads", 0, "threads (0: all cores); equal seeds and thread counts give bit-identical runs")
 	cmd.AddCommand(exportCmd())
 	rootCmd.AddCommand(graceful(cmd))
 }

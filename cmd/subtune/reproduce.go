@@ -95,6 +95,7 @@ left with an ETA.`,
 				return err
 			}
 			o.Log = cmd.ErrOrStderr()
+			setThreads(o.Threads)
 			start := time.Now()
 			if _, err := reproduce.Run(cmd.Context(), o); err != nil {
 				return err

@@ -1,4 +1,4 @@
-package analysis
+package outliers
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/subtune/subtune/jsonnum"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/subspace"
@@ -166,7 +167,7 @@ func rebuildUpdate(o RunOptions, coords string, c *subspace.Coordinates, theta0,
 	}
 	rel, ok := reconstructionError(theta0, final, deltas)
 	fmt.Fprintf(log, "basis %s held as %s: ‖(θ_final − θ0) − Δ‖/‖Δ‖ = %s\n", b.Source, dtypeName(b.DType), relErrText(rel))
-	src.ReconstructionError = finiteOrNil(rel)
+	src.ReconstructionError = jsonnum.Finite(rel)
 	switch {
 	case ok:
 	case rel <= 1e-2:
@@ -216,13 +217,6 @@ func relErrText(x any) string {
 		return fmt.Sprintf("%.2g", v)
 	}
 	return fmt.Sprint(x)
-}
-
-func finiteOrNil(x float64) *float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return &x
 }
 
 func dtypeName(dt safetensors.DType) string {

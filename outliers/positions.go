@@ -1,4 +1,4 @@
-package analysis
+package outliers
 
 import (
 	"fmt"
@@ -55,10 +55,10 @@ func (p *Positions) Validate() error {
 func RandomPositions(n, numLayers, layerSize int, seed uint64) (Positions, error) {
 	total := numLayers * layerSize
 	if numLayers <= 0 || layerSize <= 0 {
-		return Positions{}, fmt.Errorf("analysis: %d layers of %d parameters", numLayers, layerSize)
+		return Positions{}, fmt.Errorf("outliers: %d layers of %d parameters", numLayers, layerSize)
 	}
 	if n < 0 || n > total {
-		return Positions{}, fmt.Errorf("analysis: %d random positions out of %d parameters", n, total)
+		return Positions{}, fmt.Errorf("outliers: %d random positions out of %d parameters", n, total)
 	}
 	p := Positions{NumLayers: numLayers, LayerSize: layerSize, Layers: make([][]int, numLayers)}
 	for _, g := range RandomIndices(n, total, seed) {
@@ -72,7 +72,7 @@ func RandomPositions(n, numLayers, layerSize int, seed uint64) (Positions, error
 // unless 0 ≤ n ≤ total.
 func RandomIndices(n, total int, seed uint64) []int {
 	if n < 0 || n > total {
-		panic(fmt.Sprintf("analysis: %d distinct integers out of %d", n, total))
+		panic(fmt.Sprintf("outliers: %d distinct integers out of %d", n, total))
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x6f75746c69657273)) // "outliers"
 	chosen := make(map[int]struct{}, n)

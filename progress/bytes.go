@@ -1,20 +1,15 @@
-package hfhub
+package progress
 
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
-
-	"golang.org/x/term"
 )
 
-// progressMin is the size from which a download shows progress.
-var progressMin int64 = 10 << 20
-
-// progressBar reports a download's progress: a self-rewriting line on a
-// terminal, else a line every few seconds.
-type progressBar struct {
+// Bytes reports the progress of a transfer of Total bytes (a download)
+// written through it: a self-rewriting line on a terminal, else a line
+// every few seconds.
+type Bytes struct {
 	out               io.Writer
 	what              string
 	total, done, from int64
@@ -22,13 +17,11 @@ type progressBar struct {
 	tty               bool
 }
 
-// newProgressBar starts reporting a download of total bytes that resumes
-// at byte from.
-func newProgressBar(out io.Writer, what string, total, from int64) *progressBar {
-	p := &progressBar{out: out, what: what, total: total, done: from, from: from, start: time.Now()}
-	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.tty = true
-	}
+// NewBytes announces the transfer of total bytes of what on out, resuming
+// at byte from (0: from the start), and returns its reporter; write the
+// bytes to it as they arrive.
+func NewBytes(out io.Writer, what string, total, from int64) *Bytes {
+	p := &Bytes{out: out, what: what, total: total, done: from, from: from, start: time.Now(), tty: isTerminal(out)}
 	if from > 0 {
 		fmt.Fprintf(out, "downloading %s (%s, resuming at %s)\n", what, mb(total), mb(from))
 	} else {
@@ -38,20 +31,21 @@ func newProgressBar(out io.Writer, what string, total, from int64) *progressBar 
 	return p
 }
 
-func (p *progressBar) Write(b []byte) (int, error) {
+// Write counts b and never fails.
+func (p *Bytes) Write(b []byte) (int, error) {
 	p.done += int64(len(b))
 	every := 5 * time.Second
 	if p.tty {
 		every = 200 * time.Millisecond
 	}
-	if now := time.Now(); now.Sub(p.last) >= every || p.done == p.total {
+	if now := time.Now(); now.Sub(p.last) >= every {
 		p.last = now
 		p.print()
 	}
 	return len(b), nil
 }
 
-func (p *progressBar) print() {
+func (p *Bytes) print() {
 	rate := float64(p.done-p.from) / max(time.Since(p.start).Seconds(), 1e-3)
 	line := fmt.Sprintf("  %s: %s / %s (%.0f%%), %s/s", p.what, mb(p.done), mb(p.total), 100*float64(p.done)/float64(max(p.total, 1)), mb(int64(rate)))
 	if p.tty {
@@ -61,7 +55,12 @@ func (p *progressBar) print() {
 	}
 }
 
-func (p *progressBar) finish() {
+// Finish ends the report; ok says the transfer completed, and shows its
+// final count.
+func (p *Bytes) Finish(ok bool) {
+	if ok {
+		p.print()
+	}
 	if p.tty {
 		fmt.Fprintln(p.out)
 	}

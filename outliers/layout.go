@@ -1,4 +1,4 @@
-package analysis
+package outliers
 
 import (
 	"fmt"
@@ -54,13 +54,13 @@ func (l Layout) LayerSize() int { return l.Tensors.Size() }
 // position in the vector.
 func NewLayout(tensors model.LayerLayout, hidden int) (Layout, error) {
 	if hidden <= 0 {
-		return Layout{}, fmt.Errorf("analysis: hidden size %d", hidden)
+		return Layout{}, fmt.Errorf("outliers: hidden size %d", hidden)
 	}
 	l := Layout{Tensors: tensors, HiddenSize: hidden, HiddenAxis: make([]int, len(tensors)), perHidden: make([]int, hidden)}
 	for k, t := range tensors {
 		sh := t.Shape
 		if slices.ContainsFunc(sh, func(d int) bool { return d <= 0 }) {
-			return Layout{}, fmt.Errorf("analysis: tensor %s has shape %v", t.Name, sh)
+			return Layout{}, fmt.Errorf("outliers: tensor %s has shape %v", t.Name, sh)
 		}
 		axis := -1
 		switch len(sh) {
@@ -78,7 +78,7 @@ func NewLayout(tensors model.LayerLayout, hidden int) (Layout, error) {
 				axis = 0
 			}
 		default:
-			return Layout{}, fmt.Errorf("analysis: tensor %s has %d axes; want 1 or 2", t.Name, len(sh))
+			return Layout{}, fmt.Errorf("outliers: tensor %s has %d axes; want 1 or 2", t.Name, len(sh))
 		}
 		l.HiddenAxis[k] = axis
 		if axis >= 0 {

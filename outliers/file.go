@@ -1,4 +1,4 @@
-package analysis
+package outliers
 
 import (
 	"bytes"
@@ -53,7 +53,7 @@ func WriteFile(path string, r *Result, src Source) error {
 	field := func(key string, v any) error {
 		data, err := json.Marshal(v)
 		if err != nil {
-			return fmt.Errorf("analysis: %s: %w", key, err)
+			return fmt.Errorf("outliers: %s: %w", key, err)
 		}
 		if !first {
 			b.WriteString(",\n")
@@ -71,7 +71,7 @@ func WriteFile(path string, r *Result, src Source) error {
 		for i := 0; i < n; i++ {
 			data, err := json.Marshal(item(i))
 			if err != nil {
-				return fmt.Errorf("analysis: %s[%d]: %w", key, i, err)
+				return fmt.Errorf("outliers: %s[%d]: %w", key, i, err)
 			}
 			if i > 0 {
 				b.WriteString(",")
@@ -125,20 +125,20 @@ func ReadFile(path string) (*File, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("analysis: %w", err)
+		return nil, fmt.Errorf("outliers: %w", err)
 	}
 	var f File
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("analysis: %s: %w", path, err)
+		return nil, fmt.Errorf("outliers: %s: %w", path, err)
 	}
 	if f.Format != fileFormat {
-		return nil, fmt.Errorf("analysis: %s is not an outliers file (format %q; `subtune outliers` writes one)", path, f.Format)
+		return nil, fmt.Errorf("outliers: %s is not an outliers file (format %q; `subtune outliers` writes one)", path, f.Format)
 	}
 	if f.Version != fileVersion {
-		return nil, fmt.Errorf("analysis: %s: outliers file version %d, this subtune reads %d", path, f.Version, fileVersion)
+		return nil, fmt.Errorf("outliers: %s: outliers file version %d, this subtune reads %d", path, f.Version, fileVersion)
 	}
 	if len(f.Layers) != f.NumLayers {
-		return nil, fmt.Errorf("analysis: %s: %d layers listed, num_layers says %d", path, len(f.Layers), f.NumLayers)
+		return nil, fmt.Errorf("outliers: %s: %d layers listed, num_layers says %d", path, len(f.Layers), f.NumLayers)
 	}
 	f.path = path
 	return &f, nil
@@ -148,10 +148,10 @@ func ReadFile(path string) (*File, error) {
 func (f *File) Positions() (Positions, error) {
 	p := f.Result.Positions()
 	if err := p.Validate(); err != nil {
-		return Positions{}, fmt.Errorf("analysis: %s: %w", f.path, err)
+		return Positions{}, fmt.Errorf("outliers: %s: %w", f.path, err)
 	}
 	if n := p.Count(); n != f.Count {
-		return Positions{}, fmt.Errorf("analysis: %s: %d distinct positions listed, but count says %d", f.path, n, f.Count)
+		return Positions{}, fmt.Errorf("outliers: %s: %d distinct positions listed, but count says %d", f.path, n, f.Count)
 	}
 	return p, nil
 }

@@ -1,4 +1,4 @@
-package analysis
+package outliers
 
 import (
 	"fmt"
@@ -66,10 +66,10 @@ func NewDisableMask(m *model.Model, p Positions, what string) (*DisableMask, err
 	c := m.Config
 	L, D := c.NumHiddenLayers, c.LayerSize()
 	if p.NumLayers != L || p.LayerSize != D {
-		return nil, fmt.Errorf("analysis: positions in %d layers of %d parameters, the model has %d of %d", p.NumLayers, p.LayerSize, L, D)
+		return nil, fmt.Errorf("outliers: positions in %d layers of %d parameters, the model has %d of %d", p.NumLayers, p.LayerSize, L, D)
 	}
 	if err := p.Validate(); err != nil {
-		return nil, fmt.Errorf("analysis: %w", err)
+		return nil, fmt.Errorf("outliers: %w", err)
 	}
 	h := &DisableMask{m: m, what: what, L: L, D: D}
 	for l, idx := range p.Layers {

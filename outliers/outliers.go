@@ -1,4 +1,4 @@
-package analysis
+package outliers
 
 import (
 	"fmt"
@@ -115,111 +115,147 @@ type Result struct {
 // population standard deviation), in float64. A layer whose entries are all
 // equal has no outliers.
 func Outliers(deltas [][]float32, layout Layout, sigma float64) (*Result, error) {
-	if !(sigma > 0) || math.IsInf(sigma, 0) {
-		return nil, fmt.Errorf("analysis: sigma %v: want a positive number", sigma)
+	if err := checkDeltas(deltas, layout, sigma); err != nil {
+		return nil, err
 	}
-	if len(deltas) == 0 {
-		return nil, fmt.Errorf("analysis: no layers")
-	}
-	D, H := layout.LayerSize(), layout.HiddenSize
-	for l, d := range deltas {
-		if len(d) != D {
-			return nil, fmt.Errorf("analysis: layer %d has %d entries, the layout %d", l, len(d), D)
-		}
-		for i, v := range d {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, fmt.Errorf("analysis: layer %d, entry %d of the update is %v", l, i, v)
-			}
-		}
-	}
-	L := len(deltas)
+	L, D, H := len(deltas), layout.LayerSize(), layout.HiddenSize
 	r := &Result{Sigma: sigma, NumLayers: L, LayerSize: D, HiddenSize: H, Total: L * D,
 		NormalFraction: math.Erfc(sigma / math.Sqrt2)}
 	for _, t := range layout.Tensors {
 		r.Tensors = append(r.Tensors, TensorCount{Tensor: t.Name, Size: t.Size, PerLayer: make([]int, L)})
 	}
-	withHidden := 0 // entries of a layer that have a hidden dimension
-	for _, n := range layout.perHidden {
-		withHidden += n
-	}
-	type dimAcc struct {
-		layers, sig []int
-		entries     int
-		expected    float64
-		tensors     map[string]int
-	}
 	dims := make([]dimAcc, H)
-
 	for l, d := range deltas {
-		var sum float64
-		for _, v := range d {
-			sum += float64(v)
-		}
-		mean := sum / float64(D)
-		var ss float64
-		for _, v := range d {
-			x := float64(v) - mean
-			ss += x * x
-		}
-		std := math.Sqrt(ss / float64(D))
-		st := LayerStats{Layer: l, Mean: mean, Std: std, Peak: make([]float64, H), PerHidden: make([]int, H)}
-		if std > 0 {
-			thr := sigma * std
-			for k, t := range layout.Tensors {
-				seg := d[t.Offset : t.Offset+t.Size]
-				for j, v := range seg {
-					dev := math.Abs(float64(v) - mean)
-					z := dev / std
-					st.MaxAbsZ = max(st.MaxAbsZ, z)
-					if h := layout.hiddenOf(k, j); h >= 0 {
-						st.Peak[h] = max(st.Peak[h], z)
-					}
-					if dev < thr {
-						continue
-					}
-					i := t.Offset + j
-					loc := layout.Locate(i)
-					st.Count++
-					st.Indices = append(st.Indices, i)
-					r.Tensors[k].PerLayer[l]++
-					r.Tensors[k].Total++
-					r.Outliers = append(r.Outliers, Outlier{Layer: l, Index: i, Tensor: t.Name, Row: loc.Row, Col: loc.Col,
-						Hidden: loc.Hidden, Value: v, Z: (float64(v) - mean) / std})
-					if loc.Hidden >= 0 {
-						st.PerHidden[loc.Hidden]++
-						a := &dims[loc.Hidden]
-						if len(a.layers) == 0 || a.layers[len(a.layers)-1] != l {
-							a.layers = append(a.layers, l)
-						}
-						a.entries++
-						if a.tensors == nil {
-							a.tensors = map[string]int{}
-						}
-						a.tensors[t.Name]++
-					}
-				}
-			}
-		}
-		// Which dimensions hold more of the layer's outliers than chance?
-		hidden := 0
-		for _, c := range st.PerHidden {
-			hidden += c
-		}
-		rate := float64(hidden) / float64(max(withHidden, 1))
-		perDim := float64(withHidden) / float64(H)
-		st.Expected = rate * perDim
-		st.MinSignificant = minSignificant(st.Expected, Alpha/float64(H))
-		for h, c := range st.PerHidden {
-			dims[h].expected += rate * float64(layout.perHidden[h])
-			if c > 0 && c >= st.MinSignificant {
-				st.Dims = append(st.Dims, h)
-				dims[h].sig = append(dims[h].sig, l)
-			}
-		}
+		st := r.scanLayer(l, d, layout, dims)
+		st.testDims(layout, dims)
 		r.Count += st.Count
 		r.Layers = append(r.Layers, st)
 	}
 	r.Fraction = float64(r.Count) / float64(r.Total)
+	r.rankDims(dims)
+	return r, nil
+}
+
+// checkDeltas refuses a sigma that is no positive number and an update
+// that does not fit the layout or is not finite.
+func checkDeltas(deltas [][]float32, layout Layout, sigma float64) error {
+	if !(sigma > 0) || math.IsInf(sigma, 0) {
+		return fmt.Errorf("outliers: sigma %v: want a positive number", sigma)
+	}
+	if len(deltas) == 0 {
+		return fmt.Errorf("outliers: no layers")
+	}
+	D := layout.LayerSize()
+	for l, d := range deltas {
+		if len(d) != D {
+			return fmt.Errorf("outliers: layer %d has %d entries, the layout %d", l, len(d), D)
+		}
+		for i, v := range d {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("outliers: layer %d, entry %d of the update is %v", l, i, v)
+			}
+		}
+	}
+	return nil
+}
+
+// dimAcc gathers one hidden dimension's outliers across layers.
+type dimAcc struct {
+	layers, sig []int
+	entries     int
+	expected    float64
+	tensors     map[string]int
+}
+
+// scanLayer flags the entries of layer l at least r.Sigma standard
+// deviations from its mean, counting them per tensor in r and per hidden
+// dimension in st and dims.
+func (r *Result) scanLayer(l int, d []float32, layout Layout, dims []dimAcc) LayerStats {
+	D, H := len(d), layout.HiddenSize
+	var sum float64
+	for _, v := range d {
+		sum += float64(v)
+	}
+	mean := sum / float64(D)
+	var ss float64
+	for _, v := range d {
+		x := float64(v) - mean
+		ss += x * x
+	}
+	std := math.Sqrt(ss / float64(D))
+	st := LayerStats{Layer: l, Mean: mean, Std: std, Peak: make([]float64, H), PerHidden: make([]int, H)}
+	if std == 0 {
+		return st
+	}
+	thr := r.Sigma * std
+	for k, t := range layout.Tensors {
+		seg := d[t.Offset : t.Offset+t.Size]
+		for j, v := range seg {
+			dev := math.Abs(float64(v) - mean)
+			z := dev / std
+			st.MaxAbsZ = max(st.MaxAbsZ, z)
+			if h := layout.hiddenOf(k, j); h >= 0 {
+				st.Peak[h] = max(st.Peak[h], z)
+			}
+			if dev < thr {
+				continue
+			}
+			i := t.Offset + j
+			loc := layout.Locate(i)
+			st.Count++
+			st.Indices = append(st.Indices, i)
+			r.Tensors[k].PerLayer[l]++
+			r.Tensors[k].Total++
+			r.Outliers = append(r.Outliers, Outlier{Layer: l, Index: i, Tensor: t.Name, Row: loc.Row, Col: loc.Col,
+				Hidden: loc.Hidden, Value: v, Z: (float64(v) - mean) / std})
+			if loc.Hidden >= 0 {
+				st.PerHidden[loc.Hidden]++
+				dims[loc.Hidden].add(l, t.Name)
+			}
+		}
+	}
+	return st
+}
+
+func (a *dimAcc) add(layer int, tensor string) {
+	if len(a.layers) == 0 || a.layers[len(a.layers)-1] != layer {
+		a.layers = append(a.layers, layer)
+	}
+	a.entries++
+	if a.tensors == nil {
+		a.tensors = map[string]int{}
+	}
+	a.tensors[tensor]++
+}
+
+// testDims says which dimensions hold more of the layer's outliers than
+// chance: more than a Poisson count at the layer's rate, at level Alpha/H.
+func (st *LayerStats) testDims(layout Layout, dims []dimAcc) {
+	H := layout.HiddenSize
+	withHidden := 0 // entries of a layer that have a hidden dimension
+	for _, n := range layout.perHidden {
+		withHidden += n
+	}
+	hidden := 0
+	for _, c := range st.PerHidden {
+		hidden += c
+	}
+	rate := float64(hidden) / float64(max(withHidden, 1))
+	perDim := float64(withHidden) / float64(H)
+	st.Expected = rate * perDim
+	st.MinSignificant = minSignificant(st.Expected, Alpha/float64(H))
+	for h, c := range st.PerHidden {
+		dims[h].expected += rate * float64(layout.perHidden[h])
+		if c > 0 && c >= st.MinSignificant {
+			st.Dims = append(st.Dims, h)
+			dims[h].sig = append(dims[h].sig, st.Layer)
+		}
+	}
+}
+
+// rankDims lists the dimensions with outliers, those significant in the
+// most layers first, then by count.
+func (r *Result) rankDims(dims []dimAcc) {
 	for h, a := range dims {
 		if a.entries == 0 {
 			continue
@@ -237,7 +273,6 @@ func Outliers(deltas [][]float32, layout Layout, sigma float64) (*Result, error)
 		}
 		return a.Hidden < b.Hidden
 	})
-	return r, nil
 }
 
 // minSignificant is the smallest count c ≥ 1 with P(X ≥ c) < p for X

@@ -1,4 +1,4 @@
-package report
+package figure
 
 import (
 	"fmt"
@@ -21,9 +21,9 @@ import (
 // still small files.
 const pngDPI = 144
 
-// SaveFigure renders paint at w×h into base+".png" and base+".svg", each
+// Save renders paint at w×h into base+".png" and base+".svg", each
 // written atomically, and returns the two paths.
-func SaveFigure(base string, w, h vg.Length, paint func(dc draw.Canvas)) ([]string, error) {
+func Save(base string, w, h vg.Length, paint func(dc draw.Canvas)) ([]string, error) {
 	// A white background, so the figure reads in dark themes too.
 	png := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI), vgimg.UseBackgroundColor(color.White))
 	paint(draw.New(png))
@@ -48,16 +48,16 @@ func SaveFigure(base string, w, h vg.Length, paint func(dc draw.Canvas)) ([]stri
 			_, err := f.w.WriteTo(w)
 			return err
 		}); err != nil {
-			return paths, fmt.Errorf("report: %w", err)
+			return paths, fmt.Errorf("figure: %w", err)
 		}
 		paths = append(paths, path)
 	}
 	return paths, nil
 }
 
-// FigureBase strips a .png or .svg extension, so callers may name either
+// Base strips a .png or .svg extension, so callers may name either
 // file or neither.
-func FigureBase(path string) string {
+func Base(path string) string {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".png", ".svg":
 		return strings.TrimSuffix(path, filepath.Ext(path))
@@ -65,9 +65,9 @@ func FigureBase(path string) string {
 	return path
 }
 
-// fileSafe makes s usable in a file name and a Markdown link: letters,
+// FileSafe makes s usable in a file name and a Markdown link: letters,
 // digits, '.', '-' and '_' are kept, anything else becomes '_'.
-func fileSafe(s string) string {
+func FileSafe(s string) string {
 	if s == "" {
 		return "_"
 	}
@@ -80,12 +80,12 @@ func fileSafe(s string) string {
 	}, s)
 }
 
-// logTicks labels 1, 2 and 5 × 10^k when the axis spans at most two
+// LogTicks labels 1, 2 and 5 × 10^k when the axis spans at most two
 // decades (plot.LogTicks would label at most one or two values there) and
 // 10^k otherwise, with unlabelled minor ticks at the other integers × 10^k.
-type logTicks struct{}
+type LogTicks struct{}
 
-func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+func (LogTicks) Ticks(lo, hi float64) []plot.Tick {
 	if lo <= 0 || hi <= 0 || !(lo < hi) {
 		return nil
 	}

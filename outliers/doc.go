@@ -1,6 +1,7 @@
-// Package analysis holds the paper's analyses of what fine-tuning in an
-// intrinsic subspace learned (Zhang, Liu & Shao, "Fine-tuning Happens in
-// Tiny Subspaces", ACL 2023, Sec. 4.5).
+// Package outliers holds the paper's outlier-dimension analysis of what
+// fine-tuning in an intrinsic subspace learned, and its ablation (Zhang,
+// Liu & Shao, "Fine-tuning Happens in Tiny Subspaces", ACL 2023, Sec. 4.5).
+// The other analyses are runs of the pipeline; see package reproduce.
 //
 // # Outlier dimensions
 //
@@ -53,4 +54,4 @@
 //     reads from it (query, key, value, intermediate.dense) the column. The
 //     query, key and value biases index the attention heads' space, which
 //     has H entries too; their index is counted as it is.
-package analysis
+package outliers

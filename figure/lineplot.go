@@ -1,4 +1,4 @@
-package report
+package figure
 
 import (
 	"fmt"
@@ -37,7 +37,7 @@ func LinePlot(series []Series, title, xLabel, yLabel, path string) ([]string, er
 	shown := 0
 	for i, s := range series {
 		if len(s.Y) != len(s.X) || (s.Err != nil && len(s.Err) != len(s.X)) {
-			return nil, fmt.Errorf("report: line plot %q: series %q has %d x, %d y and %d err values",
+			return nil, fmt.Errorf("figure: line plot %q: series %q has %d x, %d y and %d err values",
 				title, s.Label, len(s.X), len(s.Y), len(s.Err))
 		}
 		var xys plotter.XYs
@@ -65,7 +65,7 @@ func LinePlot(series []Series, title, xLabel, yLabel, path string) ([]string, er
 		c := plotutil.Color(i)
 		l, sc, err := plotter.NewLinePoints(xys)
 		if err != nil {
-			return nil, fmt.Errorf("report: line plot %q: %w", title, err)
+			return nil, fmt.Errorf("figure: line plot %q: %w", title, err)
 		}
 		l.Color, l.Width = c, vg.Points(1.5)
 		if s.Dashed {
@@ -98,7 +98,7 @@ func LinePlot(series []Series, title, xLabel, yLabel, path string) ([]string, er
 		p.Y.Min, p.Y.Max = ylo-0.05*dy, yhi+dy*(0.05+0.09*float64(shown))
 	}
 	pad := vg.Points(6)
-	return SaveFigure(FigureBase(path), 6*vg.Inch, 4*vg.Inch, func(dc draw.Canvas) {
+	return Save(Base(path), 6*vg.Inch, 4*vg.Inch, func(dc draw.Canvas) {
 		p.Draw(draw.Crop(dc, pad, -pad, pad, -pad))
 	})
 }

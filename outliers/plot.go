@@ -1,4 +1,4 @@
-package analysis
+package outliers
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/subtune/subtune/report"
+	"github.com/subtune/subtune/figure"
 )
 
 var (
@@ -28,7 +28,7 @@ var (
 // labelled). It saves path's .png and .svg (path may name either, or
 // neither) and returns the paths written.
 func (r *Result) Plot(title, path string) ([]string, error) {
-	L, H := r.NumLayers, r.HiddenSize
+	L := r.NumLayers
 	cols := min(L, 4)
 	rows := (L + cols - 1) / cols
 	recur := map[int]int{}
@@ -48,80 +48,15 @@ func (r *Result) Plot(title, path string) ([]string, error) {
 		grid[i] = make([]*plot.Plot, cols)
 	}
 	for l, st := range r.Layers {
-		p := plot.New()
-		p.Title.Text = fmt.Sprintf("layer %d: %s outliers", st.Layer, count(st.Count))
-		p.Title.TextStyle.Font.Size = vg.Points(9)
-		p.X.Tick.Label.Font.Size = vg.Points(7)
-		p.Y.Tick.Label.Font.Size = vg.Points(7)
-		if l/cols == rows-1 || l+cols >= L {
-			p.X.Label.Text = "hidden dimension"
-			p.X.Label.TextStyle.Font.Size = vg.Points(8)
-		}
-		if l%cols == 0 {
-			p.Y.Label.Text = "max |Δ−mean| / std"
-			p.Y.Label.TextStyle.Font.Size = vg.Points(8)
-		}
-		p.X.Min, p.X.Max = -0.5, float64(H)-0.5
-		p.Y.Min, p.Y.Max = 0, yMax*1.12
-		pts := make(plotter.XYs, H)
-		for h, v := range st.Peak {
-			pts[h] = plotter.XY{X: float64(h), Y: v}
-		}
-		line, err := plotter.NewLine(pts)
+		p, err := r.layerPanel(l, st, cols, rows, yMax, recur)
 		if err != nil {
-			return nil, fmt.Errorf("analysis: plot of layer %d: %w", st.Layer, err)
-		}
-		line.Color, line.Width = profileColor, vg.Points(0.6)
-		p.Add(line)
-		thr, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: r.Sigma}, {X: p.X.Max, Y: r.Sigma}})
-		if err != nil {
-			return nil, fmt.Errorf("analysis: plot of layer %d: %w", st.Layer, err)
-		}
-		thr.Color, thr.Width = color.Black, vg.Points(0.6)
-		thr.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
-		p.Add(thr)
-		if len(st.Dims) > 0 {
-			var marks plotter.XYs
-			var labels plotter.XYLabels
-			// Label the dimensions recurring in the most layers, at most 3.
-			best := append([]int(nil), st.Dims...)
-			sortByRecurrence(best, recur)
-			labelled := map[int]bool{}
-			for _, h := range best[:min(3, len(best))] {
-				labelled[h] = true
-			}
-			for _, h := range st.Dims {
-				xy := plotter.XY{X: float64(h), Y: st.Peak[h]}
-				marks = append(marks, xy)
-				if labelled[h] {
-					labels.XYs = append(labels.XYs, xy)
-					labels.Labels = append(labels.Labels, " "+strconv.Itoa(h))
-				}
-			}
-			sc, err := plotter.NewScatter(marks)
-			if err != nil {
-				return nil, fmt.Errorf("analysis: plot of layer %d: %w", st.Layer, err)
-			}
-			sc.Color, sc.Shape, sc.Radius = outlierColor, draw.CircleGlyph{}, vg.Points(2.2)
-			p.Add(sc)
-			if len(labels.XYs) > 0 {
-				lb, err := plotter.NewLabels(labels)
-				if err != nil {
-					return nil, fmt.Errorf("analysis: plot of layer %d: %w", st.Layer, err)
-				}
-				for i := range lb.TextStyle {
-					lb.TextStyle[i].Color = outlierColor
-					lb.TextStyle[i].Font.Size = vg.Points(7)
-					lb.TextStyle[i].YAlign = draw.YBottom
-				}
-				p.Add(lb)
-			}
+			return nil, err
 		}
 		grid[l/cols][l%cols] = p
 	}
 	w := vg.Length(cols) * 3 * vg.Inch
 	h := vg.Length(rows)*2.1*vg.Inch + 0.4*vg.Inch
-	return report.SaveFigure(report.FigureBase(path), w, h, func(dc draw.Canvas) {
+	return figure.Save(figure.Base(path), w, h, func(dc draw.Canvas) {
 		top := dc
 		top.Min.Y = top.Max.Y - 0.4*vg.Inch
 		body := dc
@@ -142,6 +77,90 @@ func (r *Result) Plot(title, path string) ([]string, error) {
 			}
 		}
 	})
+}
+
+// layerPanel is layer st's panel of Plot, the l-th of a rows×cols grid:
+// the peak profile, the σ threshold and the marked dimensions.
+func (r *Result) layerPanel(l int, st LayerStats, cols, rows int, yMax float64, recur map[int]int) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("layer %d: %s outliers", st.Layer, count(st.Count))
+	p.Title.TextStyle.Font.Size = vg.Points(9)
+	p.X.Tick.Label.Font.Size = vg.Points(7)
+	p.Y.Tick.Label.Font.Size = vg.Points(7)
+	if l/cols == rows-1 || l+cols >= r.NumLayers {
+		p.X.Label.Text = "hidden dimension"
+		p.X.Label.TextStyle.Font.Size = vg.Points(8)
+	}
+	if l%cols == 0 {
+		p.Y.Label.Text = "max |Δ−mean| / std"
+		p.Y.Label.TextStyle.Font.Size = vg.Points(8)
+	}
+	p.X.Min, p.X.Max = -0.5, float64(r.HiddenSize)-0.5
+	p.Y.Min, p.Y.Max = 0, yMax*1.12
+	pts := make(plotter.XYs, r.HiddenSize)
+	for h, v := range st.Peak {
+		pts[h] = plotter.XY{X: float64(h), Y: v}
+	}
+	line, err := plotter.NewLine(pts)
+	if err != nil {
+		return nil, fmt.Errorf("outliers: plot of layer %d: %w", st.Layer, err)
+	}
+	line.Color, line.Width = profileColor, vg.Points(0.6)
+	p.Add(line)
+	thr, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: r.Sigma}, {X: p.X.Max, Y: r.Sigma}})
+	if err != nil {
+		return nil, fmt.Errorf("outliers: plot of layer %d: %w", st.Layer, err)
+	}
+	thr.Color, thr.Width = color.Black, vg.Points(0.6)
+	thr.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+	p.Add(thr)
+	if len(st.Dims) > 0 {
+		if err := markDims(p, st, recur); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// markDims marks the dimensions that concentrate st's outliers in red and
+// labels the three recurring in the most layers.
+func markDims(p *plot.Plot, st LayerStats, recur map[int]int) error {
+	var marks plotter.XYs
+	var labels plotter.XYLabels
+	best := append([]int(nil), st.Dims...)
+	sortByRecurrence(best, recur)
+	labelled := map[int]bool{}
+	for _, h := range best[:min(3, len(best))] {
+		labelled[h] = true
+	}
+	for _, h := range st.Dims {
+		xy := plotter.XY{X: float64(h), Y: st.Peak[h]}
+		marks = append(marks, xy)
+		if labelled[h] {
+			labels.XYs = append(labels.XYs, xy)
+			labels.Labels = append(labels.Labels, " "+strconv.Itoa(h))
+		}
+	}
+	sc, err := plotter.NewScatter(marks)
+	if err != nil {
+		return fmt.Errorf("outliers: plot of layer %d: %w", st.Layer, err)
+	}
+	sc.Color, sc.Shape, sc.Radius = outlierColor, draw.CircleGlyph{}, vg.Points(2.2)
+	p.Add(sc)
+	if len(labels.XYs) == 0 {
+		return nil
+	}
+	lb, err := plotter.NewLabels(labels)
+	if err != nil {
+		return fmt.Errorf("outliers: plot of layer %d: %w", st.Layer, err)
+	}
+	for i := range lb.TextStyle {
+		lb.TextStyle[i].Color = outlierColor
+		lb.TextStyle[i].Font.Size = vg.Points(7)
+		lb.TextStyle[i].YAlign = draw.YBottom
+	}
+	p.Add(lb)
+	return nil
 }
 
 // PlotRecurrence draws, per hidden dimension, the number of layers in which
@@ -170,13 +189,13 @@ func (r *Result) PlotRecurrence(title, path string, top int) ([]string, error) {
 		}
 		stems, err := plotter.NewScatter(pts)
 		if err != nil {
-			return fmt.Errorf("analysis: recurrence plot: %w", err)
+			return fmt.Errorf("outliers: recurrence plot: %w", err)
 		}
 		stems.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}
 		for _, xy := range pts {
 			l, err := plotter.NewLine(plotter.XYs{{X: xy.X, Y: 0}, xy})
 			if err != nil {
-				return fmt.Errorf("analysis: recurrence plot: %w", err)
+				return fmt.Errorf("outliers: recurrence plot: %w", err)
 			}
 			l.Color, l.Width = c, width
 			p.Add(l)
@@ -202,7 +221,7 @@ func (r *Result) PlotRecurrence(title, path string, top int) ([]string, error) {
 	if len(labels.XYs) > 0 {
 		lb, err := plotter.NewLabels(labels)
 		if err != nil {
-			return nil, fmt.Errorf("analysis: recurrence plot: %w", err)
+			return nil, fmt.Errorf("outliers: recurrence plot: %w", err)
 		}
 		for i := range lb.TextStyle {
 			lb.TextStyle[i].Color = sigColor
@@ -214,7 +233,7 @@ func (r *Result) PlotRecurrence(title, path string, top int) ([]string, error) {
 	p.Legend.Top = true
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	pad := vg.Points(6)
-	return report.SaveFigure(report.FigureBase(path), 8*vg.Inch, 3.5*vg.Inch, func(dc draw.Canvas) {
+	return figure.Save(figure.Base(path), 8*vg.Inch, 3.5*vg.Inch, func(dc draw.Canvas) {
 		p.Draw(draw.Crop(dc, pad, -pad, pad, -pad))
 	})
 }

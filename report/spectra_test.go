@@ -1,0 +1,106 @@
+package report
+
+import (
+	"bytes"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestPlotSpectra(t *testing.T) {
+	nan := math.NaN()
+	for _, tc := range []struct {
+		name    string
+		spectra []Spectrum
+		files   []string // base names
+		text    []string // strings the SVG must contain
+	}{
+		{
+			name:  "fixture",
+			files: []string{"spectrum_cola", "spectrum_sst2", "spectrum_stsb"},
+			text:  []string{"layer 0", "layer 2", "CoLA: singular values"},
+		},
+		{
+			name: "zeros, NaN and one layer",
+			spectra: []Spectrum{
+				{Task: "rte", Layer: 5, SingularValues: []float64{4, 2, 0, nan, 1e-9}},
+				{Task: "my/task", Layer: 0, SingularValues: []float64{1}},
+				{Task: "empty", Layer: 0, SingularValues: nil},
+			},
+			files: []string{"spectrum_rte", "spectrum_my_task"},
+			text:  []string{"layer 5"},
+		},
+		{
+			name:    "all zero",
+			spectra: []Spectrum{{Task: "sst2", Layer: 0, SingularValues: []float64{0, 0}}},
+			files:   []string{"spectrum_sst2"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fixture()
+			if tc.spectra != nil {
+				r = Results{Spectra: tc.spectra}
+			}
+			dir := t.TempDir()
+			paths, err := PlotSpectra(r, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var bases []string
+			for _, f := range tc.files {
+				bases = append(bases, filepath.Join(dir, f))
+			}
+			checkFigures(t, paths, bases...)
+			svg, _ := os.ReadFile(bases[0] + ".svg")
+			for _, s := range tc.text {
+				if !strings.Contains(string(svg), s) {
+					t.Errorf("%s.svg lacks %q", bases[0], s)
+				}
+			}
+		})
+	}
+}
+
+func TestPlotSpectraNone(t *testing.T) {
+	paths, err := PlotSpectra(Results{Tasks: []string{"sst2"}}, t.TempDir())
+	if err != nil || len(paths) != 0 {
+		t.Errorf("PlotSpectra without spectra = %q, %v", paths, err)
+	}
+}
+
+// checkFigures asserts paths are exactly base.png and base.svg for each
+// base, and that each is a decodable, non-empty PNG or a non-empty SVG.
+func checkFigures(t *testing.T, paths []string, bases ...string) {
+	t.Helper()
+	var want []string
+	for _, b := range bases {
+		want = append(want, b+".png", b+".svg")
+	}
+	if !slices.Equal(paths, want) {
+		t.Fatalf("paths %q, want %q", paths, want)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch filepath.Ext(p) {
+		case ".png":
+			img, err := png.Decode(bytes.NewReader(b))
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if r := img.Bounds(); r.Dx() < 100 || r.Dy() < 100 {
+				t.Errorf("%s: %v image", p, r)
+			}
+		case ".svg":
+			if !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("</svg>")) || len(b) < 1000 {
+				t.Errorf("%s: not an SVG document (%d bytes)", p, len(b))
+			}
+		}
+	}
+}
