@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/subtune/subtune/internal/argcheck"
+	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/trajectory"
 )
@@ -123,8 +124,8 @@ func (a *Args) Validate() error {
 		e.Addf("nothing to do: give --do_train, --do_eval and/or --do_predict")
 	}
 	a.validateNumbers(&e)
-	if a.LRSchedulerType != "linear" {
-		e.Addf("--lr_scheduler_type %q: only \"linear\" (the Trainer's default) is implemented", a.LRSchedulerType)
+	if err := optim.CheckSchedule(a.LRSchedulerType, a.LearningRate); err != nil {
+		e.Add(err)
 	}
 	for _, s := range []struct{ flag, v string }{{"eval_strategy", a.EvalStrategy}, {"save_strategy", a.SaveStrategy}} {
 		switch s.v {

@@ -416,7 +416,7 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 	loop := NewLoop(m, r.ws, LoopConfig{
 		LearningRate: a.LearningRate, WeightDecay: a.WeightDecay,
 		Beta1: a.AdamBeta1, Beta2: a.AdamBeta2, Epsilon: a.AdamEpsilon,
-		MaxGradNorm: a.MaxGradNorm, WarmupSteps: s.warmup, TotalSteps: s.maxSteps, ParamHook: rp,
+		MaxGradNorm: a.MaxGradNorm, WarmupSteps: s.warmup, TotalSteps: s.maxSteps, LRSchedulerType: a.LRSchedulerType, ParamHook: rp,
 	})
 	st := &State{
 		EvalSteps: a.EvalSteps, LoggingSteps: a.LoggingSteps, MaxSteps: s.maxSteps, NumTrainEpochs: s.epochs,

@@ -42,7 +42,7 @@ func addFinetuneFlags(fs *pflag.FlagSet, a *trainer.Args) {
 	fs.Float64Var(&a.MaxGradNorm, "max_grad_norm", a.MaxGradNorm, "clip the global gradient norm to this (0: no clipping)")
 	fs.Float64Var(&a.NumTrainEpochs, "num_train_epochs", a.NumTrainEpochs, "epochs (may be fractional)")
 	fs.IntVar(&a.MaxSteps, "max_steps", a.MaxSteps, "optimiser steps; > 0 overrides --num_train_epochs")
-	fs.StringVar(&a.LRSchedulerType, "lr_scheduler_type", a.LRSchedulerType, "learning-rate schedule (linear)")
+	fs.StringVar(&a.LRSchedulerType, "lr_scheduler_type", a.LRSchedulerType, "learning-rate schedule, as transformers' get_scheduler: linear, cosine, cosine_with_restarts, polynomial, constant or constant_with_warmup")
 	fs.Float64Var(&a.WarmupRatio, "warmup_ratio", a.WarmupRatio, "fraction of the steps spent warming up")
 	fs.IntVar(&a.WarmupSteps, "warmup_steps", a.WarmupSteps, "warmup steps; > 0 overrides --warmup_ratio")
 	fs.IntVar(&a.Seed, "seed", a.Seed, "seed of the new head, the data order and the dropout masks")
