@@ -575,7 +575,7 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 		if r.hooks.OnStep != nil {
 			r.hooks.OnStep(step, stats)
 		}
-		if step%a.LoggingSteps == 0 {
+		if (a.LoggingStrategy == "steps" && step%a.LoggingSteps == 0) || (a.LoggingStrategy == "epoch" && epochEnd) {
 			line := Metrics{"loss": round(st.Resume.LogLoss/float64(st.Resume.LogSteps), 4), "grad_norm": stats.GradNorm,
 				"learning_rate": loop.NextLR(), "epoch": st.Epoch, "step": float64(step)}
 			st.LogHistory = append(st.LogHistory, line)

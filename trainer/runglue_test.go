@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"path/filepath"
 	"strings"
@@ -43,5 +44,80 @@ func TestSchedulesDriveTraining(t *testing.T) {
 				t.Errorf("%d learning rates logged, want 6", n)
 			}
 		})
+	}
+}
+
+// TestTokenNotWritten: the hub token is an argument (and may come from a
+// JSON file) but never reaches training_args.json.
+func TestTokenNotWritten(t *testing.T) {
+	a := DefaultArgs()
+	a.Token = "hf_secret"
+	data, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "hf_secret") || strings.Contains(string(data), `"token"`) {
+		t.Errorf("training_args.json holds the token: %s", data)
+	}
+	if !strings.Contains(string(data), `"model_revision"`) {
+		t.Errorf("training_args.json lacks model_revision: %s", data)
+	}
+}
+
+// TestResumeClassifiesRunGlueArgs: the options that decide the final
+// weights must match on resume, those that do not may change, and options
+// tagged ifset do not appear while unset (so older checkpoints resume).
+func TestResumeClassifiesRunGlueArgs(t *testing.T) {
+	base := FlagSettings(DefaultArgs())
+	for _, k := range []string{"--load_best_model_at_end", "--metric_for_best_model", "--greater_is_better", "--fp16", "--bf16",
+		"--token", "--cache_dir", "--model_revision", "--report_to", "--logging_strategy", "--use_fast_tokenizer", "--overwrite_cache"} {
+		if _, ok := base[k]; ok {
+			t.Errorf("%s recorded by a run that does not set it", k)
+		}
+	}
+	if base["--lr_scheduler_type"] != "linear" {
+		t.Errorf("--lr_scheduler_type not recorded: %v", base)
+	}
+	a := DefaultArgs()
+	yes := true
+	a.LoadBestModelAtEnd, a.MetricForBestModel, a.GreaterIsBetter = true, "accuracy", &yes
+	a.Token, a.CacheDir, a.LoggingStrategy = "t", "c", "epoch"
+	s := FlagSettings(a)
+	for k, want := range map[string]string{"--load_best_model_at_end": "true", "--metric_for_best_model": "accuracy", "--greater_is_better": "true"} {
+		if s[k] != want {
+			t.Errorf("%s = %q, want %q", k, s[k], want)
+		}
+	}
+	if err := CheckResume("ck", base, s); err == nil || !strings.Contains(err.Error(), "--load_best_model_at_end not given (now true)") {
+		t.Errorf("CheckResume = %v", err)
+	}
+}
+
+// TestLoggingStrategy: --logging_strategy epoch logs the loss once per
+// epoch, no never.
+func TestLoggingStrategy(t *testing.T) {
+	modelDir := tinyModelDir(t, testmodel.Tiny(1))
+	for _, tc := range []struct {
+		strategy string
+		want     int
+	}{{"steps", 6}, {"epoch", 3}, {"no", 0}} {
+		out := t.TempDir()
+		a := tinyArgs(modelDir, out)
+		a.DoEval, a.MaxTrainSamples, a.NumTrainEpochs, a.SaveStrategy, a.LoggingStrategy = false, 16, 3, "no", tc.strategy
+		var log strings.Builder
+		if _, err := Finetune(context.Background(), a, &log, Hooks{}); err != nil {
+			t.Fatalf("%v\n%s", err, log.String())
+		}
+		var st State
+		readJSON(t, filepath.Join(out, "trainer_state.json"), &st)
+		n := 0
+		for _, l := range st.LogHistory {
+			if _, ok := l["loss"]; ok {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Errorf("--logging_strategy %s: %d losses logged, want %d", tc.strategy, n, tc.want)
+		}
 	}
 }
