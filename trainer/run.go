@@ -495,9 +495,14 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 	if r.resumeDir != "" {
 		lastSaved = st.GlobalStep
 	}
+	newBest := false // the evaluation of this step scored best so far
 	save := func() error {
 		if lastSaved == loop.Step {
 			return nil
+		}
+		if newBest {
+			best := filepath.Join(a.OutputDir, fmt.Sprintf("%s%d", CheckpointPrefix, loop.Step))
+			st.BestModelCheckpoint = &best
 		}
 		// A checkpoint is a loadable model folder, tokenizer included.
 		extra := []func(string) error{r.tok.Save, func(dir string) error {
@@ -506,9 +511,10 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 		if rp != nil {
 			extra = append(extra, rp.Save)
 		}
-		if _, err := SaveCheckpoint(a.OutputDir, loop.Step, m, loop.Opt, st, settings, keep, extra...); err != nil {
+		if _, err := SaveCheckpoint(a.OutputDir, loop.Step, m, loop.Opt, st, settings, 0, extra...); err != nil {
 			return fmt.Errorf("saving the checkpoint of step %d: %w", loop.Step, err)
 		}
+		rotateCheckpoints(a.OutputDir, keep, st.BestModelCheckpoint, a.LoadBestModelAtEnd)
 		lastSaved = loop.Step
 		return nil
 	}
@@ -582,6 +588,7 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 			st.Resume.LogLoss, st.Resume.LogSteps = 0, 0
 			bar.Println("%s", mustJSON(line))
 		}
+		newBest = false
 		if len(r.evalSets) > 0 && ((a.EvalStrategy == "steps" && step%a.EvalSteps == 0) || (a.EvalStrategy == "epoch" && epochEnd)) {
 			// As the Trainer, evaluate during training on the first
 			// evaluation set only (MNLI: matched).
@@ -592,6 +599,9 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 			met["epoch"], met["step"] = st.Epoch, float64(step)
 			st.LogHistory = append(st.LogHistory, met)
 			bar.Println("%s", mustJSON(met))
+			if newBest, err = r.trackBest(st, met); err != nil {
+				return err
+			}
 		}
 		st.Resume.TrainSeconds = trainedBefore + time.Since(start).Seconds()
 		saveNow := (a.SaveStrategy == "steps" && step%a.SaveSteps == 0) || (a.SaveStrategy == "epoch" && epochEnd) ||
@@ -611,6 +621,9 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 		}
 	}
 	finish()
+	if err := r.loadBest(m, rp, st); err != nil {
+		return err
+	}
 
 	runtime := time.Since(start).Seconds()
 	samples := float64(s.n) * a.NumTrainEpochs

@@ -3,8 +3,10 @@ package trainer
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -119,5 +121,55 @@ func TestLoggingStrategy(t *testing.T) {
 		if n != tc.want {
 			t.Errorf("--logging_strategy %s: %d losses logged, want %d", tc.strategy, n, tc.want)
 		}
+	}
+}
+
+// TestLoadBestModelAtEnd: with the best eval loss defined as the highest
+// (so that it is not the last step's), the run records the best step in
+// trainer_state.json, keeps its checkpoint through rotation, and ends with
+// its weights: the final evaluation scores what the best step scored.
+func TestLoadBestModelAtEnd(t *testing.T) {
+	modelDir := tinyModelDir(t, testmodel.Tiny(1))
+	for _, limit := range []int{2, 1} {
+		out := t.TempDir()
+		a := tinyArgs(modelDir, out)
+		a.MaxTrainSamples, a.MaxSteps = 16, 4
+		a.EvalStrategy, a.EvalSteps, a.SaveStrategy, a.SaveSteps, a.SaveTotalLimit = "steps", 1, "steps", 1, limit
+		yes := true
+		a.LoadBestModelAtEnd, a.MetricForBestModel, a.GreaterIsBetter = true, "eval_loss", &yes
+		var log strings.Builder
+		res, err := Finetune(context.Background(), a, &log, Hooks{})
+		if err != nil {
+			t.Fatalf("%v\n%s", err, log.String())
+		}
+		var st State
+		readJSON(t, filepath.Join(out, "trainer_state.json"), &st)
+		bestStep, bestLoss := 0, math.Inf(-1)
+		for _, l := range st.LogHistory {
+			if v, ok := l["eval_loss"]; ok && v > bestLoss {
+				bestStep, bestLoss = int(l["step"]), v
+			}
+		}
+		if st.BestGlobalStep == nil || *st.BestGlobalStep != bestStep || st.BestMetric == nil || *st.BestMetric != bestLoss {
+			t.Fatalf("limit %d: best step %v metric %v, want %d %v", limit, st.BestGlobalStep, st.BestMetric, bestStep, bestLoss)
+		}
+		bestDir := filepath.Join(out, fmt.Sprintf("checkpoint-%d", bestStep))
+		if st.BestModelCheckpoint == nil || *st.BestModelCheckpoint != bestDir {
+			t.Errorf("best_model_checkpoint %v, want %s", st.BestModelCheckpoint, bestDir)
+		}
+		want := []string{bestDir}
+		if limit == 2 && bestStep != 4 {
+			want = append(want, filepath.Join(out, "checkpoint-4"))
+		}
+		if got := Checkpoints(out); !slices.Equal(got, want) {
+			t.Errorf("limit %d: checkpoints %v, want %v", limit, got, want)
+		}
+		if res.Eval["eval_loss"] != bestLoss {
+			t.Errorf("limit %d: the final evaluation scores %v, the best step %d scored %v", limit, res.Eval["eval_loss"], bestStep, bestLoss)
+		}
+		if !strings.Contains(log.String(), "Loading best model from "+bestDir) {
+			t.Errorf("the log does not say the best model was loaded:\n%s", log.String())
+		}
+		t.Logf("limit %d: best step %d of 4", limit, bestStep)
 	}
 }
