@@ -711,7 +711,7 @@ func (r *run) evaluate(set evalSet) (Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scoreMetrics(r.task, r.regression, set.d, p, r.a.PerDeviceEvalBatchSize)
+	return scoreMetrics(r.task, r.regression, set.d, p)
 }
 
 func (r *run) evalRun(res *Result) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"path/filepath"
 	"slices"
@@ -171,5 +172,46 @@ func TestLoadBestModelAtEnd(t *testing.T) {
 			t.Errorf("the log does not say the best model was loaded:\n%s", log.String())
 		}
 		t.Logf("limit %d: best step %d of 4", limit, bestStep)
+	}
+}
+
+// TestEvalBatchSize: --per_device_eval_batch_size sets how many examples
+// each evaluation forward pass holds, without changing the predictions.
+func TestEvalBatchSize(t *testing.T) {
+	modelDir := tinyModelDir(t, testmodel.Tiny(1))
+	var first *Predictions
+	for _, tc := range []struct{ batch, passes int }{{16, 2}, {5, 7}, {32, 1}, {1, 32}} {
+		a := tinyArgs(modelDir, t.TempDir())
+		a.DoTrain, a.PerDeviceEvalBatchSize = false, tc.batch
+		if err := a.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		r := &run{a: a, log: io.Discard}
+		if err := r.loadData(); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.loadModel(); err != nil {
+			t.Fatal(err)
+		}
+		set := r.evalSets[0]
+		p, err := predict(r.m, r.ws, r.bt, set.d, r.a.PerDeviceEvalBatchSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Batches != tc.passes {
+			t.Errorf("batch size %d: %d forward passes over %d examples, want %d", tc.batch, p.Batches, set.d.Len(), tc.passes)
+		}
+		met, err := scoreMetrics(r.task, r.regression, set.d, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = p
+		} else if !slices.Equal(p.Classes, first.Classes) || math.Abs(p.Loss-first.Loss) > 1e-6 {
+			t.Errorf("batch size %d: predictions or loss changed (%v vs %v)", tc.batch, p.Loss, first.Loss)
+		}
+		if got := met["eval_steps_per_second"] * p.Seconds; math.Abs(got-float64(tc.passes)) > 0.01*float64(tc.passes)+0.01 {
+			t.Errorf("batch size %d: eval_steps_per_second × runtime = %v, want %d steps", tc.batch, got, tc.passes)
+		}
 	}
 }
