@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 )
 
 // tokenizerConfig is the part of transformers' tokenizer_config.json that
@@ -28,6 +30,76 @@ type tokenizerConfig struct {
 
 	// AddedTokensDecoder maps an id (as a string) to an added token.
 	AddedTokensDecoder map[string]addedTokenJSON `json:"added_tokens_decoder,omitempty"`
+
+	// Others are the keys not interpreted here (clean_up_tokenization_spaces,
+	// never_split, ...), kept to be written back as they were.
+	Others map[string]json.RawMessage `json:"-"`
+}
+
+// configFields is tokenizerConfig without its methods.
+type configFields tokenizerConfig
+
+func (c *tokenizerConfig) UnmarshalJSON(data []byte) error {
+	if err := json.Unmarshal(data, (*configFields)(c)); err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(data, &all); err != nil {
+		return err
+	}
+	known := c.knownKeys()
+	c.Others = nil
+	for k, v := range all {
+		if !known[k] {
+			if c.Others == nil {
+				c.Others = map[string]json.RawMessage{}
+			}
+			c.Others[k] = v
+		}
+	}
+	return nil
+}
+
+// MarshalJSON writes the interpreted keys and the others, sorted as
+// transformers writes them (sort_keys=True).
+func (c tokenizerConfig) MarshalJSON() ([]byte, error) {
+	data, err := json.Marshal(configFields(c))
+	if err != nil {
+		return nil, err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(data, &all); err != nil {
+		return nil, err
+	}
+	for k, v := range c.Others {
+		all[k] = v
+	}
+	return json.Marshal(all)
+}
+
+// knownKeys are the JSON names of tokenizerConfig's fields.
+func (c *tokenizerConfig) knownKeys() map[string]bool {
+	known := map[string]bool{}
+	t := reflect.TypeOf(configFields{})
+	for i := 0; i < t.NumField(); i++ {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			known[name] = true
+		}
+	}
+	return known
+}
+
+// specialTokensMap is special_tokens_map.json as transformers saves it
+// beside tokenizer_config.json: the special tokens by role.
+func (c *tokenizerConfig) specialTokensMap() map[string]*tokenSpec {
+	m := map[string]*tokenSpec{}
+	for name, s := range map[string]*tokenSpec{"unk_token": c.UnkToken, "sep_token": c.SepToken, "pad_token": c.PadToken,
+		"cls_token": c.ClsToken, "mask_token": c.MaskToken, "bos_token": c.BosToken, "eos_token": c.EosToken} {
+		if s != nil {
+			m[name] = s
+		}
+	}
+	return m
 }
 
 // addedTokenJSON is an added token as tokenizer.json and

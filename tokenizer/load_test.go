@@ -135,13 +135,13 @@ func TestSaveRoundTrip(t *testing.T) {
 		files  []string
 	}{
 		{"bert-base-uncased/tokenizer.json", func(*testing.T) string { return "testdata/bert-base-uncased" }, "bert-base-uncased.jsonl",
-			[]string{"tokenizer.json", "vocab.txt", "tokenizer_config.json"}},
+			[]string{"tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}},
 		{"bert-base-uncased/vocab.txt", func(t *testing.T) string { return vocabOnly(t, "testdata/bert-base-uncased", "vocab.txt") }, "bert-base-uncased.jsonl",
 			[]string{"vocab.txt", "tokenizer_config.json"}},
 		{"bert-base-cased", func(*testing.T) string { return "testdata/bert-base-cased" }, "bert-base-cased.jsonl",
 			[]string{"vocab.txt", "tokenizer_config.json"}},
 		{"roberta-base", func(*testing.T) string { return "testdata/roberta-base" }, "roberta-base.jsonl",
-			[]string{"vocab.json", "merges.txt", "tokenizer_config.json"}},
+			[]string{"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,7 +20,8 @@ type source struct {
 
 // Save writes the tokenizer's files into dir, creating it if needed, so
 // that Load(dir) gives an identical tokenizer: vocab.txt or vocab.json and
-// merges.txt, tokenizer_config.json, and tokenizer.json unchanged when the
+// merges.txt, tokenizer_config.json (with the keys it does not interpret as
+// they were), special_tokens_map.json, and tokenizer.json unchanged when the
 // tokenizer came from one. It leaves other files in dir alone.
 func (t *Tokenizer) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -47,11 +48,19 @@ func (t *Tokenizer) Save(dir string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := json.MarshalIndent(t.config(), "", "  ")
+	c := t.config()
+	cfg, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return fmt.Errorf("tokenizer: save: %w", err)
 	}
-	return write("tokenizer_config.json", append(cfg, '\n'))
+	if err := write("tokenizer_config.json", append(cfg, '\n')); err != nil {
+		return err
+	}
+	special, err := json.MarshalIndent(c.specialTokensMap(), "", "  ")
+	if err != nil {
+		return fmt.Errorf("tokenizer: save: %w", err)
+	}
+	return write("special_tokens_map.json", append(special, '\n'))
 }
 
 func (t *Tokenizer) saveVocabTxt(write func(string, []byte) error) error {

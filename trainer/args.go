@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/subtune/subtune/internal/argcheck"
+	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/trajectory"
 )
@@ -17,15 +18,20 @@ import (
 //
 // A run resumed from a checkpoint must have the arguments it started with,
 // except those tagged resume:"free", which cannot change the weights
-// (FlagSettings).
+// (FlagSettings). Those tagged resume:"ifset" are compared only when set,
+// so that checkpoints written before they existed still resume.
 //
 // Defaults (DefaultArgs) are those of the run_glue README command the paper
 // reproduced, which differ from TrainingArguments' own in two places:
 // learning rate 2e-5 (HF 5e-5) and train batch size 32 (HF 8).
 type Args struct {
 	// Model.
-	ModelNameOrPath string `json:"model_name_or_path"` // an HF model folder
-	TokenizerName   string `json:"tokenizer_name"`     // folder of the tokenizer; default the model's
+	ModelNameOrPath  string `json:"model_name_or_path"`               // an HF model folder
+	TokenizerName    string `json:"tokenizer_name"`                   // folder of the tokenizer; default the model's
+	ModelRevision    string `json:"model_revision" resume:"free"`     // of a hub model; θ0's hash is what a run records
+	CacheDir         string `json:"cache_dir" resume:"free"`          // the hub cache
+	Token            string `json:"token,omitempty" resume:"free"`    // hub token; never written out (MarshalJSON)
+	UseFastTokenizer bool   `json:"use_fast_tokenizer" resume:"free"` // true: subtune's tokenizers are the fast ones
 
 	// Data.
 	TaskName          string `json:"task_name"`                     // a GLUE task; "" with TrainFile for one's own data
@@ -35,7 +41,8 @@ type Args struct {
 	TestFile          string `json:"test_file" resume:"free"`       //
 	MaxSeqLength      int    `json:"max_seq_length"`                // truncation length, 128
 	PadToMaxLength    bool   `json:"pad_to_max_length"`
-	MaxTrainSamples   int    `json:"max_train_samples"` // 0: all
+	OverwriteCache    bool   `json:"overwrite_cache" resume:"free"` // nothing is cached: no effect
+	MaxTrainSamples   int    `json:"max_train_samples"`             // 0: all
 	MaxEvalSamples    int    `json:"max_eval_samples" resume:"free"`
 	MaxPredictSamples int    `json:"max_predict_samples" resume:"free"`
 
@@ -63,14 +70,24 @@ type Args struct {
 	WarmupSteps               int     `json:"warmup_steps"` // > 0 overrides WarmupRatio
 	Seed                      int     `json:"seed"`
 	GroupByLength             bool    `json:"group_by_length"`
+	FP16                      bool    `json:"fp16" resume:"ifset"` // refused: CPU training is float32
+	BF16                      bool    `json:"bf16" resume:"ifset"` // refused: not yet supported
 
 	// Evaluation, logging and checkpoints.
-	EvalStrategy   string `json:"eval_strategy" resume:"free"` // "no", "steps" or "epoch"
-	EvalSteps      int    `json:"eval_steps" resume:"free"`
-	LoggingSteps   int    `json:"logging_steps" resume:"free"`
-	SaveStrategy   string `json:"save_strategy" resume:"free"` // "no", "steps" or "epoch"
-	SaveSteps      int    `json:"save_steps" resume:"free"`
-	SaveTotalLimit int    `json:"save_total_limit" resume:"free"` // 0: keep all
+	EvalStrategy    string `json:"eval_strategy" resume:"free"` // "no", "steps" or "epoch"
+	EvalSteps       int    `json:"eval_steps" resume:"free"`
+	LoggingStrategy string `json:"logging_strategy" resume:"free"` // "no", "steps" or "epoch"
+	LoggingSteps    int    `json:"logging_steps" resume:"free"`
+	SaveStrategy    string `json:"save_strategy" resume:"free"` // "no", "steps" or "epoch"
+	SaveSteps       int    `json:"save_steps" resume:"free"`
+	SaveTotalLimit  int    `json:"save_total_limit" resume:"free"` // 0: keep all
+	ReportTo        List   `json:"report_to" resume:"free"`        // "none": subtune has no loggers to report to
+	// The best model, by the evaluations during training: tracked when
+	// MetricForBestModel is set, loaded at the end with
+	// LoadBestModelAtEnd. They decide the final weights.
+	LoadBestModelAtEnd bool   `json:"load_best_model_at_end" resume:"ifset"`
+	MetricForBestModel string `json:"metric_for_best_model" resume:"ifset"` // "accuracy" or "eval_accuracy"; default "loss"
+	GreaterIsBetter    *bool  `json:"greater_is_better" resume:"ifset"`     // nil: true unless the metric is a loss
 
 	// subtune's own.
 	Resume               bool   `json:"resume" resume:"free"`                 // continue from the newest checkpoint in OutputDir
@@ -98,10 +115,13 @@ func DefaultArgs() Args {
 		LRSchedulerType:           "linear",
 		Seed:                      42,
 		EvalStrategy:              "epoch",
+		LoggingStrategy:           "steps",
 		LoggingSteps:              500,
 		SaveStrategy:              "steps",
 		SaveSteps:                 500,
 		TrajectoryDType:           "f32",
+		UseFastTokenizer:          true,
+		ReportTo:                  List{"none"},
 	}
 }
 
@@ -123,10 +143,10 @@ func (a *Args) Validate() error {
 		e.Addf("nothing to do: give --do_train, --do_eval and/or --do_predict")
 	}
 	a.validateNumbers(&e)
-	if a.LRSchedulerType != "linear" {
-		e.Addf("--lr_scheduler_type %q: only \"linear\" (the Trainer's default) is implemented", a.LRSchedulerType)
+	if err := optim.CheckSchedule(a.LRSchedulerType, a.LearningRate); err != nil {
+		e.Add(err)
 	}
-	for _, s := range []struct{ flag, v string }{{"eval_strategy", a.EvalStrategy}, {"save_strategy", a.SaveStrategy}} {
+	for _, s := range []struct{ flag, v string }{{"eval_strategy", a.EvalStrategy}, {"save_strategy", a.SaveStrategy}, {"logging_strategy", a.LoggingStrategy}} {
 		switch s.v {
 		case "no", "steps", "epoch":
 		default:
@@ -137,6 +157,7 @@ func (a *Args) Validate() error {
 		// TrainingArguments falls back to logging_steps.
 		a.EvalSteps = a.LoggingSteps
 	}
+	a.validateRunGlue(&e)
 	if _, _, err := trajectory.ParseSchedule(a.SaveTrajectory); err != nil {
 		e.Add(err)
 	}

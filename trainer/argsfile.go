@@ -24,7 +24,9 @@ func ArgsFileKey(name string) string {
 // reads a JSON file in place of flags: keys are the run_glue names (Args'
 // JSON tags). Keys for which skip returns true are left alone (the command
 // line set them); null values are ignored. Unknown keys are an error, as
-// in HfArgumentParser.parse_json_file.
+// in HfArgumentParser.parse_json_file; options subtune does not support
+// (UnsupportedArgs) are named with the reason, unless their value asks for
+// what subtune does anyway.
 func (a *Args) SetFromJSON(data []byte, skip func(key string) bool) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -35,7 +37,7 @@ func (a *Args) SetFromJSON(data []byte, skip func(key string) bool) error {
 	fields := map[string]reflect.Value{}
 	v := reflect.ValueOf(a).Elem()
 	for i := 0; i < v.NumField(); i++ {
-		if tag := v.Type().Field(i).Tag.Get("json"); tag != "" {
+		if tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ","); tag != "" {
 			fields[tag] = v.Field(i)
 		}
 	}
@@ -43,6 +45,12 @@ func (a *Args) SetFromJSON(data []byte, skip func(key string) bool) error {
 	for key, val := range raw {
 		name := ArgsFileKey(key)
 		f, ok := fields[name]
+		if u, found := unsupportedArg(name); !ok && found {
+			if err := u.Check(jsonText(val)); err != nil {
+				return fmt.Errorf("%q: %s: %w", key, val, err)
+			}
+			continue
+		}
 		if !ok {
 			unknown = append(unknown, key)
 			continue
@@ -74,4 +82,25 @@ func (a *Args) SetFromJSON(data []byte, skip func(key string) bool) error {
 		}
 	}
 	return nil
+}
+
+// jsonText is a JSON scalar as it would be typed on a command line.
+func jsonText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return strings.TrimSpace(string(raw))
+}
+
+// ParseBool reads a boolean as HfArgumentParser's string_to_bool does:
+// yes, true, t, y, 1 and no, false, f, n, 0, in any case.
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "yes", "true", "t", "y", "1":
+		return true, nil
+	case "no", "false", "f", "n", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a boolean: want true or false (or yes, no, t, f, y, n, 1, 0)", s)
 }

@@ -20,6 +20,7 @@ type Predictions struct {
 	Scores  []float32 // the single output (regression)
 	Loss    float64   // mean loss over the examples, NaN without labels
 	Seconds float64
+	Batches int // forward passes, the evaluation loop's steps
 }
 
 // predict runs m in evaluation mode (no dropout) over d in order, in
@@ -44,6 +45,7 @@ func predict(m *model.Model, ws *model.Workspace, bt *batcher, d *Dataset, batch
 			idx[i-lo] = i
 		}
 		b := bt.fill(d, idx[:hi-lo])
+		p.Batches++
 		loss, err := m.Forward(ws, b, model.Pass{})
 		if err != nil && !math.IsNaN(loss) && !math.IsInf(loss, 0) {
 			return nil, err
@@ -72,7 +74,7 @@ func predict(m *model.Model, ws *model.Workspace, bt *batcher, d *Dataset, batch
 // scoreMetrics computes the task's metrics on labeled predictions and
 // names them as Trainer.evaluate does: eval_<metric>, eval_loss and the
 // speed figures.
-func scoreMetrics(task *glue.Task, regression bool, d *Dataset, p *Predictions, batchSize int) (Metrics, error) {
+func scoreMetrics(task *glue.Task, regression bool, d *Dataset, p *Predictions) (Metrics, error) {
 	var raw map[string]float64
 	var err error
 	if task != nil {
@@ -87,7 +89,7 @@ func scoreMetrics(task *glue.Task, regression bool, d *Dataset, p *Predictions, 
 	for k, v := range raw {
 		out["eval_"+k] = v
 	}
-	steps := (d.Len() + batchSize - 1) / batchSize
+	steps := p.Batches
 	out["eval_runtime"] = round(p.Seconds, 4)
 	out["eval_samples_per_second"] = round(float64(d.Len())/p.Seconds, 3)
 	out["eval_steps_per_second"] = round(float64(steps)/p.Seconds, 3)

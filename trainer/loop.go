@@ -19,15 +19,16 @@ type LoopConfig struct {
 	LearningRate, WeightDecay float64
 	Beta1, Beta2, Epsilon     float64   // 0: PyTorch's 0.9, 0.999, 1e-8
 	MaxGradNorm               float64   // <= 0: no clipping
-	WarmupSteps, TotalSteps   int       // the linear schedule
+	WarmupSteps, TotalSteps   int       // of the schedule
+	LRSchedulerType           string    // an optim.ScheduleTypes; "": linear
 	ParamHook                 ParamHook // nil: full fine-tuning
 }
 
 // Loop turns micro-batches into AdamW updates with the arithmetic of
 // HuggingFace's Trainer: per optimiser step, gradients of the micro-batches'
 // mean losses are averaged, clipped to a global norm, and applied with the
-// linear warmup/decay schedule evaluated at the step index. Step counts the
-// optimiser steps taken.
+// learning-rate schedule (linear warmup and decay by default) evaluated at
+// the step index. Step counts the optimiser steps taken.
 type Loop struct {
 	Model     *model.Model
 	WS        *model.Workspace
@@ -38,6 +39,9 @@ type Loop struct {
 
 	micro   int     // micro-batches accumulated into the current step
 	lossSum float64 // their losses
+
+	schedule    optim.Schedule
+	scheduleErr error // a schedule that cannot run; Finish returns it
 }
 
 // StepStats reports one optimiser step.
@@ -62,7 +66,12 @@ func NewLoop(m *model.Model, ws *model.Workspace, c LoopConfig) *Loop {
 	if c.Beta1 != 0 || c.Beta2 != 0 || c.Epsilon != 0 {
 		opt.Beta1, opt.Beta2, opt.Eps = c.Beta1, c.Beta2, c.Epsilon
 	}
-	return &Loop{Model: m, WS: ws, Opt: opt, ParamHook: c.ParamHook, Config: c}
+	typ := c.LRSchedulerType
+	if typ == "" {
+		typ = "linear"
+	}
+	sched, err := optim.NewSchedule(typ, c.WarmupSteps, c.TotalSteps, c.LearningRate)
+	return &Loop{Model: m, WS: ws, Opt: opt, ParamHook: c.ParamHook, Config: c, schedule: sched, scheduleErr: err}
 }
 
 // TrainableParams counts the numbers the optimiser updates.
@@ -96,6 +105,9 @@ func (l *Loop) Finish() (StepStats, error) {
 	if l.micro == 0 {
 		return StepStats{}, errors.New("trainer: optimiser step without a micro-batch")
 	}
+	if l.scheduleErr != nil {
+		return StepStats{}, l.scheduleErr
+	}
 	m := l.Model
 	if l.micro > 1 {
 		// The Trainer divides each micro-batch's loss by the number of
@@ -114,7 +126,7 @@ func (l *Loop) Finish() (StepStats, error) {
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return StepStats{}, fmt.Errorf("%w: the gradient norm is %v", ErrNonFinite, norm)
 	}
-	factor := optim.LinearWarmup(l.Step, l.Config.WarmupSteps, l.Config.TotalSteps)
+	factor := l.schedule.Factor(l.Step)
 	l.Opt.Step(factor)
 	l.Step++
 	if l.ParamHook != nil {
@@ -142,7 +154,7 @@ func (l *Loop) TrainStep(batches []*model.Batch, seeds []uint64) (StepStats, err
 // NextLR is the learning rate of the next step, which the Trainer logs as
 // "learning_rate" (it reads the scheduler after stepping it).
 func (l *Loop) NextLR() float64 {
-	return l.Config.LearningRate * optim.LinearWarmup(l.Step, l.Config.WarmupSteps, l.Config.TotalSteps)
+	return l.Config.LearningRate * l.schedule.Factor(l.Step)
 }
 
 // dropoutSeed gives micro-batch k of a run its own dropout masks, a pure

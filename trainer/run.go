@@ -417,7 +417,7 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 	loop := NewLoop(m, r.ws, LoopConfig{
 		LearningRate: a.LearningRate, WeightDecay: a.WeightDecay,
 		Beta1: a.AdamBeta1, Beta2: a.AdamBeta2, Epsilon: a.AdamEpsilon,
-		MaxGradNorm: a.MaxGradNorm, WarmupSteps: s.warmup, TotalSteps: s.maxSteps, ParamHook: rp,
+		MaxGradNorm: a.MaxGradNorm, WarmupSteps: s.warmup, TotalSteps: s.maxSteps, LRSchedulerType: a.LRSchedulerType, ParamHook: rp,
 	})
 	st := &State{
 		EvalSteps: a.EvalSteps, LoggingSteps: a.LoggingSteps, MaxSteps: s.maxSteps, NumTrainEpochs: s.epochs,
@@ -496,9 +496,14 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 	if r.resumeDir != "" {
 		lastSaved = st.GlobalStep
 	}
+	newBest := false // the evaluation of this step scored best so far
 	save := func() error {
 		if lastSaved == loop.Step {
 			return nil
+		}
+		if newBest {
+			best := filepath.Join(a.OutputDir, fmt.Sprintf("%s%d", CheckpointPrefix, loop.Step))
+			st.BestModelCheckpoint = &best
 		}
 		// A checkpoint is a loadable model folder, tokenizer included.
 		extra := []func(string) error{r.tok.Save, func(dir string) error {
@@ -507,9 +512,10 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 		if rp != nil {
 			extra = append(extra, rp.Save)
 		}
-		if _, err := SaveCheckpoint(a.OutputDir, loop.Step, m, loop.Opt, st, settings, keep, extra...); err != nil {
+		if _, err := SaveCheckpoint(a.OutputDir, loop.Step, m, loop.Opt, st, settings, 0, extra...); err != nil {
 			return fmt.Errorf("saving the checkpoint of step %d: %w", loop.Step, err)
 		}
+		rotateCheckpoints(a.OutputDir, keep, st.BestModelCheckpoint, a.LoadBestModelAtEnd)
 		lastSaved = loop.Step
 		return nil
 	}
@@ -576,13 +582,14 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 		if r.hooks.OnStep != nil {
 			r.hooks.OnStep(step, stats)
 		}
-		if step%a.LoggingSteps == 0 {
+		if (a.LoggingStrategy == "steps" && step%a.LoggingSteps == 0) || (a.LoggingStrategy == "epoch" && epochEnd) {
 			line := Metrics{"loss": round(st.Resume.LogLoss/float64(st.Resume.LogSteps), 4), "grad_norm": stats.GradNorm,
 				"learning_rate": loop.NextLR(), "epoch": st.Epoch, "step": float64(step)}
 			st.LogHistory = append(st.LogHistory, line)
 			st.Resume.LogLoss, st.Resume.LogSteps = 0, 0
 			bar.Println("%s", mustJSON(line))
 		}
+		newBest = false
 		if len(r.evalSets) > 0 && ((a.EvalStrategy == "steps" && step%a.EvalSteps == 0) || (a.EvalStrategy == "epoch" && epochEnd)) {
 			// As the Trainer, evaluate during training on the first
 			// evaluation set only (MNLI: matched).
@@ -593,6 +600,9 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 			met["epoch"], met["step"] = st.Epoch, float64(step)
 			st.LogHistory = append(st.LogHistory, met)
 			bar.Println("%s", mustJSON(met))
+			if newBest, err = r.trackBest(st, met); err != nil {
+				return err
+			}
 		}
 		st.Resume.TrainSeconds = trainedBefore + time.Since(start).Seconds()
 		saveNow := (a.SaveStrategy == "steps" && step%a.SaveSteps == 0) || (a.SaveStrategy == "epoch" && epochEnd) ||
@@ -612,6 +622,9 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 		}
 	}
 	finish()
+	if err := r.loadBest(m, rp, st); err != nil {
+		return err
+	}
 
 	runtime := time.Since(start).Seconds()
 	samples := float64(s.n) * a.NumTrainEpochs
@@ -699,7 +712,7 @@ func (r *run) evaluate(set evalSet) (Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	return scoreMetrics(r.task, r.regression, set.d, p, r.a.PerDeviceEvalBatchSize)
+	return scoreMetrics(r.task, r.regression, set.d, p)
 }
 
 func (r *run) evalRun(res *Result) error {

@@ -44,14 +44,17 @@ func checkSettings(dir string, now Settings) error {
 // FlagSettings returns the options held in the struct v (or a pointer to
 // it) whose JSON tags are flag names, as Args' are: every field except
 // those tagged `json:"-"` and those tagged `resume:"free"`, which cannot
-// change the weights (logging, evaluation, output, threads).
+// change the weights (logging, evaluation, output, threads). Fields tagged
+// `resume:"ifset"` are left out while they hold their zero value: options
+// added after checkpoints were written, which those checkpoints lack.
 func FlagSettings(v any) Settings {
 	rv := reflect.Indirect(reflect.ValueOf(v))
 	s := Settings{}
 	for i := 0; i < rv.NumField(); i++ {
 		f := rv.Type().Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if !f.IsExported() || name == "" || name == "-" || f.Tag.Get("resume") == "free" {
+		tag := f.Tag.Get("resume")
+		if !f.IsExported() || name == "" || name == "-" || tag == "free" || (tag == "ifset" && rv.Field(i).IsZero()) {
 			continue
 		}
 		s["--"+name] = formatSetting(rv.Field(i))
@@ -61,6 +64,11 @@ func FlagSettings(v any) Settings {
 
 func formatSetting(v reflect.Value) string {
 	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return ""
+		}
+		return formatSetting(v.Elem())
 	case reflect.Float32, reflect.Float64:
 		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
 	case reflect.Slice:

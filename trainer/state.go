@@ -35,6 +35,7 @@ func (m *Metrics) UnmarshalJSON(data []byte) error {
 // transformers can read the file), and, kept in a file of its own in each
 // checkpoint (subtune_state.json), what subtune needs to resume exactly.
 type State struct {
+	BestGlobalStep      *int      `json:"best_global_step"`
 	BestMetric          *float64  `json:"best_metric"`
 	BestModelCheckpoint *string   `json:"best_model_checkpoint"`
 	Epoch               float64   `json:"epoch"`

@@ -37,7 +37,7 @@ func TestStateKeys(t *testing.T) {
 		got = append(got, k)
 	}
 	slices.Sort(got)
-	want := []string{"best_metric", "best_model_checkpoint", "epoch", "eval_steps", "global_step", "is_hyper_param_search",
+	want := []string{"best_global_step", "best_metric", "best_model_checkpoint", "epoch", "eval_steps", "global_step", "is_hyper_param_search",
 		"is_local_process_zero", "is_world_process_zero", "log_history", "logging_steps", "max_steps",
 		"num_input_tokens_seen", "num_train_epochs", "save_steps", "total_flos", "train_batch_size", "trial_name", "trial_params"}
 	if !slices.Equal(got, want) {

@@ -229,7 +229,7 @@ func TestValidate(t *testing.T) {
 		{"no model", func(a *Args) { a.ModelNameOrPath = "" }, "--model_name_or_path is required"},
 		{"no task", func(a *Args) { a.TaskName = "" }, "need --task_name"},
 		{"nothing to do", func(a *Args) { a.DoTrain, a.DoEval = false, false }, "nothing to do"},
-		{"bad schedule", func(a *Args) { a.LRSchedulerType = "cosine" }, "--lr_scheduler_type"},
+		{"bad schedule", func(a *Args) { a.LRSchedulerType = "cosnie" }, "--lr_scheduler_type \"cosnie\": want one of"},
 		{"bad trajectory", func(a *Args) { a.SaveTrajectory = "sometimes" }, "sometimes"},
 		{"bad trajectory dtype", func(a *Args) { a.TrajectoryDType = "f16" }, "--trajectory_dtype"},
 		{"bad strategy", func(a *Args) { a.EvalStrategy = "often" }, "--eval_strategy"},

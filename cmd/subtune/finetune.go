@@ -18,9 +18,6 @@ import (
 // finetuneArgs receive the flags of `subtune finetune`.
 var finetuneArgs = trainer.DefaultArgs()
 
-// finetuneSource receives its --model_revision, --cache_dir and --token.
-var finetuneSource modelSource
-
 var finetuneCmd = newFinetuneCmd()
 
 func init() { rootCmd.AddCommand(finetuneCmd) }
@@ -62,11 +59,11 @@ and head in full space; --random_subspace dense|fastfood|said with
 Without --data_dir the GLUE files shipped with subtune are used, so
   subtune finetune --task_name rte --model_name_or_path MODEL --output_dir OUT --do_train --do_eval
 works on a fresh checkout.`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: runFinetune,
+		// The flags are parsed as HfArgumentParser parses them (--fp16 False).
+		DisableFlagParsing: true,
+		RunE:               withRunGlueFlags(runFinetune),
 	}
 	addFinetuneFlags(cmd.Flags(), &finetuneArgs)
-	finetuneSource.addFlags(cmd.Flags())
 	return graceful(cmd)
 }
 
@@ -114,6 +111,9 @@ func extensionSettings(fs *pflag.FlagSet) trainer.Settings {
 func runFinetune(cmd *cobra.Command, args []string) error {
 	fs := cmd.Flags()
 	a := finetuneArgs
+	if len(args) > 1 {
+		return fmt.Errorf("unexpected arguments %q: give flags, and at most one JSON file of arguments", args)
+	}
 	if len(args) == 1 {
 		if !strings.HasSuffix(args[0], ".json") {
 			return fmt.Errorf("unexpected argument %q (a JSON file of arguments ends in .json)", args[0])
@@ -166,6 +166,7 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 // resolveFinetuneModel turns hub ids in --model_name_or_path and
 // --tokenizer_name into their snapshot folders, which the run records.
 func resolveFinetuneModel(ctx context.Context, a *trainer.Args, log io.Writer) error {
+	finetuneSource := modelSource{revision: a.ModelRevision, cacheDir: a.CacheDir, token: a.Token}
 	var err error
 	if a.ModelNameOrPath != "" {
 		if a.ModelNameOrPath, err = finetuneSource.resolve(ctx, a.ModelNameOrPath, log); err != nil {

@@ -22,10 +22,16 @@ const modelNameHelp = "model folder, or hub model id (name or org/name, optional
 
 // addFlags registers the flags on fs.
 func (s *modelSource) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&s.revision, "model_revision", "", `branch, tag, commit or pull request (refs/pr/N) of a hub model (default "main"; or name@revision)`)
-	fs.StringVar(&s.cacheDir, "cache_dir", "", "HuggingFace hub cache (default $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)")
-	fs.StringVar(&s.token, "token", "", "hub access token for private or gated models (default $HF_TOKEN, else the token huggingface-cli login saved)")
+	fs.StringVar(&s.revision, "model_revision", "", modelRevisionHelp)
+	fs.StringVar(&s.cacheDir, "cache_dir", "", cacheDirHelp)
+	fs.StringVar(&s.token, "token", "", tokenHelp)
 }
+
+const (
+	modelRevisionHelp = `branch, tag, commit or pull request (refs/pr/N) of a hub model (default "main"; or name@revision)`
+	cacheDirHelp      = "HuggingFace hub cache (default $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)"
+	tokenHelp         = "hub access token for private or gated models (default $HF_TOKEN, else the token huggingface-cli login saved)"
+)
 
 func (s *modelSource) options(log io.Writer) hfhub.Options {
 	return hfhub.Options{Revision: s.revision, CacheDir: s.cacheDir, Token: s.token, Progress: log}
