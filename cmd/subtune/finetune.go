@@ -56,6 +56,10 @@ The paper's variants: --subspace FILE (from 'subtune extract') trains the
 encoder only inside that subspace, θ = θ0 + Vᵀ·(1/h)Σzᵢ, with the embeddings
 and head in full space; --random_subspace dense|fastfood|said with
 --subspace_dim d is the random baseline; --freeze_encoder the frozen one.
+A subspace run also writes its adapter (adapter_config.json and
+adapter_model.safetensors: z and the modules trained in full space) and
+prints its size; --save_merged_model=false writes the adapter alone, and
+'subtune merge' rebuilds the model from it.
 --disable_dims outliers:FILE|random:N holds those encoder positions at zero
 (the outlier ablation; FILE from 'subtune outliers').
 
