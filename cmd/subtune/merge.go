@@ -50,6 +50,9 @@ moved since the run.`,
 			if err != nil {
 				return err
 			}
+			if same(outDir, a.baseDir) {
+				return fmt.Errorf("--output_dir %s is the base model's folder: the merged model would replace the base", outDir)
+			}
 			if err := checkpoint.Save(outDir, m, safetensors.F32); err != nil {
 				return err
 			}
@@ -137,4 +140,11 @@ func copyTokenizer(out, adapterDir, baseDir string, log io.Writer) error {
 		return nil
 	}
 	return tok.Save(out)
+}
+
+// same reports whether two paths name the same existing folder.
+func same(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }

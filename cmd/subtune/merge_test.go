@@ -187,3 +187,29 @@ func fileSize(t *testing.T, dir, name string) int64 {
 	}
 	return st.Size()
 }
+
+// TestMergeHubBase: an adapter trained on a hub model records its id and
+// revision, and merge fetches that base by them; merging into the base's
+// own folder is refused.
+func TestMergeHubBase(t *testing.T) {
+	_, local := hubEnv(t)
+	full, _ := subspaceFinetune(t, local, "--random_subspace", "fastfood", "--subspace_dim", "3", "--ensemble", "2")
+	alone, _ := subspaceFinetune(t, "org/tiny@main", "--random_subspace", "fastfood", "--subspace_dim", "3", "--ensemble", "2",
+		"--save_merged_model=false")
+	c, err := adapter.ReadConfig(alone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseModelNameOrPath != "org/tiny" || c.Revision == nil || *c.Revision != "main" {
+		t.Errorf("base_model_name_or_path %q, revision %v: want org/tiny at main", c.BaseModelNameOrPath, c.Revision)
+	}
+	merged := t.TempDir()
+	if log, err := runRoot(t, "merge", "--adapter", alone, "--output_dir", merged); err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	sameWeights(t, full, merged)
+	_, err = runRoot(t, "merge", "--adapter", alone, "--model_name_or_path", local, "--output_dir", local)
+	if err == nil || !strings.Contains(err.Error(), "is the base model's folder") {
+		t.Errorf("merging into the base's folder: %v", err)
+	}
+}
