@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -198,15 +199,28 @@ func TestRefused(t *testing.T) {
 		os.WriteFile(filepath.Join(d, WeightsFile), w, 0o644)
 		return d
 	}
-	extra := t.TempDir()
 	ts, _, err := safetensors.ReadFile(filepath.Join(dir, WeightsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts["base_model.model.bert.encoder.layer.0.output.dense.bias"] = safetensors.Tensor{DType: safetensors.F32, Shape: []int{16}, F32: make([]float32, 16)}
-	safetensors.Write(filepath.Join(extra, WeightsFile), ts, nil)
 	data, _ := os.ReadFile(filepath.Join(dir, ConfigFile))
-	os.WriteFile(filepath.Join(extra, ConfigFile), data, 0o644)
+	withTensors := func(change func(ts map[string]safetensors.Tensor)) string {
+		d := t.TempDir()
+		ts := maps.Clone(ts)
+		change(ts)
+		safetensors.Write(filepath.Join(d, WeightsFile), ts, nil)
+		os.WriteFile(filepath.Join(d, ConfigFile), data, 0o644)
+		return d
+	}
+	extra := withTensors(func(ts map[string]safetensors.Tensor) {
+		ts["base_model.model.bert.encoder.layer.0.output.dense.bias"] = safetensors.Tensor{DType: safetensors.F32, Shape: []int{16}, F32: make([]float32, 16)}
+	})
+	const head = "base_model.model.classifier.weight"
+	transposed := withTensors(func(ts map[string]safetensors.Tensor) {
+		w := ts[head]
+		ts[head] = safetensors.Tensor{DType: w.DType, Shape: []int{w.Shape[1], w.Shape[0]}, F32: w.F32}
+	})
+	noHead := withTensors(func(ts map[string]safetensors.Tensor) { delete(ts, head) })
 
 	for _, tc := range []struct {
 		name, dir, base string
@@ -218,6 +232,8 @@ func TestRefused(t *testing.T) {
 		{"peft_type", edit(t, func(c map[string]any) { c["peft_type"] = "LORA" }), baseDir, Options{}, []string{`peft_type "LORA"`, ConfigFile}},
 		{"no labels", edit(t, func(c map[string]any) { delete(c, "labels") }), baseDir, Options{}, []string{"labels is empty"}},
 		{"extra tensor", extra, baseDir, Options{}, []string{"tensor base_model.model.bert.encoder.layer.0.output.dense.bias", "modules_to_save"}},
+		{"transposed", transposed, baseDir, Options{}, []string{head, "shape [16 3]", "the model's [3 16]"}},
+		{"missing", noHead, baseDir, Options{}, []string{head}},
 		{"no adapter", t.TempDir(), baseDir, Options{}, []string{"is not an adapter folder"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -79,6 +79,9 @@ func readWeights(path string, m *model.Model, r *subspace.Reparam, c *Config) er
 		}
 		name := modulePrefix + t.Name
 		seen[name] = true
+		if info, ok := f.Info(name); ok && !slices.Equal(info.Shape, t.Shape) {
+			return fmt.Errorf("adapter: %s: tensor %s has shape %v, the model's %v", path, name, info.Shape, t.Shape)
+		}
 		if err := f.ReadFloat32Into(name, m.Data[t.Offset:t.Offset+t.Size]); err != nil {
 			return fmt.Errorf("adapter: %w", err)
 		}
