@@ -114,7 +114,17 @@ func Load(ctx context.Context, nameOrPath string, hub hfhub.Options, opts Option
 	if err != nil {
 		return nil, checkpoint.Report{}, err
 	}
-	m, rep, err := checkpoint.Load(dir, model.SequenceClassification, checkpoint.Options{
+	m, rep, err := checkpoint.Load(dir, model.SequenceClassification, CheckpointOptions(opts))
+	if err != nil {
+		return nil, rep, err
+	}
+	return Open(m, rep, dir, opts)
+}
+
+// CheckpointOptions are the options Load reads a model with: dropout off,
+// memory checked for opts' batches.
+func CheckpointOptions(opts Options) checkpoint.Options {
+	return checkpoint.Options{
 		Usage: model.Usage{Batch: opts.BatchSize, SeqLen: opts.MaxSeqLength},
 		// Dropout is off in evaluation anyway; with it zero the workspace
 		// needs no separate dropped-out attention buffers.
@@ -122,11 +132,13 @@ func Load(ctx context.Context, nameOrPath string, hub hfhub.Options, opts Option
 			zero := 0.0
 			c.HiddenDropoutProb, c.AttentionDropoutProb, c.ClassifierDropout = 0, 0, &zero
 		},
-	})
-	if err != nil {
-		return nil, rep, err
 	}
-	tok, tokErr := tokenizer.Load(dir)
+}
+
+// Open returns a Predictor for m, loaded with CheckpointOptions, and the
+// tokenizer in tokDir if it holds one; rep gains the predictor's warnings.
+func Open(m *model.Model, rep checkpoint.Report, tokDir string, opts Options) (*Predictor, checkpoint.Report, error) {
+	tok, tokErr := tokenizer.Load(tokDir)
 	p, err := New(m, tok, opts)
 	if err != nil {
 		return nil, rep, err

@@ -23,27 +23,27 @@ const (
 // and the basis. Save writes it and ReadCoordinates reads it; both live
 // here so that no other package reads the metadata by its keys.
 type Coordinates struct {
-	Kind  string // KindIntrinsic, KindDense, KindFastfood or KindSAID
-	Scope string // ScopeLayer, ScopeMatrix or ScopeGlobal
-	Rows  string // intrinsic bases: the rows they were extracted from
+	Kind  string `json:"kind"`           // KindIntrinsic, KindDense, KindFastfood or KindSAID
+	Scope string `json:"scope"`          // ScopeLayer, ScopeMatrix or ScopeGlobal
+	Rows  string `json:"rows,omitempty"` // intrinsic bases: the rows they were extracted from
 
-	Basis       string // the basis file (intrinsic), or a description of the random basis
-	BasisID     string // Basis.ID
-	BasisSHA256 string // intrinsic bases: SHA-256 of the basis file; "" in files written before it was recorded
+	Basis       string `json:"basis"`                  // the basis file (intrinsic), or a description of the random basis
+	BasisID     string `json:"basis_id"`               // Basis.ID
+	BasisSHA256 string `json:"basis_sha256,omitempty"` // intrinsic bases: SHA-256 of the basis file; "" in files written before it was recorded
 	// BasisDType is how the run held the basis's directions in memory, F32
 	// or BF16 (--subspace_dtype): it changes V, and so the update, at the
 	// bfloat16 rounding. Empty for Fastfood, which computes its directions,
 	// and in files written before it was recorded.
-	BasisDType safetensors.DType
-	BasisSeed  uint64 // random bases: the seed that regenerates them
+	BasisDType safetensors.DType `json:"basis_dtype,omitempty"`
+	BasisSeed  uint64            `json:"basis_seed"` // random bases: the seed that regenerates them
 
-	Theta0SHA256 string // intrinsic bases: the θ0 they were extracted around
-	NumLayers    int
-	LayerSize    int
-	Dims         []int   // d of every block, in coordinate order
-	Ensemble     int     // h, the copies of every coordinate
-	InitStd      float64 // the copies' initial standard deviation
-	Seed         uint64  // the copies' initial draw
+	Theta0SHA256 string  `json:"basis_theta0_sha256,omitempty"` // intrinsic bases: the θ0 they were extracted around
+	NumLayers    int     `json:"num_layers"`
+	LayerSize    int     `json:"layer_size"`
+	Dims         []int   `json:"d"`        // d of every block, in coordinate order
+	Ensemble     int     `json:"h"`        // h, the copies of every coordinate
+	InitStd      float64 `json:"init_std"` // the copies' initial standard deviation
+	Seed         uint64  `json:"seed"`     // the copies' initial draw
 }
 
 // Metadata keys of the coordinates file (format, version, kind, scope,
@@ -156,8 +156,9 @@ func parseCoordinates(path string, meta map[string]string) (*Coordinates, error)
 	return c, nil
 }
 
-// coordinates describes r for its coordinates file.
-func (r *Reparam) coordinates() (*Coordinates, error) {
+// Coordinates describes r: what its coordinates file records, and what an
+// adapter built on r records about its subspace.
+func (r *Reparam) Coordinates() (*Coordinates, error) {
 	b := r.basis
 	dims := make([]int, len(b.blocks))
 	for i, bl := range b.blocks {
@@ -176,12 +177,10 @@ func (r *Reparam) coordinates() (*Coordinates, error) {
 		Dims: dims, Ensemble: r.opts.Ensemble, InitStd: r.opts.InitStd, Seed: r.opts.Seed}, nil
 }
 
-// Save writes the copies (and λ) to path, described by Coordinates.
-func (r *Reparam) Save(path string) error {
-	c, err := r.coordinates()
-	if err != nil {
-		return err
-	}
+// Tensors are what r learned, as Save stores them: one [h, d] tensor
+// "<block>.z" per block (and "<block>.lambda", [1], for SAID). They share
+// r's memory.
+func (r *Reparam) Tensors() map[string]safetensors.Tensor {
 	h := r.opts.Ensemble
 	ts := map[string]safetensors.Tensor{}
 	for bi, bl := range r.basis.blocks {
@@ -191,7 +190,27 @@ func (r *Reparam) Save(path string) error {
 			ts[bl.name+lambdaSuffix] = safetensors.Tensor{DType: safetensors.F32, Shape: []int{1}, F32: r.Lambda[bi : bi+1]}
 		}
 	}
-	if err := safetensors.Write(path, ts, c.metadata()); err != nil {
+	return ts
+}
+
+// SetTensors reads back what Tensors names, through read, which fills dst
+// with the tensor name (of dst's length) or fails.
+func (r *Reparam) SetTensors(read func(name string, dst []float32) error) error {
+	for name, t := range r.Tensors() {
+		if err := read(name, t.F32); err != nil {
+			return fmt.Errorf("subspace: %w", err)
+		}
+	}
+	return nil
+}
+
+// Save writes the copies (and λ) to path, described by Coordinates.
+func (r *Reparam) Save(path string) error {
+	c, err := r.Coordinates()
+	if err != nil {
+		return err
+	}
+	if err := safetensors.Write(path, r.Tensors(), c.metadata()); err != nil {
 		return fmt.Errorf("subspace: %w", err)
 	}
 	return nil
@@ -213,19 +232,8 @@ func (r *Reparam) Load(path string) error {
 	if c.BasisID != b.ID() {
 		return fmt.Errorf("subspace: %s: the coordinates belong to basis %s (%s), this run uses %s (%s)", path, c.Basis, c.BasisID, b.Source, b.ID())
 	}
-	h := r.opts.Ensemble
-	if c.Ensemble != h {
+	if h := r.opts.Ensemble; c.Ensemble != h {
 		return fmt.Errorf("subspace: %s: the coordinates have %d copies per coordinate, this run %d (--ensemble)", path, c.Ensemble, h)
 	}
-	for bi, bl := range b.blocks {
-		if err := f.ReadFloat32Into(bl.name+zSuffix, r.Z[r.zOff[bi]:r.zOff[bi]+h*bl.dim]); err != nil {
-			return fmt.Errorf("subspace: %w", err)
-		}
-		if r.Lambda != nil {
-			if err := f.ReadFloat32Into(bl.name+lambdaSuffix, r.Lambda[bi:bi+1]); err != nil {
-				return fmt.Errorf("subspace: %w", err)
-			}
-		}
-	}
-	return nil
+	return r.SetTensors(f.ReadFloat32Into)
 }

@@ -126,3 +126,6 @@ func blockWord(scope string, n int) string {
 	}
 	return w
 }
+
+// Reparam is the re-parameterisation h trains, nil for the Freeze baseline.
+func (h *Hook) Reparam() *Reparam { return h.r }

@@ -47,6 +47,10 @@ type Hooks struct {
 	// NewParamHook), by flag name ("--subspace"): a resumed run must have
 	// the same.
 	Settings Settings
+	// SaveModel, when set, writes the trained model into the output
+	// directory in place of checkpoint.Save (save_pretrained): a subspace
+	// run writes its adapter, with or without the merged model.
+	SaveModel func(dir string, m *model.Model) error
 }
 
 // Result is what a run produced.
@@ -645,7 +649,11 @@ func (r *run) trainRun(ctx context.Context, res *Result) error {
 	res.Train = train
 
 	// The final model, as trainer.save_model(): an HF folder in output_dir.
-	if err := checkpoint.Save(a.OutputDir, m, safetensors.F32); err != nil {
+	saveModel := r.hooks.SaveModel
+	if saveModel == nil {
+		saveModel = func(dir string, m *model.Model) error { return checkpoint.Save(dir, m, safetensors.F32) }
+	}
+	if err := saveModel(a.OutputDir, m); err != nil {
 		return err
 	}
 	if err := r.tok.Save(a.OutputDir); err != nil {

@@ -53,6 +53,10 @@ The paper's variants: --subspace FILE (from 'subtune extract') trains the
 encoder only inside that subspace, θ = θ0 + Vᵀ·(1/h)Σzᵢ, with the embeddings
 and head in full space; --random_subspace dense|fastfood|said with
 --subspace_dim d is the random baseline; --freeze_encoder the frozen one.
+A subspace run also writes its adapter (adapter_config.json and
+adapter_model.safetensors: z and the modules trained in full space) and
+prints its size; --save_merged_model=false writes the adapter alone, and
+'subtune merge' rebuilds the model from it.
 --disable_dims outliers:FILE|random:N holds those encoder positions at zero
 (the outlier ablation; FILE from 'subtune outliers').
 
@@ -77,6 +81,11 @@ type finetuneExtension struct {
 	Flags func(fs *pflag.FlagSet)
 	// ParamHook returns nil when the extension's flags do not ask for it.
 	ParamHook func(a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error)
+	// SaveModel, when set, writes the trained model of a run that selected
+	// the extension, in place of save_pretrained.
+	SaveModel func(dir string, m *model.Model) error
+	// Done, when set, reports on a finished run that selected the extension.
+	Done func(w io.Writer)
 
 	flags []string // the names Flags registered
 }
@@ -94,15 +103,22 @@ func registerFinetuneExtension(e finetuneExtension) {
 	finetuneExtensions = append(finetuneExtensions, e)
 }
 
+// resumeFree annotates an extension's flag that only changes what a run
+// writes, not its weights: a resumed run may give another value.
+const resumeFree = "subtune-resume-free"
+
 // extensionSettings are the values of every extension's flags, each of
-// which may change the weights: a resumed run must have the same. (Those of
-// an extension a run does not select are recorded too, so that selecting
-// it on resume names the one flag that differs.)
+// which may change the weights unless annotated resumeFree: a resumed run
+// must have the same. (Those of an extension a run does not select are
+// recorded too, so that selecting it on resume names the one flag that
+// differs.)
 func extensionSettings(fs *pflag.FlagSet) trainer.Settings {
 	s := trainer.Settings{}
 	for _, e := range finetuneExtensions {
 		for _, name := range e.flags {
-			s["--"+name] = fs.Lookup(name).Value.String()
+			if f := fs.Lookup(name); f.Annotations[resumeFree] == nil {
+				s["--"+name] = f.Value.String()
+			}
 		}
 	}
 	return s
@@ -126,6 +142,7 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 		a.EvalStrategy = "steps"
 	}
 	var hooks trainer.Hooks
+	var selected *finetuneExtension
 	for _, e := range finetuneExtensions {
 		if e.ParamHook == nil {
 			continue
@@ -140,7 +157,8 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 		if hooks.NewParamHook != nil {
 			return errors.New("more than one re-parameterisation selected (" + e.Name + " and another)")
 		}
-		hooks.NewParamHook = f
+		hooks.NewParamHook, hooks.SaveModel = f, e.SaveModel
+		selected = &e
 	}
 	hooks.Settings = extensionSettings(fs)
 	// Every value is checked before the model is looked for (or fetched).
@@ -159,6 +177,9 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 	fmt.Fprintf(os.Stderr, "done in %s; results in %s\n", time.Since(start).Round(time.Second), a.OutputDir)
 	if res.TrajectoryDir != "" {
 		fmt.Fprintf(os.Stderr, "trajectory: %s\n", res.TrajectoryDir)
+	}
+	if selected != nil && selected.Done != nil && a.DoTrain {
+		selected.Done(cmd.ErrOrStderr())
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -8,23 +10,27 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/subtune/subtune/atomicfile"
+	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/inference"
 )
 
 func init() { rootCmd.AddCommand(newPredictCmd()) }
 
 func newPredictCmd() *cobra.Command {
-	var modelPath, input, output string
+	var input, output string
 	o := inference.DefaultOptions()
 	var threads int
-	var src modelSource
+	var src adapterSource
 	cmd := &cobra.Command{
 		Use:   "predict",
 		Short: "Run a sequence-classification model over JSON lines",
 		Long: `Runs a BERT or RoBERTa sequence classifier over the JSON lines of --input.
 The model is a HuggingFace model folder, or a hub model id (name or
 org/name, optionally @revision) fetched into the HuggingFace cache as
-transformers does (HF_ENDPOINT, HF_TOKEN, HF_HOME and HF_HUB_OFFLINE apply).
+transformers does (HF_ENDPOINT, HF_TOKEN, HF_HOME and HF_HUB_OFFLINE apply),
+or --adapter, a subspace run's adapter, applied in memory to its base model
+(the adapter's base_model_name_or_path unless --model_name_or_path is
+given), as 'subtune merge' would without writing the merged folder.
 Each input line is either
 
   {"input_ids": [...], "token_type_ids": [...], "attention_mask": [...]}
@@ -51,11 +57,7 @@ An --output file is written only when every line succeeded.`,
 			setThreads(threads)
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
-			dir, err := src.resolve(ctx, modelPath, stderr)
-			if err != nil {
-				return err
-			}
-			p, rep, err := inference.Load(ctx, dir, src.options(stderr), o)
+			p, rep, err := src.predictor(ctx, o, stderr)
 			if err != nil {
 				return err
 			}
@@ -94,13 +96,37 @@ An --output file is written only when every line succeeded.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&modelPath, "model_name_or_path", "", modelNameHelp)
-	src.addFlags(f)
+	src.addFlags(f, modelNameHelp+"; with --adapter, its base model (default: the adapter's)")
 	f.StringVar(&input, "input", "-", `JSON lines to predict ("-": stdin)`)
 	f.StringVar(&output, "output", "-", `where the predictions go ("-": stdout)`)
 	f.IntVar(&o.BatchSize, "batch_size", o.BatchSize, "inputs per batch")
 	f.IntVar(&o.MaxSeqLength, "max_seq_length", o.MaxSeqLength, "tokens per text input after truncation, special tokens included (capped, with a warning, at the model's positions)")
 	f.IntVar(&threads, "threads", 0, "CPU threads for GEMM and element-wise kernels (0: all cores)")
-	_ = cmd.MarkFlagRequired("model_name_or_path")
 	return graceful(cmd)
+}
+
+// predictor loads the model to predict with: a model folder or hub id, or
+// an adapter applied to its base in memory (--adapter).
+func (s *adapterSource) predictor(ctx context.Context, o inference.Options, log io.Writer) (*inference.Predictor, checkpoint.Report, error) {
+	if s.adapterDir == "" {
+		switch {
+		case s.base == "":
+			return nil, checkpoint.Report{}, errors.New("--model_name_or_path is required (or --adapter)")
+		case s.basis != "":
+			return nil, checkpoint.Report{}, errors.New("--basis needs --adapter")
+		}
+		dir, err := s.models.resolve(ctx, s.base, log)
+		if err != nil {
+			return nil, checkpoint.Report{}, err
+		}
+		return inference.Load(ctx, dir, s.models.options(log), o)
+	}
+	if err := o.Validate(); err != nil {
+		return nil, checkpoint.Report{}, err
+	}
+	m, a, err := s.load(ctx, log, inference.CheckpointOptions(o))
+	if err != nil {
+		return nil, checkpoint.Report{}, err
+	}
+	return inference.Open(m, checkpoint.Report{}, tokenizerDir(s.adapterDir, a.baseDir), o)
 }
