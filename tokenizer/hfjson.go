@@ -3,7 +3,6 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 )
 
 // hfFile is the part of HF tokenizers' tokenizer.json that this package
@@ -72,8 +71,9 @@ type templatePiece struct {
 }
 
 // loadTokenizerJSON builds a Tokenizer from a tokenizer.json file.
-func loadTokenizerJSON(path string, tc *tokenizerConfig) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+func loadTokenizerJSON(src folder, tc *tokenizerConfig) (*Tokenizer, error) {
+	path := src.path("tokenizer.json")
+	data, err := src.read("tokenizer.json")
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +135,9 @@ func loadTokenizerJSON(path string, tc *tokenizerConfig) (*Tokenizer, error) {
 		}
 		if f.Model.MaxInputCharsPerWord != nil {
 			maxChars = *f.Model.MaxInputCharsPerWord
+		}
+		if maxChars < 0 {
+			return nil, bad("model.max_input_chars_per_word %d: want 0 or more", maxChars)
 		}
 		unk, ok := t.vocab[names.unk]
 		if !ok {
