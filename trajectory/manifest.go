@@ -3,6 +3,7 @@ package trajectory
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -129,12 +130,20 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trajectory: %w", err)
 	}
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
+	m, err := parseManifest(data)
+	if err != nil {
 		return nil, fmt.Errorf("trajectory: %s: %w", path, err)
 	}
+	return m, nil
+}
+
+func parseManifest(data []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
 	if err := m.check(); err != nil {
-		return nil, fmt.Errorf("trajectory: %s: %w", path, err)
+		return nil, err
 	}
 	return &m, nil
 }
@@ -148,8 +157,12 @@ func (m *Manifest) check() error {
 	}
 	off := 0
 	for _, t := range m.LayerTensors {
-		if t.Offset != off || t.Size <= 0 {
+		// Sizes are bounded before they are added, so the sum cannot wrap.
+		if t.Offset != off || t.Size <= 0 || t.Size > m.LayerSize-off {
 			return fmt.Errorf("layer tensor %s at offset %d (size %d) does not follow the previous one at %d", t.Name, t.Offset, t.Size, off)
+		}
+		if n, ok := numElements(t.Shape); !ok || n != t.Size {
+			return fmt.Errorf("layer tensor %s has shape %v and size %d", t.Name, t.Shape, t.Size)
 		}
 		off += t.Size
 	}
@@ -169,13 +182,35 @@ func (m *Manifest) check() error {
 		}
 		entries = append(entries, c.Entry)
 	}
-	for _, e := range entries {
-		if e.File == "" || filepath.Base(e.File) != e.File {
+	for i, e := range entries {
+		if e.File == "" || filepath.Base(e.File) != e.File || e.File == "." || e.File == ".." {
 			return fmt.Errorf("invalid file name %q", e.File)
 		}
 		if len(e.LayerSHA256) != m.NumLayers || len(e.SHA256) != 64 {
 			return fmt.Errorf("%s: hashes missing (want the file's and one per layer)", e.File)
 		}
+		// The sizes a reader allocates for must fit in the files, whose
+		// sizes Open checks.
+		elem := int64(safetensors.DType(m.DType).Bits() / 8)
+		if i == 0 {
+			elem = 4 // θ0 is always F32
+		}
+		if int64(m.LayerSize) > e.Bytes/elem/int64(m.NumLayers) {
+			return fmt.Errorf("%s: %d bytes cannot hold %d layers of %d numbers", e.File, e.Bytes, m.NumLayers, m.LayerSize)
+		}
 	}
 	return nil
+}
+
+// numElements is the product of shape, false if a dimension is negative or
+// the product overflows.
+func numElements(shape []int) (int, bool) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 || d > 0 && n > math.MaxInt/d {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
 }
