@@ -231,6 +231,16 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 		return nil, fmt.Errorf("subspace: %w", err)
 	}
 	defer f.Close()
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("subspace: %w", err)
+	}
+	defer fh.Close()
+	return readBasis(path, f, fh, want)
+}
+
+// readBasis reads the basis in f, whose bytes fh holds; path names it.
+func readBasis(path string, f *safetensors.File, fh io.ReaderAt, want Expect) (*Basis, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("subspace: %s: %s", path, fmt.Sprintf(format, args...))
 	}
@@ -260,6 +270,9 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 	if err := json.Unmarshal([]byte(meta[metaLayerTensors]), &lts); err != nil {
 		return nil, fail("layer_tensors: %v", err)
 	}
+	if err := checkLayout(lts, D); err != nil {
+		return nil, fail("layer_tensors: %v", err)
+	}
 	if want.LayerTensors != nil && !sameLayout(lts, want.LayerTensors) {
 		return nil, fail("the basis's layer layout differs from the model's")
 	}
@@ -273,11 +286,6 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 	b := &Basis{Kind: KindIntrinsic, Scope: meta[metaScope], Rows: meta[metaRows], NumLayers: L, LayerSize: D,
 		Theta0Hash: meta[metaTheta0], Source: path, DType: dt}
 
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("subspace: %w", err)
-	}
-	defer fh.Close()
 	addBlock := func(name string, layer int) (int, error) {
 		sig, err := f.Float32(name + sigmaSuffix)
 		if err != nil {
@@ -285,6 +293,9 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 		}
 		bl := block{name: name, layer: layer, dim: len(sig)}
 		for _, v := range sig {
+			if !(v >= 0) || math.IsInf(float64(v), 0) {
+				return 0, fail("%s: singular value %v: want a finite number ≥ 0", name+sigmaSuffix, v)
+			}
 			bl.sigma = append(bl.sigma, float64(v))
 		}
 		if bl.dim == 0 {
@@ -302,6 +313,9 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 		s := segment{block: bi, off: off, n: n}
 		if err := readRows(f, fh, tensor, info, dt, &s); err != nil {
 			return fail("%s: %v", tensor, err)
+		}
+		if i := firstOutOfRange(s.f32, s.b16); i >= 0 {
+			return fail("%s: element %d is not a number of magnitude at most %g, as every entry of a unit direction is", tensor, i, maxEntry)
 		}
 		b.blocks[bi].segs = append(b.blocks[bi].segs, len(b.segs))
 		b.segs = append(b.segs, s)
@@ -348,6 +362,64 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 	return b, nil
 }
 
+// checkLayout requires the layer tensors to tile a layer of D numbers in
+// order, each of the size its shape gives.
+func checkLayout(lts []LayerTensor, D int) error {
+	off := 0
+	for _, lt := range lts {
+		n := 1
+		for _, d := range lt.Shape {
+			if d <= 0 || n > lt.Size/d {
+				n = -1
+				break
+			}
+			n *= d
+		}
+		// Sizes are bounded before they are added, so the sum cannot wrap.
+		if lt.Offset != off || lt.Size <= 0 || lt.Size > D-off || n != lt.Size {
+			return fmt.Errorf("tensor %q (offset %d, size %d, shape %v) does not follow the previous one at %d", lt.Name, lt.Offset, lt.Size, lt.Shape, off)
+		}
+		off += lt.Size
+	}
+	if off != D {
+		return fmt.Errorf("the tensors cover %d numbers, a layer has %d", off, D)
+	}
+	return nil
+}
+
+// maxEntry bounds the entries of a basis file's directions: no entry of a
+// unit vector exceeds 1, and the margin covers rounding (bfloat16 rounds 1
+// up to 1.0078) and rows a little off unit length.
+const maxEntry = 1.1
+
+// firstOutOfRange returns the index of the first entry of the explicit
+// directions (one of f32 and b16 is set) that is NaN or larger in
+// magnitude than maxEntry, or −1. A corrupted exponent shows up here
+// instead of as infinities in the weights.
+func firstOutOfRange(f32 []float32, b16 []uint16) int {
+	for i, v := range f32 {
+		if !(math.Abs(float64(v)) <= maxEntry) {
+			return i
+		}
+	}
+	for i, v := range b16 {
+		if !(math.Abs(float64(safetensors.BF16ToF32(v))) <= maxEntry) {
+			return i
+		}
+	}
+	return -1
+}
+
+// firstNonFinite returns the index of the first NaN or infinity in x, or −1.
+func firstNonFinite(x []float32) int {
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return i
+		}
+	}
+	return -1
+}
+
 func sameLayout(a, b []LayerTensor) bool {
 	return slices.EqualFunc(a, b, func(x, y LayerTensor) bool {
 		return x.Name == y.Name && x.Offset == y.Offset && x.Size == y.Size && slices.Equal(x.Shape, y.Shape)
@@ -356,7 +428,7 @@ func sameLayout(a, b []LayerTensor) bool {
 
 // readRows loads one basis tensor into s in the wanted storage type.
 // Bfloat16 data kept as bfloat16 is read straight into its final slice.
-func readRows(f *safetensors.File, fh *os.File, name string, info safetensors.TensorInfo, dt safetensors.DType, s *segment) error {
+func readRows(f *safetensors.File, fh io.ReaderAt, name string, info safetensors.TensorInfo, dt safetensors.DType, s *segment) error {
 	n := int(info.NumElements())
 	switch {
 	case dt == safetensors.BF16 && info.DType == safetensors.BF16:

@@ -294,6 +294,12 @@ func (r *Reparam) Load(path string) error {
 		return fmt.Errorf("subspace: %w", err)
 	}
 	defer f.Close()
+	return r.load(path, f)
+}
+
+// load restores the coordinates in f; path names it. On error r's
+// coordinates may be partly overwritten.
+func (r *Reparam) load(path string, f *safetensors.File) error {
 	meta := f.Metadata()
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("subspace: %s: %s", path, fmt.Sprintf(format, args...))
@@ -318,6 +324,13 @@ func (r *Reparam) Load(path string) error {
 				return fmt.Errorf("subspace: %w", err)
 			}
 		}
+	}
+	// A NaN would train on silently and spread to every weight.
+	if i := firstNonFinite(r.Z); i >= 0 {
+		return fail("coordinate %d is not a finite number", i)
+	}
+	if i := firstNonFinite(r.Lambda); i >= 0 {
+		return fail("λ of block %d is not a finite number", i)
 	}
 	return nil
 }
