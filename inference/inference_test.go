@@ -14,7 +14,7 @@ import (
 
 // tinyRoBERTa saves a small random RoBERTa classifier with no tokenizer:
 // id inputs only, padded with the config's pad_token_id (1).
-func tinyRoBERTa(t *testing.T, labels []string) string {
+func tinyRoBERTa(t testing.TB, labels []string) string {
 	t.Helper()
 	c := model.DefaultConfig("roberta")
 	c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 50, 8, 2, 2, 16
