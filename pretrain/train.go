@@ -112,6 +112,10 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
 		return err
 	}
+	// What a run of this folder killed mid-write left behind.
+	if err := trainer.RemoveTemporaries(o.OutputDir); err != nil {
+		return err
+	}
 	start := time.Now()
 	corpus, err := LoadCorpus(o.Corpus, tok, o.MaxSeqLength, o.OutputDir)
 	if err != nil {

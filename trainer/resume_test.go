@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -252,5 +253,59 @@ func TestNonFiniteLossStops(t *testing.T) {
 	defer f.Close()
 	if err := f.CheckFinite(); err != nil {
 		t.Fatalf("the last checkpoint is not good: %v", err)
+	}
+}
+
+// TestResumeRemovesTemporaries: what a run killed mid-write leaves in its
+// output folder and trajectory (checkpoint folders being built or removed,
+// temporary files of atomic writes) is gone after --resume; everything
+// else stays.
+func TestResumeRemovesTemporaries(t *testing.T) {
+	modelDir := tinyModelDir(t, testmodel.Tiny(2))
+	out := t.TempDir()
+	a := resumeArgs(modelDir, out, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := Finetune(ctx, a, io.Discard, Hooks{OnStep: func(step int, _ StepStats) {
+		if step == 6 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted run returned %v", err)
+	}
+	traj := filepath.Join(out, "trajectory")
+	leftovers := []string{
+		filepath.Join(out, ".tmp-checkpoint-123456", "model.safetensors"),
+		filepath.Join(out, ".tmp-checkpoint-old-checkpoint-4", "config.json"),
+		filepath.Join(out, ".trainer_state.json.tmp-42"),
+		filepath.Join(traj, ".step-10.safetensors.tmp-987"),
+		filepath.Join(traj, ".trajectory.json.tmp-7"),
+	}
+	kept := []string{filepath.Join(out, "notes.txt"), filepath.Join(out, ".notes.tmp-draft")}
+	for _, p := range append(leftovers, kept...) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Resume = true
+	record(t, a)
+	for _, p := range leftovers {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s is left: %v", p, err)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
+	}
+	for _, dir := range []string{".tmp-checkpoint-123456", ".tmp-checkpoint-old-checkpoint-4"} {
+		if _, err := os.Stat(filepath.Join(out, dir)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s is left: %v", dir, err)
+		}
 	}
 }

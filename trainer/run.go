@@ -158,6 +158,12 @@ func (r *run) prepareOutputDir() error {
 			return err
 		}
 	}
+	if a.DoTrain {
+		// What a run of this folder killed mid-write left behind.
+		if err := RemoveTemporaries(a.OutputDir); err != nil {
+			return err
+		}
+	}
 	return os.MkdirAll(a.OutputDir, 0o755)
 }
 
