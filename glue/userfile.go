@@ -201,6 +201,6 @@ func isInteger(s string) bool {
 }
 
 func isNumber(s string) bool {
-	_, err := strconv.ParseFloat(s, 64)
+	_, err := parseFloat(s, 64)
 	return err == nil
 }
