@@ -186,6 +186,18 @@ func loadTokenizerJSON(src folder, tc *tokenizerConfig) (*Tokenizer, error) {
 		}
 		added = append(added, a.token(*a.ID, false))
 	}
+	// transformers adds the tokens of tokenizer_config.json's
+	// added_tokens_decoder that tokenizer.json lacks (Save writes the
+	// flags of special tokens there).
+	have := map[string]bool{}
+	for _, a := range added {
+		have[a.Content] = true
+	}
+	for _, a := range configAdded(tc) {
+		if !have[a.Content] {
+			added = append(added, a)
+		}
+	}
 	if err := t.finish(names, added); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
