@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
+
+	"github.com/subtune/subtune/atomicfile"
 )
 
 // source keeps what Save needs that the tokenising structures do not.
@@ -34,7 +37,11 @@ func (t *Tokenizer) Save(dir string) error {
 		return fmt.Errorf("tokenizer: save: %w", err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(files)) {
-		if err := os.WriteFile(filepath.Join(dir, name), files[name], 0o644); err != nil {
+		err := atomicfile.WriteFile(filepath.Join(dir, name), func(w io.Writer) error {
+			_, err := w.Write(files[name])
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("tokenizer: save: %w", err)
 		}
 	}
