@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/subtune
 
-.PHONY: deps build test bench reproduce clean
+.PHONY: deps build test fuzz bench reproduce clean
 
 # deps installs OpenBLAS (the GEMM behind every dense layer) when missing.
 deps:
@@ -17,17 +17,25 @@ deps:
 build: deps
 	$(GO) build -o $(BIN) ./cmd/subtune
 
+# test also runs every fuzz target on its seed corpus and on the inputs
+# committed under testdata/fuzz (a few seconds in all): deterministic, and
+# every crash fuzzing ever found stays fixed.
 test: deps
 	$(GO) test ./...
 	$(GO) test -tags purego ./blas ./nn ./model
 
-# reproduce runs the paper's pipeline on the shipped model (quick profile);
-# ARGS passes more flags, e.g. make reproduce ARGS="--tasks sst2,stsb,cola".
-reproduce: build
-	./$(BIN) reproduce $(ARGS)
-
-bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 5x ./blas ./model
-
-clean:
-	rm -rf bin
+# fuzz runs each fuzz target in turn for FUZZTIME, e.g. make fuzz
+# FUZZTIME=10m. A crash stops it; the input is saved under the package's
+# testdata/fuzz/<target>/, where go test replays it from then on. New
+# inputs are minimised only briefly: large seeds would otherwise spend the
+# time budget on minimisation.
+FUZZTIME ?= 30s
+FUZZMINIMIZETIME ?= 100x
+fuzz: deps
+	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		pkg=$$(dirname $$file); \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+			echo "fuzz: $$pkg $$target for $(FUZZTIME)"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME); \
+		done; \
+	done

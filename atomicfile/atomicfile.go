@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -23,6 +24,44 @@ const bufSize = 1 << 20
 
 // defaultPerm is the mode of newly created files.
 const defaultPerm fs.FileMode = 0o644
+
+// A temporary file is named "." + the destination's name + tmpInfix + the
+// decimal number os.CreateTemp picks.
+const tmpInfix = ".tmp-"
+
+// RemoveTemps deletes the temporary files that writes into dir left behind
+// when their process was killed: nothing ever renames them into place. A
+// write in progress has a temporary file of the same form, so call it only
+// where no other process writes, such as a folder one's process has locked.
+// A missing dir is not an error.
+func RemoveTemps(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("atomicfile: %w", err)
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && IsTemp(e.Name()) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("atomicfile: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// IsTemp reports whether a file name is that of a temporary file of an
+// atomic write.
+func IsTemp(name string) bool {
+	i := strings.LastIndex(name, tmpInfix)
+	if i < 2 || name[0] != '.' {
+		return false
+	}
+	n := name[i+len(tmpInfix):]
+	return n != "" && strings.Trim(n, "0123456789") == ""
+}
 
 // WriteFile atomically replaces the file at path with whatever write writes
 // to w. The writer passed to write is buffered; write need not flush it.
@@ -92,7 +131,7 @@ func Create(path string) (*Pending, error) {
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	tmp, err := os.CreateTemp(dir, "."+base+tmpInfix+"*")
 	if err != nil {
 		return nil, wrapErr(path, "create temp file for", err)
 	}

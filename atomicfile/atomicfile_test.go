@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -264,4 +265,41 @@ func TestReadersNeverSeePartial(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// TestRemoveTemps: the temporary file of a write that never finished (as
+// when its process is killed) is removed; nothing else is.
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Create(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Write([]byte("half"))
+	keep := []string{".hidden", ".tmp-checkpoint-12", "a.tmp-1", ".b.tmp-", ".c.tmp-x1", "model.safetensors.tmp-1", "plain"}
+	for _, name := range keep {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, ".d.tmp-5"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keep = append(keep, ".d.tmp-5") // a folder: not a file atomicfile writes
+	if len(entries(t, dir)) != len(keep)+1 {
+		t.Fatalf("no temporary file: %q", entries(t, dir))
+	}
+	if err := RemoveTemps(dir); err != nil {
+		t.Fatal(err)
+	}
+	got := entries(t, dir)
+	slices.Sort(got)
+	slices.Sort(keep)
+	if !slices.Equal(got, keep) {
+		t.Fatalf("left %q, want %q", got, keep)
+	}
+	p.Abort()
+	if err := RemoveTemps(filepath.Join(dir, "missing")); err != nil {
+		t.Fatalf("missing folder: %v", err)
+	}
 }

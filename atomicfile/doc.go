@@ -9,7 +9,8 @@
 //
 // If the process is killed mid-write, the destination is still untouched, but
 // a temporary file named ".<base>.tmp-<random>" may be left behind in the
-// destination's directory; nothing ever renames it into place.
+// destination's directory; nothing ever renames it into place, and
+// [RemoveTemps] deletes it.
 //
 // Running out of space (ENOSPC) or quota (EDQUOT) is reported as an error
 // that names the destination path, says "disk full", and matches both

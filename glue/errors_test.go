@@ -41,6 +41,10 @@ func TestReadErrors(t *testing.T) {
 			"index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n" +
 				"0\tg\tf\t2012\t0\tnone\tnone\ta\tb\tNaN\n",
 			ErrNumber, `f.tsv:2: bad number "NaN": want a finite number`},
+		{"hexadecimal score", "stsb", Validation,
+			"index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n" +
+				"0\tg\tf\t2012\t0\tnone\tnone\ta\tb\t0x1p-2\n",
+			ErrNumber, `f.tsv:2: bad number "0x1p-2": want a finite number`},
 		{"empty file", "rte", Train, "", ErrEmptyFile, "f.tsv: empty file"},
 		{"blank file", "rte", Train, "\n\r\n\n", ErrEmptyFile, "f.tsv: empty file"},
 		{"empty cola", "cola", Train, "", ErrEmptyFile, "f.tsv: empty file: no rows"},

@@ -119,11 +119,20 @@ func (t *Task) parseLabel(ex *Example, s string) error {
 // parseScore reads a regression target as float32, as HuggingFace datasets
 // stores it; Python's float() allows surrounding spaces, so this does too.
 func parseScore(s string) (float32, error) {
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
+	v, err := parseFloat(strings.TrimSpace(s), 32)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, fmt.Errorf("%w %q: want a finite number", ErrNumber, s)
 	}
 	return float32(v), nil
+}
+
+// parseFloat is strconv.ParseFloat without Go's hexadecimal floats
+// ("0x1p-2"), which neither Python's float() nor pandas reads as numbers.
+func parseFloat(s string, bits int) (float64, error) {
+	if strings.ContainsAny(s, "xX") {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseFloat(s, bits)
 }
 
 func quoteAll(cols []string) string {

@@ -41,6 +41,10 @@ func UserFileIsRegression(path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return t.isRegression()
+}
+
+func (t *table) isRegression() (bool, error) {
 	il := t.col("label")
 	if il < 0 {
 		return false, &FileError{File: t.name, Line: 1, Err: fmt.Errorf("%w \"label\"", ErrMissingCol)}
@@ -197,6 +201,6 @@ func isInteger(s string) bool {
 }
 
 func isNumber(s string) bool {
-	_, err := strconv.ParseFloat(s, 64)
+	_, err := parseFloat(s, 64)
 	return err == nil
 }

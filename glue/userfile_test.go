@@ -135,6 +135,7 @@ func TestUserFileRegression(t *testing.T) {
 		{"a.csv", "sentence,label\na,1\nb,0\n", false},
 		{"a.csv", "sentence,label\na,1\nb,3.5\n", true},
 		{"a.tsv", "sentence\tlabel\na\t1.0\n", true},
+		{"a.csv", "sentence,label\na,0x1p-2\n", false}, // not a number to Python or pandas
 		{"a.csv", "sentence,label\na,1\nb,good\n", false},
 		{"a.jsonl", "{\"sentence\": \"a\", \"label\": 1.0}\n", true},
 		{"a.jsonl", "{\"sentence\": \"a\", \"label\": 2}\n", false},

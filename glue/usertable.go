@@ -66,15 +66,21 @@ func readUserTable(path string) (*table, error) {
 		return nil, fmt.Errorf("glue: %w", err)
 	}
 	defer f.Close()
-	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	return parseUserTable(f, path)
+}
+
+// parseUserTable reads a user file from r in the format name's extension
+// tells.
+func parseUserTable(r io.Reader, name string) (*table, error) {
+	switch ext := strings.ToLower(filepath.Ext(name)); ext {
 	case ".csv":
-		return readCSVTable(f, path)
+		return readCSVTable(r, name)
 	case ".tsv":
-		return readTSVTable(f, path)
+		return readTSVTable(r, name)
 	case ".json", ".jsonl":
-		return readJSONLinesTable(f, path)
+		return readJSONLinesTable(r, name)
 	default:
-		return nil, fmt.Errorf("glue: %s: unknown format %q: want .csv, .tsv, .json or .jsonl", path, ext)
+		return nil, fmt.Errorf("glue: %s: unknown format %q: want .csv, .tsv, .json or .jsonl", name, ext)
 	}
 }
 

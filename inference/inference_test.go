@@ -18,7 +18,7 @@ import (
 // id inputs only, padded with the config's pad_token_id (1). It is not
 // testmodel.Tiny: the tests need RoBERTa's position ids (pad + 1 onwards)
 // and a vocabulary small enough to draw ids from.
-func tinyRoBERTa(t *testing.T, labels []string) string {
+func tinyRoBERTa(t testing.TB, labels []string) string {
 	t.Helper()
 	c := model.DefaultConfig("roberta")
 	c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize = 50, 8, 2, 2, 16

@@ -126,8 +126,20 @@ func (l LayerLayout) Equal(o LayerLayout) bool {
 func (l LayerLayout) Check(size int) error {
 	off := 0
 	for _, t := range l {
-		if t.Offset != off || t.Size <= 0 {
+		// Sizes are bounded before they are added, so the sum cannot wrap.
+		if t.Offset != off || t.Size <= 0 || t.Size > size-off {
 			return fmt.Errorf("layer tensor %s at offset %d (size %d) does not follow the previous one at %d", t.Name, t.Offset, t.Size, off)
+		}
+		n := 1
+		for _, d := range t.Shape {
+			if d <= 0 || n > t.Size/d {
+				n = -1
+				break
+			}
+			n *= d
+		}
+		if n != t.Size {
+			return fmt.Errorf("layer tensor %s has shape %v and size %d", t.Name, t.Shape, t.Size)
 		}
 		off += t.Size
 	}

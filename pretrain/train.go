@@ -178,6 +178,10 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("architecture: %w", err)
 		}
 	}
+	// What a run of this folder killed mid-write left behind.
+	if err := trainer.RemoveTemporaries(o.OutputDir); err != nil {
+		return err
+	}
 	start := time.Now()
 	corpus, err := LoadCorpus(o.Corpus, tok, o.MaxSeqLength, o.OutputDir)
 	if err != nil {

@@ -242,6 +242,16 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 		return nil, fmt.Errorf("subspace: %w", err)
 	}
 	defer f.Close()
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("subspace: %w", err)
+	}
+	defer fh.Close()
+	return readBasis(path, f, fh, want)
+}
+
+// readBasis reads the basis in f, whose bytes fh holds; path names it.
+func readBasis(path string, f *safetensors.File, fh io.ReaderAt, want Expect) (*Basis, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("subspace: %s: %s", path, fmt.Sprintf(format, args...))
 	}
@@ -271,6 +281,9 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 	if err := json.Unmarshal([]byte(meta[metaLayerTensors]), &lts); err != nil {
 		return nil, fail("layer_tensors: %v", err)
 	}
+	if err := lts.Check(D); err != nil {
+		return nil, fail("layer_tensors: %v", err)
+	}
 	if want.LayerTensors != nil && !lts.Equal(want.LayerTensors) {
 		return nil, fail("the basis's layer layout differs from the model's")
 	}
@@ -284,11 +297,6 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 	b := &Basis{Kind: KindIntrinsic, Scope: meta[metaScope], Rows: meta[metaRows], NumLayers: L, LayerSize: D,
 		Theta0Hash: meta[metaTheta0], Source: path, DType: dt}
 
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("subspace: %w", err)
-	}
-	defer fh.Close()
 	addBlock := func(name string, layer int) (int, error) {
 		sig, err := f.Float32(name + sigmaSuffix)
 		if err != nil {
@@ -296,6 +304,9 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 		}
 		bl := block{name: name, layer: layer, dim: len(sig)}
 		for _, v := range sig {
+			if !(v >= 0) || math.IsInf(float64(v), 0) {
+				return 0, fail("%s: singular value %v: want a finite number ≥ 0", name+sigmaSuffix, v)
+			}
 			bl.sigma = append(bl.sigma, float64(v))
 		}
 		if bl.dim == 0 {
@@ -313,6 +324,9 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 		s := segment{block: bi, off: off, n: n}
 		if err := readRows(f, fh, tensor, info, dt, &s); err != nil {
 			return fail("%s: %v", tensor, err)
+		}
+		if i := firstOutOfRange(s.f32, s.b16); i >= 0 {
+			return fail("%s: element %d is not a number of magnitude at most %g, as every entry of a unit direction is", tensor, i, maxEntry)
 		}
 		b.blocks[bi].segs = append(b.blocks[bi].segs, len(b.segs))
 		b.segs = append(b.segs, s)
@@ -359,9 +373,42 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 	return b, nil
 }
 
+// maxEntry bounds the entries of a basis file's directions: no entry of a
+// unit vector exceeds 1, and the margin covers rounding (bfloat16 rounds 1
+// up to 1.0078) and rows a little off unit length.
+const maxEntry = 1.1
+
+// firstOutOfRange returns the index of the first entry of the explicit
+// directions (one of f32 and b16 is set) that is NaN or larger in
+// magnitude than maxEntry, or −1. A corrupted exponent shows up here
+// instead of as infinities in the weights.
+func firstOutOfRange(f32 []float32, b16 []uint16) int {
+	for i, v := range f32 {
+		if !(math.Abs(float64(v)) <= maxEntry) {
+			return i
+		}
+	}
+	for i, v := range b16 {
+		if !(math.Abs(float64(safetensors.BF16ToF32(v))) <= maxEntry) {
+			return i
+		}
+	}
+	return -1
+}
+
+// firstNonFinite returns the index of the first NaN or infinity in x, or −1.
+func firstNonFinite(x []float32) int {
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return i
+		}
+	}
+	return -1
+}
+
 // readRows loads one basis tensor into s in the wanted storage type.
 // Bfloat16 data kept as bfloat16 is read straight into its final slice.
-func readRows(f *safetensors.File, fh *os.File, name string, info safetensors.TensorInfo, dt safetensors.DType, s *segment) error {
+func readRows(f *safetensors.File, fh io.ReaderAt, name string, info safetensors.TensorInfo, dt safetensors.DType, s *segment) error {
 	n := int(info.NumElements())
 	switch {
 	case dt == safetensors.BF16 && info.DType == safetensors.BF16:

@@ -224,6 +224,12 @@ func (r *Reparam) Load(path string) error {
 		return fmt.Errorf("subspace: %w", err)
 	}
 	defer f.Close()
+	return r.load(path, f)
+}
+
+// load restores the coordinates in f; path names it. On error r's
+// coordinates may be partly overwritten.
+func (r *Reparam) load(path string, f *safetensors.File) error {
 	c, err := parseCoordinates(path, f.Metadata())
 	if err != nil {
 		return err
@@ -235,5 +241,15 @@ func (r *Reparam) Load(path string) error {
 	if h := r.opts.Ensemble; c.Ensemble != h {
 		return fmt.Errorf("subspace: %s: the coordinates have %d copies per coordinate, this run %d (--ensemble)", path, c.Ensemble, h)
 	}
-	return r.SetTensors(f.ReadFloat32Into)
+	if err := r.SetTensors(f.ReadFloat32Into); err != nil {
+		return err
+	}
+	// A NaN would train on silently and spread to every weight.
+	if i := firstNonFinite(r.Z); i >= 0 {
+		return fmt.Errorf("subspace: %s: coordinate %d is not a finite number", path, i)
+	}
+	if i := firstNonFinite(r.Lambda); i >= 0 {
+		return fmt.Errorf("subspace: %s: λ of block %d is not a finite number", path, i)
+	}
+	return nil
 }

@@ -3,10 +3,13 @@ package tokenizer
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"maps"
+	"math"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -158,9 +161,9 @@ type modelConfig struct {
 
 // readJSONFile decodes dir/name into v. It reports whether the file exists;
 // a file that exists but does not parse is an error naming it.
-func readJSONFile(dir, name string, v any) (bool, error) {
-	path := filepath.Join(dir, name)
-	data, err := os.ReadFile(path)
+func readJSONFile(f folder, name string, v any) (bool, error) {
+	path := f.path(name)
+	data, err := f.read(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -171,6 +174,19 @@ func readJSONFile(dir, name string, v any) (bool, error) {
 		return true, jsonError(path, data, err)
 	}
 	return true, nil
+}
+
+// check refuses settings transformers could not use.
+func (tc *tokenizerConfig) check() error {
+	for _, key := range slices.Sorted(maps.Keys(tc.AddedTokensDecoder)) {
+		if id, err := strconv.ParseInt(key, 10, 32); err != nil || id < 0 {
+			return fmt.Errorf("added_tokens_decoder: key %q is not a token id", key)
+		}
+	}
+	if m := tc.ModelMaxLength; m != nil && (*m < 1 || *m < noLimit && *m != math.Trunc(*m)) {
+		return fmt.Errorf("model_max_length %v: want a positive whole number", *m)
+	}
+	return nil
 }
 
 // noLimit is the smallest model_max_length taken to mean "no limit":

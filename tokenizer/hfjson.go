@@ -3,7 +3,6 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 )
 
 // hfFile is the part of HF tokenizers' tokenizer.json that this package
@@ -72,8 +71,9 @@ type templatePiece struct {
 }
 
 // loadTokenizerJSON builds a Tokenizer from a tokenizer.json file.
-func loadTokenizerJSON(path string, tc *tokenizerConfig) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+func loadTokenizerJSON(src folder, tc *tokenizerConfig) (*Tokenizer, error) {
+	path := src.path("tokenizer.json")
+	data, err := src.read("tokenizer.json")
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +136,9 @@ func loadTokenizerJSON(path string, tc *tokenizerConfig) (*Tokenizer, error) {
 		if f.Model.MaxInputCharsPerWord != nil {
 			maxChars = *f.Model.MaxInputCharsPerWord
 		}
+		if maxChars < 0 {
+			return nil, bad("model.max_input_chars_per_word %d: want 0 or more", maxChars)
+		}
 		unk, ok := t.vocab[names.unk]
 		if !ok {
 			return nil, bad("unk_token %q is not in the vocab", names.unk)
@@ -182,6 +185,18 @@ func loadTokenizerJSON(path string, tc *tokenizerConfig) (*Tokenizer, error) {
 			return nil, bad("added_tokens[%d] has no id", i)
 		}
 		added = append(added, a.token(*a.ID, false))
+	}
+	// transformers adds the tokens of tokenizer_config.json's
+	// added_tokens_decoder that tokenizer.json lacks (Save writes the
+	// flags of special tokens there).
+	have := map[string]bool{}
+	for _, a := range added {
+		have[a.Content] = true
+	}
+	for _, a := range configAdded(tc) {
+		if !have[a.Content] {
+			added = append(added, a)
+		}
 	}
 	if err := t.finish(names, added); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -1,11 +1,14 @@
 package tokenizer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 )
 
@@ -29,30 +32,58 @@ func Load(dir string) (*Tokenizer, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("tokenizer: %s is not a directory", dir)
 	}
+	return load(folder{os.DirFS(dir), dir})
+}
+
+// A folder is where a tokenizer's files are read from: fsys, named dir in
+// messages.
+type folder struct {
+	fsys fs.FS
+	dir  string
+}
+
+func (f folder) path(name string) string { return filepath.Join(f.dir, name) }
+
+func (f folder) has(name string) bool {
+	_, err := fs.Stat(f.fsys, name)
+	return err == nil
+}
+
+// read returns a file's contents; an error names the file by its path.
+func (f folder) read(name string) ([]byte, error) {
+	data, err := fs.ReadFile(f.fsys, name)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		pe.Path = f.path(name)
+	}
+	return data, err
+}
+
+func load(f folder) (*Tokenizer, error) {
 	var tc tokenizerConfig
-	if _, err := readJSONFile(dir, "tokenizer_config.json", &tc); err != nil {
+	if _, err := readJSONFile(f, "tokenizer_config.json", &tc); err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	if err := tc.check(); err != nil {
+		return nil, fmt.Errorf("tokenizer: %s: %w", f.path("tokenizer_config.json"), err)
 	}
 	var mc modelConfig
-	if _, err := readJSONFile(dir, "config.json", &mc); err != nil {
+	if _, err := readJSONFile(f, "config.json", &mc); err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	has := func(name string) bool {
-		_, err := os.Stat(filepath.Join(dir, name))
-		return err == nil
-	}
 	var t *Tokenizer
+	var err error
 	switch {
-	case has("tokenizer.json"):
-		t, err = loadTokenizerJSON(filepath.Join(dir, "tokenizer.json"), &tc)
-	case has("vocab.txt"):
-		t, err = loadWordPiece(dir, &tc)
-	case has("vocab.json") && has("merges.txt"):
-		t, err = loadBPE(dir, &tc)
-	case has("vocab.json"):
-		err = fmt.Errorf("%s has vocab.json but no merges.txt", dir)
+	case f.has("tokenizer.json"):
+		t, err = loadTokenizerJSON(f, &tc)
+	case f.has("vocab.txt"):
+		t, err = loadWordPiece(f, &tc)
+	case f.has("vocab.json") && f.has("merges.txt"):
+		t, err = loadBPE(f, &tc)
+	case f.has("vocab.json"):
+		err = fmt.Errorf("%s has vocab.json but no merges.txt", f.dir)
 	default:
-		err = fmt.Errorf("%s: %w (want tokenizer.json, vocab.txt, or vocab.json with merges.txt)", dir, fs.ErrNotExist)
+		err = fmt.Errorf("%s: %w (want tokenizer.json, vocab.txt, or vocab.json with merges.txt)", f.dir, fs.ErrNotExist)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
@@ -103,9 +134,9 @@ func specFlags(tc *tokenizerConfig) map[string]tokenSpec {
 // loadWordPiece builds a BERT tokenizer from vocab.txt as transformers'
 // BertTokenizer(Fast) does: lowercase unless do_lower_case is false, strip
 // accents when lowercasing unless strip_accents says otherwise.
-func loadWordPiece(dir string, tc *tokenizerConfig) (*Tokenizer, error) {
-	path := filepath.Join(dir, "vocab.txt")
-	vocab, lines, err := readVocabTxt(path)
+func loadWordPiece(f folder, tc *tokenizerConfig) (*Tokenizer, error) {
+	path := f.path("vocab.txt")
+	vocab, lines, err := readVocabTxt(f, "vocab.txt")
 	if err != nil {
 		return nil, err
 	}
@@ -136,19 +167,20 @@ func loadWordPiece(dir string, tc *tokenizerConfig) (*Tokenizer, error) {
 			t.idToToken[id] = tok // a repeated token's earlier line
 		}
 	}
+	t.src.vocabLines = lines
 	return t, nil
 }
 
 // loadBPE builds a RoBERTa tokenizer from vocab.json and merges.txt as
 // transformers' RobertaTokenizer(Fast) does: no normaliser, no prefix space
 // unless add_prefix_space, <mask> swallowing the spaces on its left.
-func loadBPE(dir string, tc *tokenizerConfig) (*Tokenizer, error) {
-	vocab, err := readVocabJSON(filepath.Join(dir, "vocab.json"))
+func loadBPE(f folder, tc *tokenizerConfig) (*Tokenizer, error) {
+	vocab, err := readVocabJSON(f, "vocab.json")
 	if err != nil {
 		return nil, err
 	}
-	mergesPath := filepath.Join(dir, "merges.txt")
-	merges, lines, err := readMerges(mergesPath)
+	mergesPath := f.path("merges.txt")
+	merges, lines, err := readMerges(f, "merges.txt")
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +194,7 @@ func loadBPE(dir string, tc *tokenizerConfig) (*Tokenizer, error) {
 		names.flags[names.mask] = tokenSpec{addedTokenJSON: addedTokenJSON{Content: names.mask, LStrip: true}}
 	}
 	if err := t.finish(names, configAdded(tc)); err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		return nil, fmt.Errorf("%s: %w", f.path("vocab.json"), err)
 	}
 	return t, nil
 }
@@ -197,16 +229,15 @@ func (t *Tokenizer) setBPE(merges [][2]string, where func(int) string) error {
 	return nil
 }
 
-// configAdded returns tokenizer_config.json's added_tokens_decoder.
+// configAdded returns tokenizer_config.json's added_tokens_decoder (whose
+// keys tokenizerConfig.check has checked), in id order.
 func configAdded(tc *tokenizerConfig) []addedToken {
 	var added []addedToken
 	for key, a := range tc.AddedTokensDecoder {
-		id, err := strconv.ParseInt(key, 10, 32)
-		if err != nil || id < 0 {
-			continue
-		}
+		id, _ := strconv.ParseInt(key, 10, 32)
 		added = append(added, a.token(int32(id), true))
 	}
+	slices.SortFunc(added, func(a, b addedToken) int { return cmp.Compare(a.ID, b.ID) })
 	return added
 }
 
@@ -227,6 +258,9 @@ func (a addedTokenJSON) token(id int32, special bool) addedToken {
 // tokens (so that "[MASK]" in text is one token, as in HF) and builds the
 // id-to-token table.
 func (t *Tokenizer) finish(names specialNames, added []addedToken) error {
+	if err := t.buildIDTable(added); err != nil {
+		return err
+	}
 	byContent := map[string]bool{}
 	for _, a := range added {
 		byContent[a.Content] = true
@@ -273,23 +307,64 @@ func (t *Tokenizer) finish(names specialNames, added []addedToken) error {
 		return string(t.normalizer.normalize(new(scratch), s))
 	})
 	t.names = names
+	return nil
+}
 
+// maxVocabSize bounds token ids: sixteen times the largest vocabulary of
+// a released model, and a table of 64 MiB.
+const maxVocabSize = 1 << 22
+
+// buildIDTable fills idToToken from the vocabulary and the added tokens.
+// It refuses ids no embedding table could have, and files that give a
+// token two ids or an id two tokens: which of them a model meant cannot
+// be told.
+func (t *Tokenizer) buildIDTable(added []addedToken) error {
 	size := 0
-	for _, id := range t.vocab {
+	check := func(kind, tok string, id int32) error {
+		switch {
+		case tok == "":
+			return fmt.Errorf("%s with id %d is empty", kind, id)
+		case id < 0 || id >= maxVocabSize:
+			return fmt.Errorf("%s %q has id %d, want 0 ≤ id < %d", kind, tok, id, maxVocabSize)
+		}
 		size = max(size, int(id)+1)
+		return nil
+	}
+	for _, tok := range slices.Sorted(maps.Keys(t.vocab)) {
+		if err := check("token", tok, t.vocab[tok]); err != nil {
+			return err
+		}
 	}
 	for _, a := range added {
-		size = max(size, int(a.ID)+1)
+		if err := check("added token", a.Content, a.ID); err != nil {
+			return err
+		}
+	}
+	if size == 0 {
+		return errors.New("empty vocabulary")
 	}
 	t.idToToken = make([]string, size)
-	for tok, id := range t.vocab {
+	for _, tok := range slices.Sorted(maps.Keys(t.vocab)) {
+		id := t.vocab[tok]
+		if other := t.idToToken[id]; other != "" {
+			return fmt.Errorf("tokens %q and %q have the same id %d", other, tok, id)
+		}
 		t.idToToken[id] = tok
 	}
+	addedIDs := map[string]int32{}
 	for _, a := range added {
+		id, ok := t.vocab[a.Content]
+		if !ok {
+			id, ok = addedIDs[a.Content]
+		}
+		if ok && id != a.ID {
+			return fmt.Errorf("added token %q has id %d, but %d elsewhere", a.Content, a.ID, id)
+		}
+		if other := t.idToToken[a.ID]; other != "" && other != a.Content {
+			return fmt.Errorf("added token %q has id %d, which is %q's", a.Content, a.ID, other)
+		}
 		t.idToToken[a.ID] = a.Content
-	}
-	if len(t.idToToken) == 0 {
-		return errors.New("empty vocabulary")
+		addedIDs[a.Content] = a.ID
 	}
 	return nil
 }

@@ -85,6 +85,19 @@ func TestLoadErrors(t *testing.T) {
 		{"tokenizer.json normalizer", map[string]string{"tokenizer.json": `{"normalizer": {"type": "NFKC"}, "pre_tokenizer": {"type": "BertPreTokenizer"},
 			"model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0}}}`}, `tokenizer.json: unsupported normalizer "NFKC"`},
 		{"tokenizer.json model", map[string]string{"tokenizer.json": `{"model": {"type": "Unigram", "vocab": {"a": 0}}}`}, `unsupported model type "Unigram"`},
+		{"vocab.json negative id", map[string]string{"vocab.json": `{"<s>": 0, "<pad>": 1, "</s>": 2, "a": -4}`, "merges.txt": ""}, `vocab.json: token "a" has id -4, want 0 ≤ id < 4194304`},
+		{"vocab.json huge id", map[string]string{"vocab.json": `{"<s>": 0, "<pad>": 1, "</s>": 2, "a": 2147483647}`, "merges.txt": ""}, `token "a" has id 2147483647`},
+		{"vocab.json shared id", map[string]string{"vocab.json": `{"<s>": 0, "<pad>": 1, "</s>": 2, "a": 2}`, "merges.txt": ""}, `tokens "</s>" and "a" have the same id 2`},
+		{"tokenizer.json negative added id", map[string]string{"tokenizer.json": `{"pre_tokenizer": {"type": "BertPreTokenizer"},
+			"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "[PAD]": 3}}, "added_tokens": [{"id": -7, "content": "x"}]}`}, `added token "x" has id -7`},
+		{"added token moved", map[string]string{"vocab.txt": bertVocab, "tokenizer_config.json": `{"added_tokens_decoder": {"9": {"content": "[UNK]"}}}`},
+			`added token "[UNK]" has id 9, but 1 elsewhere`},
+		{"added token over another", map[string]string{"vocab.txt": bertVocab, "tokenizer_config.json": `{"added_tokens_decoder": {"5": {"content": "<new>"}}}`},
+			`added token "<new>" has id 5, which is "hello"'s`},
+		{"added token key", map[string]string{"vocab.txt": bertVocab, "tokenizer_config.json": `{"added_tokens_decoder": {"x1": {"content": "<new>"}}}`},
+			`tokenizer_config.json: added_tokens_decoder: key "x1" is not a token id`},
+		{"model_max_length", map[string]string{"vocab.txt": bertVocab, "tokenizer_config.json": `{"model_max_length": 0}`},
+			`tokenizer_config.json: model_max_length 0: want a positive whole number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

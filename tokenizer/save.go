@@ -4,15 +4,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
+
+	"github.com/subtune/subtune/atomicfile"
 )
 
 // source keeps what Save needs that the tokenising structures do not.
 type source struct {
 	tokenizerJSON []byte          // the file as read, when loaded from tokenizer.json
+	vocabLines    []string        // vocab.txt as read, repeated tokens included
 	merges        [][2]string     // BPE merges in rank order
 	stripAccents  *bool           // as configured: nil means "follow lowercase"
 	config        tokenizerConfig // tokenizer_config.json as read
@@ -24,64 +30,82 @@ type source struct {
 // they were), special_tokens_map.json, and tokenizer.json unchanged when the
 // tokenizer came from one. It leaves other files in dir alone.
 func (t *Tokenizer) Save(dir string) error {
+	files, err := t.files()
+	if err != nil {
+		return fmt.Errorf("tokenizer: save: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("tokenizer: save: %w", err)
 	}
-	write := func(name string, data []byte) error {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		err := atomicfile.WriteFile(filepath.Join(dir, name), func(w io.Writer) error {
+			_, err := w.Write(files[name])
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("tokenizer: save: %w", err)
 		}
-		return nil
 	}
+	return nil
+}
+
+// files returns what Save writes, by file name.
+func (t *Tokenizer) files() (map[string][]byte, error) {
+	files := map[string][]byte{}
 	if t.src.tokenizerJSON != nil {
-		if err := write("tokenizer.json", t.src.tokenizerJSON); err != nil {
-			return err
-		}
+		files["tokenizer.json"] = t.src.tokenizerJSON
 	}
 	var err error
 	switch t.kind {
 	case KindWordPiece:
-		err = t.saveVocabTxt(write)
+		if vocab := t.vocabTxt(); vocab != nil {
+			files["vocab.txt"] = vocab
+		}
 	case KindBPE:
-		err = t.saveBPE(write)
+		files["vocab.json"], files["merges.txt"], err = t.bpeFiles()
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c := t.config()
 	cfg, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
-		return fmt.Errorf("tokenizer: save: %w", err)
+		return nil, err
 	}
-	if err := write("tokenizer_config.json", append(cfg, '\n')); err != nil {
-		return err
-	}
+	files["tokenizer_config.json"] = append(cfg, '\n')
 	special, err := json.MarshalIndent(c.specialTokensMap(), "", "  ")
 	if err != nil {
-		return fmt.Errorf("tokenizer: save: %w", err)
+		return nil, err
 	}
-	return write("special_tokens_map.json", append(special, '\n'))
+	files["special_tokens_map.json"] = append(special, '\n')
+	return files, nil
 }
 
-func (t *Tokenizer) saveVocabTxt(write func(string, []byte) error) error {
-	var buf bytes.Buffer
-	for id, tok := range t.idToToken {
-		if _, ok := t.vocab[tok]; !ok && !t.isAdded(int32(id)) {
-			return fmt.Errorf("tokenizer: save: id %d has no token, which vocab.txt cannot express", id)
+// vocabTxt returns the WordPiece vocabulary, without the added tokens
+// (tokenizer_config.json lists those), one token a line in id order. It
+// returns nil when the ids have gaps, which only tokenizer.json can hold.
+func (t *Tokenizer) vocabTxt() []byte {
+	lines := t.src.vocabLines
+	if lines == nil {
+		lines = make([]string, len(t.vocab))
+		for tok, id := range t.vocab {
+			if int(id) >= len(lines) {
+				return nil
+			}
+			lines[id] = tok
 		}
+	}
+	var buf bytes.Buffer
+	for _, tok := range lines {
 		buf.WriteString(tok)
 		buf.WriteByte('\n')
 	}
-	return write("vocab.txt", buf.Bytes())
+	return buf.Bytes()
 }
 
-func (t *Tokenizer) saveBPE(write func(string, []byte) error) error {
-	vocab, err := json.Marshal(t.vocab)
-	if err != nil {
-		return fmt.Errorf("tokenizer: save: %w", err)
-	}
-	if err := write("vocab.json", vocab); err != nil {
-		return err
+func (t *Tokenizer) bpeFiles() (vocab, merges []byte, err error) {
+	if vocab, err = json.Marshal(t.vocab); err != nil {
+		return nil, nil, err
 	}
 	var buf bytes.Buffer
 	buf.WriteString("#version: 0.2\n")
@@ -91,7 +115,7 @@ func (t *Tokenizer) saveBPE(write func(string, []byte) error) error {
 		buf.WriteString(m[1])
 		buf.WriteByte('\n')
 	}
-	return write("merges.txt", buf.Bytes())
+	return vocab, buf.Bytes(), nil
 }
 
 func (t *Tokenizer) isAdded(id int32) bool {

@@ -27,7 +27,7 @@ func TestSaveKeepsConfigKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var saved map[string]json.RawMessage
-	readJSON(t, filepath.Join(out, "tokenizer_config.json"), &saved)
+	readJSONFileT(t, filepath.Join(out, "tokenizer_config.json"), &saved)
 	for k, want := range map[string]string{"clean_up_tokenization_spaces": "true", "do_basic_tokenize": "true", "never_split": "null",
 		"errors": `"replace"`, "trim_offsets": "true", "custom": `{"a":[1,2]}`, "do_lower_case": "true", "model_max_length": "512"} {
 		var got, w any
@@ -38,7 +38,7 @@ func TestSaveKeepsConfigKeys(t *testing.T) {
 		}
 	}
 	var special map[string]string
-	readJSON(t, filepath.Join(out, "special_tokens_map.json"), &special)
+	readJSONFileT(t, filepath.Join(out, "special_tokens_map.json"), &special)
 	want := map[string]string{"cls_token": "[CLS]", "mask_token": "[MASK]", "pad_token": "[PAD]", "sep_token": "[SEP]", "unk_token": "[UNK]"}
 	if len(special) != len(want) {
 		t.Errorf("special_tokens_map.json = %v, want %v", special, want)
@@ -64,7 +64,7 @@ func TestSaveKeepsConfigKeys(t *testing.T) {
 	}
 }
 
-func readJSON(t *testing.T, path string, v any) {
+func readJSONFileT(t *testing.T, path string, v any) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/subtune/subtune/internal/utf8line"
@@ -15,15 +14,15 @@ import (
 // readVocabTxt reads a WordPiece vocab.txt: one token per line, the line
 // number (from 0) being the id. Like HF it trims trailing whitespace, and a
 // repeated token keeps its last id. It also returns the tokens in id order.
-func readVocabTxt(path string) (map[string]int32, []string, error) {
-	f, err := os.Open(path)
+func readVocabTxt(f folder, name string) (map[string]int32, []string, error) {
+	path := f.path(name)
+	data, err := f.read(name)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
 	vocab := make(map[string]int32, 32768)
 	var tokens []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	line := 0
 	for sc.Scan() {
@@ -49,8 +48,9 @@ func readVocabTxt(path string) (map[string]int32, []string, error) {
 }
 
 // readVocabJSON reads a BPE vocab.json: an object from token to id.
-func readVocabJSON(path string) (map[string]int32, error) {
-	data, err := os.ReadFile(path)
+func readVocabJSON(f folder, name string) (map[string]int32, error) {
+	path := f.path(name)
+	data, err := f.read(name)
 	if err != nil {
 		return nil, err
 	}
@@ -61,18 +61,14 @@ func readVocabJSON(path string) (map[string]int32, error) {
 	if len(vocab) == 0 {
 		return nil, fmt.Errorf("%s: no tokens", path)
 	}
-	for tok, id := range vocab {
-		if id < 0 {
-			return nil, fmt.Errorf("%s: token %q has negative id %d", path, tok, id)
-		}
-	}
 	return vocab, nil
 }
 
 // readMerges reads merges.txt: an optional "#version" line, then one merge
 // per line, two symbols separated by a space, in rank order.
-func readMerges(path string) ([][2]string, []int, error) {
-	data, err := os.ReadFile(path)
+func readMerges(f folder, name string) ([][2]string, []int, error) {
+	path := f.path(name)
+	data, err := f.read(name)
 	if err != nil {
 		return nil, nil, err
 	}

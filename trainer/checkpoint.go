@@ -2,7 +2,9 @@ package trainer
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,6 +25,9 @@ const CheckpointPrefix = "checkpoint-"
 const (
 	optimizerFile = "optimizer.safetensors"
 	stateFile     = "trainer_state.json"
+	// tmpPrefix starts the names of checkpoint folders being built or
+	// removed; RemoveTemporaries deletes those a killed run left.
+	tmpPrefix = ".tmp-" + CheckpointPrefix
 )
 
 // SaveCheckpoint writes a resumable checkpoint of a run at step: the model
@@ -35,7 +40,7 @@ const (
 // then the SHA-256 of every file is recorded in ChecksumFile.
 func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW, state any, settings Settings, keep int, extra ...func(dir string) error) (string, error) {
 	final := filepath.Join(outputDir, fmt.Sprintf("%s%d", CheckpointPrefix, step))
-	tmp, err := os.MkdirTemp(outputDir, ".tmp-"+CheckpointPrefix)
+	tmp, err := os.MkdirTemp(outputDir, tmpPrefix)
 	if err != nil {
 		return "", err
 	}
@@ -69,18 +74,58 @@ func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW
 	if err := writeChecksums(tmp); err != nil {
 		return "", err
 	}
-	os.RemoveAll(final) // a checkpoint of the same step from an earlier, killed attempt
+	// A checkpoint of the same step from an earlier, killed attempt.
+	if err := removeCheckpoint(final); err != nil {
+		return "", err
+	}
 	if err := os.Rename(tmp, final); err != nil {
 		return "", err
 	}
 	if keep > 0 {
 		all := Checkpoints(outputDir)
 		for len(all) > keep {
-			os.RemoveAll(all[0])
+			if err := removeCheckpoint(all[0]); err != nil {
+				return "", err
+			}
 			all = all[1:]
 		}
 	}
 	return final, nil
+}
+
+// removeCheckpoint deletes a checkpoint folder, if there is one. It moves
+// the folder to a temporary name first, so that a run killed meanwhile
+// leaves a folder RemoveTemporaries deletes rather than a half-deleted
+// checkpoint that still looks complete.
+func removeCheckpoint(dir string) error {
+	doomed := filepath.Join(filepath.Dir(dir), tmpPrefix+"old-"+filepath.Base(dir))
+	if err := os.RemoveAll(doomed); err != nil {
+		return err
+	}
+	if err := os.Rename(dir, doomed); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return os.RemoveAll(doomed)
+}
+
+// RemoveTemporaries deletes what writes interrupted by a kill left in a
+// run's output folder: checkpoint folders being built or removed, and the
+// temporary files of atomic writes. A run calls it when it takes the folder
+// over, before it writes anything: a live writer's temporaries look the
+// same.
+func RemoveTemporaries(outputDir string) error {
+	tmp, err := filepath.Glob(filepath.Join(outputDir, tmpPrefix+"*"))
+	if err != nil {
+		return err
+	}
+	for _, t := range tmp {
+		if err := os.RemoveAll(t); err != nil {
+			return err
+		}
+	}
+	return atomicfile.RemoveTemps(outputDir)
 }
 
 // Checkpoints lists the complete checkpoints of outputDir, oldest first.

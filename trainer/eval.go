@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/subtune/subtune/atomicfile"
@@ -129,13 +127,9 @@ func round(x float64, digits int) float64 {
 // --overwrite_output_dir).
 func removeCheckpoints(dir string) error {
 	for _, c := range Checkpoints(dir) {
-		if err := os.RemoveAll(c); err != nil {
+		if err := removeCheckpoint(c); err != nil {
 			return err
 		}
-	}
-	tmp, _ := filepath.Glob(filepath.Join(dir, ".tmp-"+CheckpointPrefix+"*"))
-	for _, t := range tmp {
-		os.RemoveAll(t)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -278,3 +279,57 @@ func (p *poisonGrad) AfterBackward() {
 func (p *poisonGrad) Save(string) error { return nil }
 func (p *poisonGrad) Load(string) error { return nil }
 func (p *poisonGrad) Describe() string  { return "NaN gradient at step 2" }
+
+// TestResumeRemovesTemporaries: what a run killed mid-write leaves in its
+// output folder and trajectory (checkpoint folders being built or removed,
+// temporary files of atomic writes) is gone after --resume; everything
+// else stays.
+func TestResumeRemovesTemporaries(t *testing.T) {
+	modelDir := tinyModelDir(t, testmodel.Tiny(2))
+	out := t.TempDir()
+	a := resumeArgs(modelDir, out, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := Finetune(ctx, a, io.Discard, Hooks{OnStep: func(step int, _ StepStats) {
+		if step == 6 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted run returned %v", err)
+	}
+	traj := filepath.Join(out, "trajectory")
+	leftovers := []string{
+		filepath.Join(out, ".tmp-checkpoint-123456", "model.safetensors"),
+		filepath.Join(out, ".tmp-checkpoint-old-checkpoint-4", "config.json"),
+		filepath.Join(out, ".trainer_state.json.tmp-42"),
+		filepath.Join(traj, ".step-10.safetensors.tmp-987"),
+		filepath.Join(traj, ".trajectory.json.tmp-7"),
+	}
+	kept := []string{filepath.Join(out, "notes.txt"), filepath.Join(out, ".notes.tmp-draft")}
+	for _, p := range append(leftovers, kept...) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Resume = true
+	record(t, a)
+	for _, p := range leftovers {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s is left: %v", p, err)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
+	}
+	for _, dir := range []string{".tmp-checkpoint-123456", ".tmp-checkpoint-old-checkpoint-4"} {
+		if _, err := os.Stat(filepath.Join(out, dir)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s is left: %v", dir, err)
+		}
+	}
+}

@@ -177,6 +177,12 @@ func (r *run) prepareOutputDir() error {
 			return err
 		}
 	}
+	if a.DoTrain {
+		// What a run of this folder killed mid-write left behind.
+		if err := RemoveTemporaries(a.OutputDir); err != nil {
+			return err
+		}
+	}
 	if _, recording, _ := trajectory.ParseSchedule(a.SaveTrajectory); recording && a.DoTrain && a.TrajectoryDir != "" {
 		// A trajectory outside the output folder must be writable too,
 		// which is better known now than after the data is loaded.

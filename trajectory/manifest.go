@@ -103,12 +103,20 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trajectory: %w", err)
 	}
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
+	m, err := parseManifest(data)
+	if err != nil {
 		return nil, fmt.Errorf("trajectory: %s: %w", path, err)
 	}
+	return m, nil
+}
+
+func parseManifest(data []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
 	if err := m.check(); err != nil {
-		return nil, fmt.Errorf("trajectory: %s: %w", path, err)
+		return nil, err
 	}
 	return &m, nil
 }
@@ -136,12 +144,21 @@ func (m *Manifest) check() error {
 		}
 		entries = append(entries, c.Entry)
 	}
-	for _, e := range entries {
-		if e.File == "" || filepath.Base(e.File) != e.File {
+	for i, e := range entries {
+		if e.File == "" || filepath.Base(e.File) != e.File || e.File == "." || e.File == ".." {
 			return fmt.Errorf("invalid file name %q", e.File)
 		}
 		if len(e.LayerSHA256) != m.NumLayers || len(e.SHA256) != 64 {
 			return fmt.Errorf("%s: hashes missing (want the file's and one per layer)", e.File)
+		}
+		// The sizes a reader allocates for must fit in the files, whose
+		// sizes Open checks.
+		elem := int64(safetensors.DType(m.DType).Bits() / 8)
+		if i == 0 {
+			elem = 4 // θ0 is always F32
+		}
+		if int64(m.LayerSize) > e.Bytes/elem/int64(m.NumLayers) {
+			return fmt.Errorf("%s: %d bytes cannot hold %d layers of %d numbers", e.File, e.Bytes, m.NumLayers, m.LayerSize)
 		}
 	}
 	return nil

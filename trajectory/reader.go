@@ -38,6 +38,11 @@ func Open(dir string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	return open(dir, man)
+}
+
+// open is Open with the manifest already read.
+func open(dir string, man *Manifest) (*Reader, error) {
 	r := &Reader{Dir: dir, Manifest: man, files: map[string]*openFile{}}
 	for _, e := range r.entries() {
 		st, err := os.Stat(filepath.Join(dir, e.File))

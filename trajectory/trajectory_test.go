@@ -1,6 +1,7 @@
 package trajectory
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -13,7 +14,7 @@ import (
 	"github.com/subtune/subtune/safetensors"
 )
 
-func tinyModel(t *testing.T) *model.Model {
+func tinyModel(t testing.TB) *model.Model {
 	t.Helper()
 	return testmodel.Model(t, testmodel.Tiny(3), model.SequenceClassification, 7)
 }
@@ -30,7 +31,7 @@ func nudge(m *model.Model, step int) {
 
 // record writes a trajectory of three checkpoints and returns the layers
 // it saw, [checkpoint][layer][]float32, with θ0 first.
-func record(t *testing.T, dir string, dtype safetensors.DType) [][][]float32 {
+func record(t testing.TB, dir string, dtype safetensors.DType) [][][]float32 {
 	t.Helper()
 	m := tinyModel(t)
 	snap := func() [][]float32 {
@@ -290,5 +291,46 @@ func TestRemove(t *testing.T) {
 	}
 	if err := Remove(dir); err != nil {
 		t.Fatal("removing nothing failed:", err)
+	}
+}
+
+// TestManifestRejected: manifests whose numbers disagree with each other or
+// with the files' sizes are refused before anything is allocated for them.
+func TestManifestRejected(t *testing.T) {
+	dir := t.TempDir()
+	record(t, dir, safetensors.BF16)
+	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(m *Manifest)
+		want   string
+	}{
+		{"layer size beyond the files", func(m *Manifest) {
+			m.LayerSize = 1 << 40
+			m.LayerTensors = model.LayerLayout{{Name: "all", Shape: []int{1 << 40}, Size: 1 << 40}}
+		}, "bytes cannot hold 3 layers of 1099511627776 numbers"},
+		{"sizes that wrap around", func(m *Manifest) {
+			big := math.MaxInt/2 + 1
+			m.LayerTensors = model.LayerLayout{{Name: "a", Shape: []int{big}, Size: big}, {Name: "b", Shape: []int{big}, Offset: big, Size: big},
+				{Name: "c", Shape: []int{m.LayerSize}, Offset: 0, Size: m.LayerSize}}
+		}, "layer tensor a at offset 0"},
+		{"shape and size disagree", func(m *Manifest) { m.LayerTensors[1].Shape = []int{3, 5} }, "has shape [3 5] and size"},
+		{"file name", func(m *Manifest) { m.Checkpoints[0].File = ".." }, `invalid file name ".."`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := parseManifest(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.change(m)
+			changed, _ := json.Marshal(m)
+			_, err = parseManifest(changed)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -89,6 +89,10 @@ func Resume(dir, theta0Hash string, step int) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What the killed run was writing when it stopped.
+	if err := atomicfile.RemoveTemps(dir); err != nil {
+		return nil, fmt.Errorf("trajectory: %w", err)
+	}
 	if man.BaseModel.Theta0SHA256 != theta0Hash {
 		return nil, fmt.Errorf("trajectory: %s was recorded from a different base model (θ0 hash %.12s…, this model %.12s…)",
 			dir, man.BaseModel.Theta0SHA256, theta0Hash)
@@ -266,11 +270,13 @@ func Remove(dir string) error {
 	if err != nil {
 		return fmt.Errorf("trajectory: %w", err)
 	}
+	if err := atomicfile.RemoveTemps(dir); err != nil {
+		return fmt.Errorf("trajectory: %w", err)
+	}
 	for _, e := range entries {
 		n := e.Name()
 		ours := n == ManifestFile || n == Theta0File ||
-			(strings.HasPrefix(n, "step-") && strings.HasSuffix(n, ".safetensors")) ||
-			(strings.HasPrefix(n, ".") && (strings.Contains(n, ManifestFile) || strings.Contains(n, ".safetensors")))
+			(strings.HasPrefix(n, "step-") && strings.HasSuffix(n, ".safetensors"))
 		if ours && !e.IsDir() {
 			if err := os.Remove(filepath.Join(dir, n)); err != nil {
 				return fmt.Errorf("trajectory: %w", err)
