@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/subtune/subtune/atomicfile"
@@ -45,7 +43,7 @@ func predict(m *model.Model, ws *model.Workspace, bt *batcher, d *Dataset, batch
 		}
 		b := bt.fill(d, idx[:hi-lo])
 		loss, err := m.Forward(ws, b, model.Pass{})
-		if err != nil && !math.IsNaN(loss) && !math.IsInf(loss, 0) {
+		if err != nil {
 			return nil, err
 		}
 		labeled = labeled && (b.Labels != nil || b.Targets != nil)
@@ -121,19 +119,4 @@ func writePredictions(path string, p *Predictions, labelNames []string) error {
 func round(x float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(x*p) / p
-}
-
-// removeCheckpoints deletes the resumable checkpoints of dir (for
-// --overwrite_output_dir).
-func removeCheckpoints(dir string) error {
-	for _, c := range Checkpoints(dir) {
-		if err := os.RemoveAll(c); err != nil {
-			return err
-		}
-	}
-	tmp, _ := filepath.Glob(filepath.Join(dir, ".tmp-"+CheckpointPrefix+"*"))
-	for _, t := range tmp {
-		os.RemoveAll(t)
-	}
-	return nil
 }
