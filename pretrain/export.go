@@ -16,7 +16,7 @@ import (
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/tokenizer"
-	"github.com/subtune/subtune/trainer"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // ExportOptions describe the model folder a pre-training run becomes.
@@ -47,7 +47,7 @@ type DownstreamRun struct {
 // PNG and SVG, the training log as JSON, and a model card README.md built
 // from those numbers.
 func Export(o ExportOptions) error {
-	dir, ok := trainer.LatestCheckpoint(o.Run)
+	dir, ok := trainloop.LatestCheckpoint(o.Run)
 	if !ok {
 		return fmt.Errorf("%s has no checkpoint to export", o.Run)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/subtune/subtune/trainer"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // stoppedRun runs o for 5 of its steps, then interrupts it, leaving
@@ -46,8 +46,8 @@ func TestRunResumeDamagedCheckpoint(t *testing.T) {
 	}
 	o.Resume = true
 	err = Run(context.Background(), o)
-	if !errors.Is(err, trainer.ErrDamaged) {
-		t.Fatalf("err = %v, want trainer.ErrDamaged", err)
+	if !errors.Is(err, trainloop.ErrDamaged) {
+		t.Fatalf("err = %v, want trainloop.ErrDamaged", err)
 	}
 	for _, want := range []string{weights, "previous intact checkpoint is " + filepath.Join(dir, "checkpoint-3")} {
 		if !strings.Contains(err.Error(), want) {

@@ -11,7 +11,7 @@ import (
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/nn"
 	"github.com/subtune/subtune/safetensors"
-	"github.com/subtune/subtune/trainer"
+	"github.com/subtune/subtune/trainloop"
 	"github.com/subtune/subtune/trajectory"
 )
 
@@ -96,7 +96,7 @@ func BenchmarkTrainStepBase(b *testing.B) {
 	L, D := c.NumHiddenLayers, c.LayerSize()
 	full := newModel()
 	ws := full.NewWorkspace(32, 128, 0) // the runs take turns, so they can share it
-	fullLoop := trainer.NewLoop(full, ws, trainer.LoopConfig{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000})
+	fullLoop := trainloop.New(full, ws, trainloop.Config{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000})
 	for _, tc := range []struct {
 		name, kind string
 		dt         safetensors.DType
@@ -118,8 +118,8 @@ func BenchmarkTrainStepBase(b *testing.B) {
 				th.Hook = r.Hook(m, 1e-2, false)
 				th.BeforeForward()
 			}
-			loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000, ParamHook: th})
-			step := func(l *trainer.Loop, i int) time.Duration {
+			loop := trainloop.New(m, ws, trainloop.Config{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000, Hook: th})
+			step := func(l *trainloop.Loop, i int) time.Duration {
 				start := time.Now()
 				if _, err := l.TrainStep([]*model.Batch{batch}, []uint64{uint64(i)}); err != nil {
 					b.Fatal(err)

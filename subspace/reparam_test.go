@@ -13,6 +13,7 @@ import (
 	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/trainer"
+	"github.com/subtune/subtune/trainloop"
 	"github.com/subtune/subtune/trajectory"
 )
 
@@ -559,7 +560,7 @@ func TestHookInTrainer(t *testing.T) {
 				h = r.Hook(m, 1e-2, false)
 			}
 			ws := m.NewWorkspace(3, 6, 0)
-			loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 1e-3, MaxGradNorm: 1, TotalSteps: 10, ParamHook: h})
+			loop := trainloop.New(m, ws, trainloop.Config{LearningRate: 1e-3, MaxGradNorm: 1, TotalSteps: 10, Hook: h})
 			h.BeforeForward()
 			for step := 0; step < 4; step++ {
 				if _, err := loop.TrainStep([]*model.Batch{tinyBatch(uint64(step))}, []uint64{1}); err != nil {

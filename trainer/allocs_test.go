@@ -7,6 +7,7 @@ import (
 	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/nn"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // TestStepAllocs: a training step allocates nothing that grows with the
@@ -23,7 +24,7 @@ func TestStepAllocs(t *testing.T) {
 	m.Init(1)
 	const B, T = 8, 32
 	ws := m.NewWorkspace(B, T, 0)
-	loop := NewLoop(m, ws, LoopConfig{LearningRate: 1e-3, MaxGradNorm: 1, TotalSteps: 1000})
+	loop := trainloop.New(m, ws, trainloop.Config{LearningRate: 1e-3, MaxGradNorm: 1, TotalSteps: 1000})
 	b := &model.Batch{B: B, T: T, InputIDs: make([]int32, B*T), Labels: make([]int32, B)}
 	for i := range b.InputIDs {
 		b.InputIDs[i] = int32(100 + i)

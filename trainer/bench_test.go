@@ -13,6 +13,7 @@ import (
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/nn"
 	"github.com/subtune/subtune/tokenizer"
+	"github.com/subtune/subtune/trainloop"
 )
 
 var benchThreads = flag.Int("threads", 2, "threads for BenchmarkTrainStep (GEMM and kernels)")
@@ -112,7 +113,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				}
 				m.Init(1)
 				ws := m.NewWorkspace(32, 128, 0)
-				loop := NewLoop(m, ws, LoopConfig{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000})
+				loop := trainloop.New(m, ws, trainloop.Config{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000})
 				padTo := 0
 				if padding != "mrpc" {
 					padTo = 128

@@ -11,6 +11,7 @@ import (
 
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // trackBest compares an evaluation during training with the best so far,
@@ -55,7 +56,7 @@ func rotateCheckpoints(outputDir string, keep int, best *string, loadBest bool) 
 	if keep <= 0 {
 		return
 	}
-	all := Checkpoints(outputDir)
+	all := trainloop.Checkpoints(outputDir)
 	if best != nil {
 		if i := slices.Index(all, filepath.Clean(*best)); i >= 0 && i < len(all)-2 {
 			b := all[i]
@@ -80,7 +81,7 @@ func (r *run) loadBest(m *model.Model, rp ParamHook, st *State) error {
 	}
 	dir := *st.BestModelCheckpoint
 	fmt.Fprintf(r.log, "Loading best model from %s (score: %v).\n", dir, *st.BestMetric)
-	if err := VerifyCheckpoint(dir); err != nil {
+	if err := trainloop.VerifyCheckpoint(dir); err != nil {
 		return fmt.Errorf("loading the best model: %w", err)
 	}
 	f, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
@@ -100,7 +101,7 @@ func (r *run) loadBest(m *model.Model, rp ParamHook, st *State) error {
 		rp.BeforeForward()
 	}
 	if r.a.SaveTotalLimit == 1 {
-		for _, c := range Checkpoints(r.a.OutputDir) {
+		for _, c := range trainloop.Checkpoints(r.a.OutputDir) {
 			if c != filepath.Clean(dir) {
 				os.RemoveAll(c)
 			}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/subtune/subtune/internal/testmodel"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // stoppedRun runs a until step `at`, then interrupts it (as Ctrl-C does),
@@ -19,12 +20,12 @@ func stoppedRun(t *testing.T, a Args, hooks Hooks, at int) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	hooks.OnStep = func(step int, _ StepStats) {
+	hooks.OnStep = func(step int, _ trainloop.StepStats) {
 		if step == at {
 			cancel()
 		}
 	}
-	if _, err := Finetune(ctx, a, io.Discard, hooks); !errors.Is(err, ErrInterrupted) {
+	if _, err := Finetune(ctx, a, io.Discard, hooks); !errors.Is(err, trainloop.ErrInterrupted) {
 		t.Fatalf("interrupted run: %v", err)
 	}
 	return a.OutputDir
@@ -65,11 +66,11 @@ func TestResumeDamagedCheckpoint(t *testing.T) {
 		damage     func(path string) error
 	}{
 		{"bit in the weights", "model.safetensors", flip},
-		{"bit in the optimizer", optimizerFile, flip},
+		{"bit in the optimizer", trainloop.OptimizerFile, flip},
 		{"bit in the resume state", resumeFile, flip},
 		{"truncated", "model.safetensors", func(p string) error { return os.Truncate(p, 1000) }},
 		{"removed", "vocab.txt", os.Remove},
-		{"checksum list edited", ChecksumFile, flip},
+		{"checksum list edited", trainloop.ChecksumFile, flip},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := copyRun(t, stopped)
@@ -80,8 +81,8 @@ func TestResumeDamagedCheckpoint(t *testing.T) {
 			a := args(out)
 			a.Resume = true
 			_, err := Finetune(context.Background(), a, io.Discard, Hooks{})
-			if !errors.Is(err, ErrDamaged) {
-				t.Fatalf("err = %v, want ErrDamaged", err)
+			if !errors.Is(err, trainloop.ErrDamaged) {
+				t.Fatalf("err = %v, want trainloop.ErrDamaged", err)
 			}
 			t.Log(err)
 			if !strings.Contains(err.Error(), filepath.Join(damaged, tc.file)) {
@@ -104,17 +105,5 @@ func TestResumeDamagedCheckpoint(t *testing.T) {
 				t.Error("resumed from checkpoint-4, the final weights differ from the uninterrupted run's")
 			}
 		})
-	}
-}
-
-// TestVerifyCheckpointNoChecksums: a checkpoint without a checksum list
-// (an older subtune's) cannot be verified, and is refused, naming it.
-func TestVerifyCheckpointNoChecksums(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "checkpoint-3")
-	os.Mkdir(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, stateFile), []byte("{}"), 0o644)
-	err := VerifyCheckpoint(dir)
-	if err == nil || !strings.Contains(err.Error(), dir+" has no "+ChecksumFile) {
-		t.Fatalf("err = %v", err)
 	}
 }

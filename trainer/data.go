@@ -165,3 +165,12 @@ func epochOrder(seed uint64, epoch int, lengths []int, batchSize int, groupByLen
 	perm[0], perm[longest] = perm[longest], perm[0]
 	return perm
 }
+
+// dropoutSeed gives micro-batch k of a run its own dropout masks, a pure
+// function of (seed, k) so that a resumed run replays them.
+func dropoutSeed(seed uint64, k int) uint64 {
+	z := seed*0x9E3779B97F4A7C15 + uint64(k)*0xBF58476D1CE4E5B9 + 0x94D049BB133111EB
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}

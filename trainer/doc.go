@@ -1,21 +1,20 @@
 // Package trainer fine-tunes a model on a GLUE task the way HuggingFace's
 // run_glue.py and Trainer do, records its trajectory, and writes the
-// Trainer's output layout. It also holds the resumable-checkpoint mechanics
-// shared with pre-training.
+// Trainer's output layout. The training loop, its optimiser step and the
+// resumable checkpoints are package trainloop's, shared with pre-training.
 //
 // # Layers
 //
 // Finetune is run_glue.py: Args (run_glue's argument names) in, an output
 // directory in the Trainer's layout out. Underneath it:
 //
-//   - Loop is the optimisation arithmetic, usable on its own (the golden
-//     test and the benchmarks drive it directly): per optimiser step,
-//     Begin, Accumulate each micro-batch (forward with dropout, backward),
-//     Finish (average, clip to the global norm, AdamW with the linear
-//     warmup/decay factor of the step). NewLoop builds the Trainer's
-//     parameter groups: weight decay on weights, none on biases and
-//     LayerNorm weights.
-//   - ParamHook changes what Loop and Finetune train (the subspace
+//   - the training type is fine-tuning as a trainloop.Task: it feeds the
+//     shuffled training set in micro-batches, keeps the Trainer's state and
+//     log history, evaluates during training, records the trajectory and
+//     says when a checkpoint is due; trainloop.Run takes the steps
+//     (trainloop.Loop: forward with dropout, backward, average, clip to the
+//     global norm, AdamW with the linear warmup/decay factor of the step).
+//   - ParamHook changes what trainloop.Loop and Finetune train (the subspace
 //     re-parameterisation, the Freeze baseline, the ablation's mask of
 //     disabled positions): which model tensors stay trainable in full
 //     space, its own optimiser groups, and the per-step hooks
@@ -96,7 +95,7 @@
 // child process with SIGKILL to check it).
 //
 // A NaN or infinite loss or gradient norm stops the run before any weight
-// moves, with an error (wrapping ErrNonFinite) that names the step and the
+// moves, with an error (wrapping trainloop.ErrNonFinite) that names the step and the
 // last good checkpoint.
 //
 // # Threads and determinism

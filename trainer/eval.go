@@ -45,7 +45,7 @@ func predict(m *model.Model, ws *model.Workspace, bt *batcher, d *Dataset, batch
 		b := bt.fill(d, idx[:hi-lo])
 		p.Batches++
 		loss, err := m.Forward(ws, b, model.Pass{})
-		if err != nil && !math.IsNaN(loss) && !math.IsInf(loss, 0) {
+		if err != nil {
 			return nil, err
 		}
 		labeled = labeled && (b.Labels != nil || b.Targets != nil)
@@ -121,15 +121,4 @@ func writePredictions(path string, p *Predictions, labelNames []string) error {
 func round(x float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(x*p) / p
-}
-
-// removeCheckpoints deletes the resumable checkpoints of dir (for
-// --overwrite_output_dir).
-func removeCheckpoints(dir string) error {
-	for _, c := range Checkpoints(dir) {
-		if err := removeCheckpoint(c); err != nil {
-			return err
-		}
-	}
-	return nil
 }

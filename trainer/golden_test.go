@@ -11,6 +11,7 @@ import (
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // golden is trainer/testdata/adamw_golden.json, written by
@@ -90,7 +91,7 @@ func TestAdamWGolden(t *testing.T) {
 	}
 	B, T := len(g.Batches[0].Labels), len(g.Batches[0].InputIDs[0])
 	ws := m.NewWorkspace(B, T, 0)
-	loop := NewLoop(m, ws, LoopConfig{
+	loop := trainloop.New(m, ws, trainloop.Config{
 		LearningRate: g.Optimizer.LR, WeightDecay: g.Optimizer.WeightDecay,
 		Beta1: g.Optimizer.Betas[0], Beta2: g.Optimizer.Betas[1], Epsilon: g.Optimizer.Eps,
 		MaxGradNorm: g.MaxGradNorm, WarmupSteps: g.Schedule.Warmup, TotalSteps: g.Schedule.Total,

@@ -13,6 +13,7 @@ import (
 	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/internal/testdir"
 	"github.com/subtune/subtune/internal/testmodel"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // TestOutputFolderHeld: while a run holds its output folder, another run
@@ -32,11 +33,11 @@ func TestOutputFolderHeld(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := t.TempDir()
-			live := filepath.Join(out, CheckpointPrefix+"4")
+			live := filepath.Join(out, trainloop.CheckpointPrefix+"4")
 			if err := os.MkdirAll(live, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			os.WriteFile(filepath.Join(live, stateFile), []byte("{}"), 0o644)
+			os.WriteFile(filepath.Join(live, trainloop.StateFile), []byte("{}"), 0o644)
 			holder, err := dirlock.Acquire(out) // the live run
 			if err != nil {
 				t.Fatal(err)
@@ -46,7 +47,7 @@ func TestOutputFolderHeld(t *testing.T) {
 			a.MaxSteps = 2
 			tc.edit(&a)
 			steps := 0
-			_, err = Finetune(context.Background(), a, io.Discard, Hooks{OnStep: func(int, StepStats) { steps++ }})
+			_, err = Finetune(context.Background(), a, io.Discard, Hooks{OnStep: func(int, trainloop.StepStats) { steps++ }})
 			if !errors.Is(err, dirlock.ErrBusy) {
 				t.Fatalf("err = %v, want dirlock.ErrBusy", err)
 			}
@@ -56,7 +57,7 @@ func TestOutputFolderHeld(t *testing.T) {
 			if steps > 0 {
 				t.Errorf("the refused run trained %d steps", steps)
 			}
-			if _, err := os.Stat(filepath.Join(live, stateFile)); err != nil {
+			if _, err := os.Stat(filepath.Join(live, trainloop.StateFile)); err != nil {
 				t.Errorf("the live run's checkpoint was touched: %v", err)
 			}
 		})
@@ -83,7 +84,7 @@ func TestUnwritableOutputFolder(t *testing.T) {
 			a.MaxSteps = 2
 			tc.edit(&a, ro)
 			steps := 0
-			_, err := Finetune(context.Background(), a, io.Discard, Hooks{OnStep: func(int, StepStats) { steps++ }})
+			_, err := Finetune(context.Background(), a, io.Discard, Hooks{OnStep: func(int, trainloop.StepStats) { steps++ }})
 			if err == nil || !strings.Contains(err.Error(), tc.want+ro) {
 				t.Fatalf("err = %v, want one starting %q", err, tc.want+ro)
 			}

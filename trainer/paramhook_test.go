@@ -14,6 +14,7 @@ import (
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // shiftReparam is the smallest re-parameterisation: θ = θ0 + z on the first
@@ -112,12 +113,12 @@ func TestParamHook(t *testing.T) {
 	b.NumTrainEpochs, b.DoEval = 2, false
 	ctx, cancel := context.WithCancel(context.Background())
 	h2 := hooks
-	h2.OnStep = func(step int, _ StepStats) {
+	h2.OnStep = func(step int, _ trainloop.StepStats) {
 		if step == 5 {
 			cancel()
 		}
 	}
-	if _, err := Finetune(ctx, b, io.Discard, h2); !errors.Is(err, ErrInterrupted) {
+	if _, err := Finetune(ctx, b, io.Discard, h2); !errors.Is(err, trainloop.ErrInterrupted) {
 		t.Fatalf("interrupted run: %v", err)
 	}
 	b.Resume = true

@@ -21,6 +21,7 @@ import (
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/trainloop"
 	"github.com/subtune/subtune/trajectory"
 )
 
@@ -43,7 +44,7 @@ func TestResumeChild(t *testing.T) {
 	if err := json.Unmarshal([]byte(spec), &c); err != nil {
 		t.Fatal(err)
 	}
-	hooks := Hooks{OnStep: func(step int, _ StepStats) {
+	hooks := Hooks{OnStep: func(step int, _ trainloop.StepStats) {
 		fmt.Printf("STEP %d\n", step)
 		if step == c.BlockAt {
 			fmt.Println("READY")
@@ -106,15 +107,15 @@ func TestKillAndResume(t *testing.T) {
 			if tc.cancelAt > 0 {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				_, err := Finetune(ctx, a, io.Discard, Hooks{OnStep: func(step int, _ StepStats) {
+				_, err := Finetune(ctx, a, io.Discard, Hooks{OnStep: func(step int, _ trainloop.StepStats) {
 					if step == tc.cancelAt {
 						cancel()
 					}
 				}})
-				if !errors.Is(err, ErrInterrupted) || !errors.Is(err, context.Canceled) {
+				if !errors.Is(err, trainloop.ErrInterrupted) || !errors.Is(err, context.Canceled) {
 					t.Fatalf("interrupted run returned %v", err)
 				}
-				if c, _ := LatestCheckpoint(out); filepath.Base(c) != fmt.Sprintf("checkpoint-%d", tc.cancelAt) {
+				if c, _ := trainloop.LatestCheckpoint(out); filepath.Base(c) != fmt.Sprintf("checkpoint-%d", tc.cancelAt) {
 					t.Fatalf("after the interrupt the newest checkpoint is %q", c)
 				}
 			} else {
@@ -239,15 +240,15 @@ func TestNonFiniteLossStops(t *testing.T) {
 	a.WarmupRatio, a.SaveSteps, a.SaveTotalLimit = 0, 1, 2
 	hooks := Hooks{NewParamHook: func(m *model.Model) (ParamHook, error) { return &poisonGrad{m: m, at: 2}, nil }}
 	_, err := Finetune(context.Background(), a, io.Discard, hooks)
-	if !errors.Is(err, ErrNonFinite) {
-		t.Fatalf("got %v, want ErrNonFinite", err)
+	if !errors.Is(err, trainloop.ErrNonFinite) {
+		t.Fatalf("got %v, want trainloop.ErrNonFinite", err)
 	}
 	t.Log(err)
 	var step int
 	if _, serr := fmt.Sscanf(err.Error(), "step %d", &step); serr != nil || step < 2 {
 		t.Fatalf("error does not start by naming the step: %v", err)
 	}
-	last, ok := LatestCheckpoint(out)
+	last, ok := trainloop.LatestCheckpoint(out)
 	if !ok || filepath.Base(last) != fmt.Sprintf("checkpoint-%d", step-1) || !strings.Contains(err.Error(), last) {
 		t.Fatalf("newest checkpoint %q; error: %v", last, err)
 	}
@@ -290,12 +291,12 @@ func TestResumeRemovesTemporaries(t *testing.T) {
 	a := resumeArgs(modelDir, out, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := Finetune(ctx, a, io.Discard, Hooks{OnStep: func(step int, _ StepStats) {
+	_, err := Finetune(ctx, a, io.Discard, Hooks{OnStep: func(step int, _ trainloop.StepStats) {
 		if step == 6 {
 			cancel()
 		}
 	}})
-	if !errors.Is(err, ErrInterrupted) {
+	if !errors.Is(err, trainloop.ErrInterrupted) {
 		t.Fatalf("interrupted run returned %v", err)
 	}
 	traj := filepath.Join(out, "trajectory")

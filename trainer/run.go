@@ -2,38 +2,27 @@ package trainer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
-	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/nn"
-	"github.com/subtune/subtune/progress"
-	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/tokenizer"
+	"github.com/subtune/subtune/trainloop"
 	"github.com/subtune/subtune/trajectory"
 )
-
-// ErrInterrupted is returned (wrapped) when the context is cancelled during
-// training; a checkpoint of the last finished step has been saved.
-var ErrInterrupted = errors.New("interrupted")
 
 // Hooks extend a run without changing its arithmetic.
 type Hooks struct {
@@ -42,11 +31,11 @@ type Hooks struct {
 	// initialised and θ0 hashed, before any checkpoint is restored.
 	NewParamHook func(m *model.Model) (ParamHook, error)
 	// OnStep is called after every optimiser step, with the step count.
-	OnStep func(step int, st StepStats)
+	OnStep func(step int, st trainloop.StepStats)
 	// Settings are options beyond Args that change the weights (those of
 	// NewParamHook), by flag name ("--subspace"): a resumed run must have
 	// the same.
-	Settings Settings
+	Settings trainloop.Settings
 	// SaveModel, when set, writes the trained model into the output
 	// directory in place of checkpoint.Save (save_pretrained): a subspace
 	// run writes its adapter, with or without the merged model.
@@ -151,7 +140,7 @@ func (r *run) prepareOutputDir() error {
 	case a.ResumeFromCheckpoint != "":
 		r.resumeDir = a.ResumeFromCheckpoint
 	case a.Resume:
-		if dir, ok := LatestCheckpoint(a.OutputDir); ok {
+		if dir, ok := trainloop.LatestCheckpoint(a.OutputDir); ok {
 			r.resumeDir = dir
 		}
 	}
@@ -170,7 +159,7 @@ func (r *run) prepareOutputDir() error {
 		}
 		// A stale trajectory or checkpoint mixed with a new run's would be
 		// read as one run: remove them.
-		if err := removeCheckpoints(a.OutputDir); err != nil {
+		if err := trainloop.RemoveCheckpoints(a.OutputDir); err != nil {
 			return err
 		}
 		if err := trajectory.Remove(r.trajectoryDir()); err != nil {
@@ -179,7 +168,7 @@ func (r *run) prepareOutputDir() error {
 	}
 	if a.DoTrain {
 		// What a run of this folder killed mid-write left behind.
-		if err := RemoveTemporaries(a.OutputDir); err != nil {
+		if err := trainloop.RemoveTemporaries(a.OutputDir); err != nil {
 			return err
 		}
 	}
@@ -363,360 +352,6 @@ func (r *run) loadModel() error {
 	// training and evaluation.
 	r.ws, r.maxT = m.NewWorkspace(max(a.PerDeviceTrainBatchSize, a.PerDeviceEvalBatchSize), maxT, 0), maxT
 	r.bt = newBatcher(a.PerDeviceEvalBatchSize, maxT, tok.PadID(), padTo, r.regression)
-	return nil
-}
-
-// schedule is the step arithmetic of a run.
-type schedule struct {
-	n, batch, accum int
-	batches         int // per epoch, the last one possibly short (drop_last false)
-	updates         int // optimiser steps per epoch
-	maxSteps        int
-	epochs          int // epochs started
-	warmup          int
-}
-
-func newSchedule(a *Args, n int) schedule {
-	s := schedule{n: n, batch: a.PerDeviceTrainBatchSize, accum: a.GradientAccumulationSteps}
-	s.batches = (n + s.batch - 1) / s.batch
-	// Recent transformers ends every epoch with an optimiser step over the
-	// remaining micro-batches, so an epoch has ceil(batches/accum) steps.
-	s.updates = (s.batches + s.accum - 1) / s.accum
-	if a.MaxSteps > 0 {
-		s.maxSteps = a.MaxSteps
-	} else {
-		s.maxSteps = int(math.Ceil(a.NumTrainEpochs * float64(s.updates)))
-	}
-	s.epochs = (s.maxSteps + s.updates - 1) / s.updates
-	s.warmup = a.warmup(s.maxSteps)
-	return s
-}
-
-// micro returns the micro-batches [lo, hi) of the epoch that optimiser
-// step `step` (0-based) consumes.
-func (s schedule) micro(step int) (epoch, lo, hi int) {
-	epoch, u := step/s.updates, step%s.updates
-	lo = u * s.accum
-	return epoch, lo, min(lo+s.accum, s.batches)
-}
-
-// trajectoryDue reports whether the trajectory records the weights after
-// `step` steps: at every epoch's end, or every N steps, and at the end.
-func (s schedule) trajectoryDue(step, every int) bool {
-	if step == s.maxSteps {
-		return true
-	}
-	if every > 0 {
-		return step%every == 0
-	}
-	return step%s.updates == 0
-}
-
-func (r *run) trainRun(ctx context.Context, res *Result) error {
-	a := &r.a
-	m := r.m
-	s := newSchedule(a, r.train.Len())
-	theta0 := trajectory.HashLayers(m)
-	var rp ParamHook
-	if r.hooks.NewParamHook != nil {
-		var err error
-		if rp, err = r.hooks.NewParamHook(m); err != nil {
-			return err
-		}
-	}
-	loop := NewLoop(m, r.ws, LoopConfig{
-		LearningRate: a.LearningRate, WeightDecay: a.WeightDecay,
-		Beta1: a.AdamBeta1, Beta2: a.AdamBeta2, Epsilon: a.AdamEpsilon,
-		MaxGradNorm: a.MaxGradNorm, WarmupSteps: s.warmup, TotalSteps: s.maxSteps, LRSchedulerType: a.LRSchedulerType, ParamHook: rp,
-	})
-	st := &State{
-		EvalSteps: a.EvalSteps, LoggingSteps: a.LoggingSteps, MaxSteps: s.maxSteps, NumTrainEpochs: s.epochs,
-		SaveSteps: a.SaveSteps, TrainBatchSize: a.PerDeviceTrainBatchSize, IsLocalProcessZero: true, IsWorldProcessZero: true,
-		LogHistory: []Metrics{},
-	}
-	settings := r.settings(s, theta0)
-	res.State = st
-
-	// The trajectory starts from θ0, before any step: create it now, or
-	// reopen it when resuming.
-	every, recording, _ := trajectory.ParseSchedule(a.SaveTrajectory)
-	var tw *trajectory.Writer
-	if recording && r.resumeDir == "" {
-		dtype, _ := a.trajectoryDType()
-		var err error
-		tw, err = trajectory.Create(r.trajectoryDir(), m, trajectory.Options{BaseModelPath: a.ModelNameOrPath,
-			Task: a.TaskName, Seed: uint64(a.Seed), Schedule: a.SaveTrajectory, DType: dtype})
-		if err != nil {
-			return err
-		}
-	}
-	if r.resumeDir != "" {
-		if err := r.resume(loop, rp, st, settings); err != nil {
-			return err
-		}
-		if recording {
-			if !trajectory.Exists(r.trajectoryDir()) {
-				return fmt.Errorf("the run in %s recorded no trajectory in %s; a trajectory starts at θ0, so it cannot be added to a resumed run", a.OutputDir, r.trajectoryDir())
-			}
-			var err error
-			if tw, err = trajectory.Resume(r.trajectoryDir(), theta0, st.GlobalStep); err != nil {
-				return fmt.Errorf("resuming the trajectory: %w", err)
-			}
-			for step := 1; step <= st.GlobalStep; step++ {
-				if s.trajectoryDue(step, every) && !tw.Has(step) {
-					return fmt.Errorf("the trajectory in %s lacks the checkpoint of step %d, which the run saved before %s", tw.Dir(), step, r.resumeDir)
-				}
-			}
-		}
-	}
-	if tw != nil {
-		defer tw.Close()
-		res.TrajectoryDir = tw.Dir()
-	}
-	if rp != nil {
-		rp.BeforeForward()
-	}
-	keep := a.SaveTotalLimit
-	if keep == 0 && recording {
-		keep = 1 // the trajectory keeps the history; one checkpoint suffices to resume
-	}
-
-	trainable := loop.TrainableParams()
-	all := m.NumParams()
-	if rp != nil {
-		all += CountParams(rp.Groups())
-	}
-	fmt.Fprintf(r.log, "***** Running training *****\n")
-	fmt.Fprintf(r.log, "  Num examples = %s\n  Num Epochs = %d\n  Instantaneous batch size per device = %d\n", commas(s.n), s.epochs, s.batch)
-	fmt.Fprintf(r.log, "  Total train batch size (w. parallel, distributed & accumulation) = %d\n  Gradient Accumulation steps = %d\n", s.batch*s.accum, s.accum)
-	fmt.Fprintf(r.log, "  Total optimization steps = %s\n  Warmup steps = %d\n  Number of trainable parameters = %s\n", commas(s.maxSteps), s.warmup, commas(trainable))
-	if rp != nil {
-		fmt.Fprintf(r.log, "%s\n", rp.Describe())
-	}
-	fmt.Fprintf(r.log, "trainable params: %s || all params: %s || trainable%%: %.4f\n", commas(trainable), commas(all), 100*float64(trainable)/float64(all))
-	if tw != nil {
-		fmt.Fprintf(r.log, "trajectory: %s (%s, %s)\n", tw.Dir(), a.SaveTrajectory, tw.Manifest().DType)
-	}
-
-	nonEmbedding := float64(m.NumParams() - embeddingParams(m))
-	bt := newBatcher(s.batch, r.maxT, r.tok.PadID(), r.bt.padTo, r.regression)
-	lengths := r.train.Lengths()
-	order, orderEpoch := []int(nil), -1
-	lastSaved := -1
-	if r.resumeDir != "" {
-		lastSaved = st.GlobalStep
-	}
-	newBest := false // the evaluation of this step scored best so far
-	save := func() error {
-		if lastSaved == loop.Step {
-			return nil
-		}
-		if newBest {
-			best := filepath.Join(a.OutputDir, fmt.Sprintf("%s%d", CheckpointPrefix, loop.Step))
-			st.BestModelCheckpoint = &best
-		}
-		// A checkpoint is a loadable model folder, tokenizer included.
-		extra := []func(string) error{r.tok.Save, func(dir string) error {
-			return atomicfile.WriteJSON(filepath.Join(dir, resumeFile), st.Resume)
-		}}
-		if rp != nil {
-			extra = append(extra, rp.Save)
-		}
-		if _, err := SaveCheckpoint(a.OutputDir, loop.Step, m, loop.Opt, st, settings, 0, extra...); err != nil {
-			return fmt.Errorf("saving the checkpoint of step %d: %w", loop.Step, err)
-		}
-		rotateCheckpoints(a.OutputDir, keep, st.BestModelCheckpoint, a.LoadBestModelAtEnd)
-		lastSaved = loop.Step
-		return nil
-	}
-	lastGood := func() string {
-		if c, ok := LatestCheckpoint(a.OutputDir); ok {
-			return "the last good checkpoint is " + c + " (continue from it with --resume)"
-		}
-		return "no checkpoint had been saved yet"
-	}
-
-	start := time.Now()
-	trainedBefore := st.Resume.TrainSeconds
-	bar := progress.New(r.log, "train", loop.Step, s.maxSteps, 30*time.Second)
-	finish := sync.OnceFunc(bar.Finish)
-	defer finish()
-	var barShown time.Time
-	barExamples := 0
-	for loop.Step < s.maxSteps {
-		if err := ctx.Err(); err != nil {
-			finish()
-			st.Resume.TrainSeconds = trainedBefore + time.Since(start).Seconds()
-			if err := save(); err != nil {
-				return err
-			}
-			return fmt.Errorf("%w at step %d: checkpoint saved in %s; run the same command with --resume to continue (%w)",
-				ErrInterrupted, loop.Step, filepath.Join(a.OutputDir, fmt.Sprintf("%s%d", CheckpointPrefix, loop.Step)), err)
-		}
-		epoch, lo, hi := s.micro(loop.Step)
-		if epoch != orderEpoch {
-			order, orderEpoch = epochOrder(uint64(a.Seed), epoch, lengths, s.batch, a.GroupByLength), epoch
-		}
-		loop.Begin()
-		examples := 0
-		for k := lo; k < hi; k++ {
-			idx := order[k*s.batch : min((k+1)*s.batch, s.n)]
-			b := bt.fill(r.train, idx)
-			if _, err := loop.Accumulate(b, dropoutSeed(uint64(a.Seed), epoch*s.batches+k)); err != nil {
-				finish()
-				return fmt.Errorf("step %d (epoch %.2f): %w; training stopped, %s", loop.Step+1, float64(epoch)+float64(k)/float64(s.batches), err, lastGood())
-			}
-			examples += b.B
-			st.NumInputTokensSeen += int64(b.B * b.T)
-			st.TotalFlos += 6 * float64(b.B*b.T) * nonEmbedding
-		}
-		stats, err := loop.Finish()
-		if err != nil {
-			finish()
-			return fmt.Errorf("step %d (epoch %.2f): %w; training stopped, %s", loop.Step+1, float64(epoch)+float64(hi)/float64(s.batches), err, lastGood())
-		}
-		step := loop.Step
-		st.GlobalStep = step
-		st.Epoch = float64(epoch) + float64(hi)/float64(s.batches)
-		st.Resume.TotalLoss += stats.Loss
-		st.Resume.LogLoss += stats.Loss
-		st.Resume.LogSteps++
-		epochEnd := hi == s.batches
-		// Formatting the progress fields allocates: do it a few times a
-		// second, not every step.
-		barExamples += examples
-		if now := time.Now(); now.Sub(barShown) >= 200*time.Millisecond || epochEnd || step == s.maxSteps {
-			bar.Update(step, barExamples, fmt.Sprintf("epoch=%.2f", st.Epoch), fmt.Sprintf("loss=%.4f", stats.Loss), fmt.Sprintf("lr=%.3g", stats.LR))
-			barExamples, barShown = 0, now
-		}
-		if r.hooks.OnStep != nil {
-			r.hooks.OnStep(step, stats)
-		}
-		if (a.LoggingStrategy == "steps" && step%a.LoggingSteps == 0) || (a.LoggingStrategy == "epoch" && epochEnd) {
-			line := Metrics{"loss": round(st.Resume.LogLoss/float64(st.Resume.LogSteps), 4), "grad_norm": stats.GradNorm,
-				"learning_rate": loop.NextLR(), "epoch": st.Epoch, "step": float64(step)}
-			st.LogHistory = append(st.LogHistory, line)
-			st.Resume.LogLoss, st.Resume.LogSteps = 0, 0
-			bar.Println("%s", mustJSON(line))
-		}
-		newBest = false
-		if len(r.evalSets) > 0 && ((a.EvalStrategy == "steps" && step%a.EvalSteps == 0) || (a.EvalStrategy == "epoch" && epochEnd)) {
-			// As the Trainer, evaluate during training on the first
-			// evaluation set only (MNLI: matched).
-			met, err := r.evaluate(r.evalSets[0])
-			if err != nil {
-				return err
-			}
-			met["epoch"], met["step"] = st.Epoch, float64(step)
-			st.LogHistory = append(st.LogHistory, met)
-			bar.Println("%s", mustJSON(met))
-			if newBest, err = r.trackBest(st, met); err != nil {
-				return err
-			}
-		}
-		st.Resume.TrainSeconds = trainedBefore + time.Since(start).Seconds()
-		saveNow := (a.SaveStrategy == "steps" && step%a.SaveSteps == 0) || (a.SaveStrategy == "epoch" && epochEnd) ||
-			(a.SaveStrategy != "no" && step == s.maxSteps)
-		if tw != nil && s.trajectoryDue(step, every) {
-			// The trajectory file goes first: a checkpoint must never be
-			// newer than the trajectory it implies.
-			if err := tw.Append(m, step, st.Epoch); err != nil {
-				return err
-			}
-			saveNow = true
-		}
-		if saveNow {
-			if err := save(); err != nil {
-				return err
-			}
-		}
-	}
-	finish()
-	if err := r.loadBest(m, rp, st); err != nil {
-		return err
-	}
-
-	runtime := time.Since(start).Seconds()
-	samples := float64(s.n) * a.NumTrainEpochs
-	if a.MaxSteps > 0 {
-		samples = float64(s.maxSteps * s.batch * s.accum)
-	}
-	train := Metrics{
-		"epoch": st.Epoch, "total_flos": st.TotalFlos, "train_loss": st.Resume.TotalLoss / float64(max(1, st.GlobalStep)),
-		"train_runtime": round(runtime, 4), "train_samples_per_second": round(samples/runtime, 3),
-		"train_steps_per_second": round(float64(s.maxSteps)/runtime, 3),
-	}
-	line := Metrics{"step": float64(st.GlobalStep)}
-	for k, v := range train {
-		line[k] = v
-	}
-	st.LogHistory = append(st.LogHistory, line)
-	train["train_samples"] = float64(s.n)
-	res.Train = train
-
-	// The final model, as trainer.save_model(): an HF folder in output_dir.
-	saveModel := r.hooks.SaveModel
-	if saveModel == nil {
-		saveModel = func(dir string, m *model.Model) error { return checkpoint.Save(dir, m, safetensors.F32) }
-	}
-	if err := saveModel(a.OutputDir, m); err != nil {
-		return err
-	}
-	if err := r.tok.Save(a.OutputDir); err != nil {
-		return err
-	}
-	if rp != nil {
-		if err := rp.Save(a.OutputDir); err != nil {
-			return err
-		}
-	}
-	if err := atomicfile.WriteJSON(filepath.Join(a.OutputDir, "training_args.json"), a); err != nil {
-		return err
-	}
-	printMetrics(r.log, "train", train)
-	if err := writeMetricsFile(a.OutputDir, "train", train); err != nil {
-		return err
-	}
-	return atomicfile.WriteJSON(filepath.Join(a.OutputDir, stateFile), st)
-}
-
-// settings are what the weights of this run depend on: its arguments
-// but those tagged resume:"free", the hooks' settings, and the number of
-// training examples and the base model's encoder (θ0's hash) they led to.
-func (r *run) settings(s schedule, theta0 string) Settings {
-	set := FlagSettings(r.a)
-	maps.Copy(set, r.hooks.Settings)
-	set["train examples"] = strconv.Itoa(s.n)
-	set["base model encoder SHA-256"] = theta0
-	return set
-}
-
-// resume restores model, optimiser, schedule position and running sums
-// from r.resumeDir, after checking that it belongs to this run: that it
-// was saved with the same settings.
-func (r *run) resume(loop *Loop, rp ParamHook, st *State, settings Settings) error {
-	if err := LoadCheckpoint(r.resumeDir, loop.Model, loop.Opt, st, settings); err != nil {
-		return err
-	}
-	data, err := os.ReadFile(filepath.Join(r.resumeDir, resumeFile))
-	if err != nil {
-		return fmt.Errorf("%s was not written by subtune finetune: %w", r.resumeDir, err)
-	}
-	if err := json.Unmarshal(data, &st.Resume); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(r.resumeDir, resumeFile), err)
-	}
-	if loop.Opt.Steps != st.GlobalStep {
-		return fmt.Errorf("%s: optimizer has %d steps but the state says %d", r.resumeDir, loop.Opt.Steps, st.GlobalStep)
-	}
-	// Settings that may change on resume take their new values.
-	st.MaxSteps, st.LoggingSteps, st.EvalSteps, st.SaveSteps = loop.Config.TotalSteps, r.a.LoggingSteps, r.a.EvalSteps, r.a.SaveSteps
-	loop.Step = st.GlobalStep
-	if rp != nil {
-		if err := rp.Load(r.resumeDir); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(r.log, "resuming from %s at step %d (epoch %.2f)\n", r.resumeDir, st.GlobalStep, st.Epoch)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/optim"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // TestSchedulesDriveTraining: each --lr_scheduler_type sets the learning
@@ -71,7 +72,7 @@ func TestTokenNotWritten(t *testing.T) {
 // weights must match on resume, those that do not may change, and options
 // tagged ifset do not appear while unset (so older checkpoints resume).
 func TestResumeClassifiesRunGlueArgs(t *testing.T) {
-	base := FlagSettings(DefaultArgs())
+	base := trainloop.FlagSettings(DefaultArgs())
 	for _, k := range []string{"--load_best_model_at_end", "--metric_for_best_model", "--greater_is_better", "--fp16", "--bf16",
 		"--token", "--cache_dir", "--model_revision", "--report_to", "--logging_strategy", "--use_fast_tokenizer", "--overwrite_cache"} {
 		if _, ok := base[k]; ok {
@@ -85,14 +86,14 @@ func TestResumeClassifiesRunGlueArgs(t *testing.T) {
 	yes := true
 	a.LoadBestModelAtEnd, a.MetricForBestModel, a.GreaterIsBetter = true, "accuracy", &yes
 	a.Token, a.CacheDir, a.LoggingStrategy = "t", "c", "epoch"
-	s := FlagSettings(a)
+	s := trainloop.FlagSettings(a)
 	for k, want := range map[string]string{"--load_best_model_at_end": "true", "--metric_for_best_model": "accuracy", "--greater_is_better": "true"} {
 		if s[k] != want {
 			t.Errorf("%s = %q, want %q", k, s[k], want)
 		}
 	}
-	if err := CheckResume("ck", base, s); err == nil || !strings.Contains(err.Error(), "--load_best_model_at_end not given (now true)") {
-		t.Errorf("CheckResume = %v", err)
+	if err := trainloop.CheckResume("ck", base, s); err == nil || !strings.Contains(err.Error(), "--load_best_model_at_end not given (now true)") {
+		t.Errorf("trainloop.CheckResume = %v", err)
 	}
 }
 
@@ -162,7 +163,7 @@ func TestLoadBestModelAtEnd(t *testing.T) {
 		if limit == 2 && bestStep != 4 {
 			want = append(want, filepath.Join(out, "checkpoint-4"))
 		}
-		if got := Checkpoints(out); !slices.Equal(got, want) {
+		if got := trainloop.Checkpoints(out); !slices.Equal(got, want) {
 			t.Errorf("limit %d: checkpoints %v, want %v", limit, got, want)
 		}
 		if res.Eval["eval_loss"] != bestLoss {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/subtune/subtune/internal/testmodel"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // TestResumeSettings: a run resumed with any option that changes the
@@ -25,7 +26,7 @@ func TestResumeSettings(t *testing.T) {
 		a.NumTrainEpochs, a.SaveSteps, a.DoEval = 2, 4, false // 16 steps
 		return a
 	}
-	stopped := stoppedRun(t, args(t.TempDir()), Hooks{Settings: Settings{"--ensemble": "2"}}, 8)
+	stopped := stoppedRun(t, args(t.TempDir()), Hooks{Settings: trainloop.Settings{"--ensemble": "2"}}, 8)
 	for _, tc := range []struct {
 		name  string
 		edit  func(a *Args, h *Hooks)
@@ -54,7 +55,7 @@ func TestResumeSettings(t *testing.T) {
 		{"other model", func(a *Args, h *Hooks) { a.ModelNameOrPath = otherWeights }, []string{
 			"--model_name_or_path " + modelDir, "base model encoder SHA-256 "}},
 		{"trajectory", func(a *Args, h *Hooks) { a.SaveTrajectory = "epoch" }, []string{`--save_trajectory "" (now epoch)`}},
-		{"hook settings", func(a *Args, h *Hooks) { h.Settings = Settings{"--ensemble": "4", "--subspace": "s"} }, []string{
+		{"hook settings", func(a *Args, h *Hooks) { h.Settings = trainloop.Settings{"--ensemble": "4", "--subspace": "s"} }, []string{
 			"--ensemble 2 (now 4)", "--subspace not given (now s)"}},
 		{"hook settings dropped", func(a *Args, h *Hooks) { h.Settings = nil }, []string{"--ensemble 2 (now not given)"}},
 		{"free options", func(a *Args, h *Hooks) {
@@ -64,7 +65,7 @@ func TestResumeSettings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := copyRun(t, stopped)
-			a, hooks := args(out), Hooks{Settings: Settings{"--ensemble": "2"}}
+			a, hooks := args(out), Hooks{Settings: trainloop.Settings{"--ensemble": "2"}}
 			a.Resume = true
 			tc.edit(&a, &hooks)
 			var log strings.Builder

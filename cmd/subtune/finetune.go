@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/trainer"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // finetuneArgs receive the flags of `subtune finetune`.
@@ -112,8 +113,8 @@ const resumeFree = "subtune-resume-free"
 // must have the same. (Those of an extension a run does not select are
 // recorded too, so that selecting it on resume names the one flag that
 // differs.)
-func extensionSettings(fs *pflag.FlagSet) trainer.Settings {
-	s := trainer.Settings{}
+func extensionSettings(fs *pflag.FlagSet) trainloop.Settings {
+	s := trainloop.Settings{}
 	for _, e := range finetuneExtensions {
 		for _, name := range e.flags {
 			if f := fs.Lookup(name); f.Annotations[resumeFree] == nil {

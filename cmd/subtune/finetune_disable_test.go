@@ -15,6 +15,7 @@ import (
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/outliers"
 	"github.com/subtune/subtune/trainer"
+	"github.com/subtune/subtune/trainloop"
 	"github.com/subtune/subtune/trajectory"
 )
 
@@ -48,8 +49,8 @@ func trainWith(t *testing.T, m *model.Model, h trainer.ParamHook, steps int) []f
 	t.Helper()
 	theta0 := append([]float32(nil), m.Data...)
 	ws := m.NewWorkspace(4, 8, 0)
-	loop := trainer.NewLoop(m, ws, trainer.LoopConfig{LearningRate: 1e-2, WeightDecay: 0.01, MaxGradNorm: 1,
-		TotalSteps: steps, ParamHook: h})
+	loop := trainloop.New(m, ws, trainloop.Config{LearningRate: 1e-2, WeightDecay: 0.01, MaxGradNorm: 1,
+		TotalSteps: steps, Hook: h})
 	if n := loop.TrainableParams(); n != m.NumParams() {
 		t.Errorf("%d trainable parameters, want all %d", n, m.NumParams())
 	}

@@ -1,4 +1,4 @@
-package trainer
+package trainloop
 
 import (
 	"encoding/json"
@@ -22,9 +22,11 @@ import (
 // as HuggingFace's Trainer.
 const CheckpointPrefix = "checkpoint-"
 
+// The files of a checkpoint besides the model's: AdamW's moments, and the
+// caller's state (whose presence marks a checkpoint complete).
 const (
-	optimizerFile = "optimizer.safetensors"
-	stateFile     = "trainer_state.json"
+	OptimizerFile = "optimizer.safetensors"
+	StateFile     = "trainer_state.json"
 	// tmpPrefix starts the names of checkpoint folders being built or
 	// removed; RemoveTemporaries deletes those a killed run left.
 	tmpPrefix = ".tmp-" + CheckpointPrefix
@@ -39,7 +41,7 @@ const (
 // into the folder before it is renamed into place (e.g. a ParamHook's Save);
 // then the SHA-256 of every file is recorded in ChecksumFile.
 func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW, state any, settings Settings, keep int, extra ...func(dir string) error) (string, error) {
-	final := filepath.Join(outputDir, fmt.Sprintf("%s%d", CheckpointPrefix, step))
+	final := stepDir(outputDir, step)
 	tmp, err := os.MkdirTemp(outputDir, tmpPrefix)
 	if err != nil {
 		return "", err
@@ -56,11 +58,11 @@ func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW
 			tensors[name+".exp_avg_sq"] = safetensors.Tensor{DType: safetensors.F32, Shape: []int{len(g.Data)}, F32: opt.V[i]}
 		}
 		meta := map[string]string{"steps": strconv.Itoa(opt.Steps), "groups": strconv.Itoa(len(opt.Groups))}
-		if err := safetensors.Write(filepath.Join(tmp, optimizerFile), tensors, meta); err != nil {
+		if err := safetensors.Write(filepath.Join(tmp, OptimizerFile), tensors, meta); err != nil {
 			return "", err
 		}
 	}
-	if err := atomicfile.WriteJSON(filepath.Join(tmp, stateFile), state); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(tmp, StateFile), state); err != nil {
 		return "", err
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(tmp, SettingsFile), settings); err != nil {
@@ -145,7 +147,7 @@ func Checkpoints(outputDir string) []string {
 			continue
 		}
 		p := filepath.Join(outputDir, e.Name())
-		if _, err := os.Stat(filepath.Join(p, stateFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(p, StateFile)); err != nil {
 			continue
 		}
 		cks = append(cks, ck{step, p})
@@ -156,6 +158,21 @@ func Checkpoints(outputDir string) []string {
 		out[i] = c.path
 	}
 	return out
+}
+
+// RemoveCheckpoints deletes the resumable checkpoints of dir, and what killed
+// runs left of unfinished ones.
+func RemoveCheckpoints(dir string) error {
+	for _, c := range Checkpoints(dir) {
+		if err := os.RemoveAll(c); err != nil {
+			return err
+		}
+	}
+	tmp, _ := filepath.Glob(filepath.Join(dir, ".tmp-"+CheckpointPrefix+"*"))
+	for _, t := range tmp {
+		os.RemoveAll(t)
+	}
+	return nil
 }
 
 // LatestCheckpoint is the newest complete checkpoint of outputDir.
@@ -191,7 +208,7 @@ func LoadCheckpoint(dir string, m *model.Model, opt *optim.AdamW, state any, set
 	}
 	f.Close()
 	if opt != nil {
-		of, err := safetensors.Open(filepath.Join(dir, optimizerFile))
+		of, err := safetensors.Open(filepath.Join(dir, OptimizerFile))
 		if err != nil {
 			return err
 		}
@@ -207,16 +224,63 @@ func LoadCheckpoint(dir string, m *model.Model, opt *optim.AdamW, state any, set
 		}
 		steps, err := strconv.Atoi(of.Metadata()["steps"])
 		if err != nil {
-			return fmt.Errorf("%s: optimizer step count missing", filepath.Join(dir, optimizerFile))
+			return fmt.Errorf("%s: optimizer step count missing", filepath.Join(dir, OptimizerFile))
 		}
 		opt.Steps = steps
 	}
-	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	data, err := os.ReadFile(filepath.Join(dir, StateFile))
 	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(data, state); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(dir, stateFile), err)
+		return fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
 	}
 	return nil
+}
+
+// Checkpointer saves the checkpoints of one run of a Loop into Dir, and
+// restores one when the run resumes.
+type Checkpointer struct {
+	Dir      string
+	Loop     *Loop
+	Settings Settings // what a resumed run must match
+	Keep     int      // checkpoints kept, the newest; 0: all
+	State    any      // written as StateFile; a pointer, so that Load fills it
+	// Extra functions write more files into each checkpoint (the
+	// tokenizer, a hook's parameters).
+	Extra []func(dir string) error
+
+	saved int // 1 + the step of the newest checkpoint of this run; 0: none
+}
+
+// Save writes the checkpoint of the loop's current step, unless this run
+// has written or resumed from it already, and returns its folder.
+func (c *Checkpointer) Save() (string, error) {
+	step := c.Loop.Step
+	if c.saved == step+1 {
+		return stepDir(c.Dir, step), nil
+	}
+	dir, err := SaveCheckpoint(c.Dir, step, c.Loop.Model, c.Loop.Opt, c.State, c.Settings, c.Keep, c.Extra...)
+	if err != nil {
+		return "", fmt.Errorf("saving the checkpoint of step %d: %w", step, err)
+	}
+	c.saved = step + 1
+	return dir, nil
+}
+
+// Load restores the checkpoint dir into the loop's model and optimiser and
+// decodes its state into c.State, after checking its checksums and
+// settings. *step, a field of the state, holds the steps the checkpoint
+// had taken; it becomes the loop's step.
+func (c *Checkpointer) Load(dir string, step *int) error {
+	if err := LoadCheckpoint(dir, c.Loop.Model, c.Loop.Opt, c.State, c.Settings); err != nil {
+		return err
+	}
+	c.Loop.Step, c.saved = *step, *step+1
+	return nil
+}
+
+// stepDir is the folder of the checkpoint of step in outputDir.
+func stepDir(outputDir string, step int) string {
+	return filepath.Join(outputDir, fmt.Sprintf("%s%d", CheckpointPrefix, step))
 }

@@ -1,4 +1,4 @@
-package trainer
+package trainloop
 
 import (
 	"github.com/subtune/subtune/model"

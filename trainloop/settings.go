@@ -1,4 +1,4 @@
-package trainer
+package trainloop
 
 import (
 	"encoding/json"

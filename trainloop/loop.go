@@ -1,4 +1,4 @@
-package trainer
+package trainloop
 
 import (
 	"errors"
@@ -14,14 +14,32 @@ import (
 // infinite; the weights are left as they were before the step.
 var ErrNonFinite = errors.New("training diverged")
 
-// LoopConfig is the optimisation recipe of a Loop.
-type LoopConfig struct {
+// Config is the optimisation recipe of a Loop.
+type Config struct {
 	LearningRate, WeightDecay float64
-	Beta1, Beta2, Epsilon     float64   // 0: PyTorch's 0.9, 0.999, 1e-8
-	MaxGradNorm               float64   // <= 0: no clipping
-	WarmupSteps, TotalSteps   int       // of the schedule
-	LRSchedulerType           string    // an optim.ScheduleTypes; "": linear
-	ParamHook                 ParamHook // nil: full fine-tuning
+	Beta1, Beta2, Epsilon     float64 // 0: PyTorch's 0.9, 0.999, 1e-8
+	MaxGradNorm               float64 // <= 0: no clipping
+	WarmupSteps, TotalSteps   int     // of the schedule
+	LRSchedulerType           string  // one of optim.ScheduleTypes; "": linear
+	// ScheduleStart is the step at which the schedule began: a run
+	// continued from a model folder at step s warms up from s to
+	// s+WarmupSteps and decays to TotalSteps.
+	ScheduleStart int
+	// Hook, when set, changes what is trained (see StepHook).
+	Hook StepHook
+}
+
+// StepHook re-parameterises a model's training. Full training needs none.
+type StepHook interface {
+	// Trainable selects the model tensors the optimiser updates.
+	Trainable(t model.Tensor) bool
+	// Groups returns the optimiser groups of the hook's own parameters.
+	Groups() []optim.Group
+	// AfterBackward turns the model's accumulated gradient into the Grad
+	// of Groups().
+	AfterBackward()
+	// BeforeForward writes the weights the next forward pass uses.
+	BeforeForward()
 }
 
 // Loop turns micro-batches into AdamW updates with the arithmetic of
@@ -30,12 +48,12 @@ type LoopConfig struct {
 // learning-rate schedule (linear warmup and decay by default) evaluated at
 // the step index. Step counts the optimiser steps taken.
 type Loop struct {
-	Model     *model.Model
-	WS        *model.Workspace
-	Opt       *optim.AdamW
-	ParamHook ParamHook
-	Config    LoopConfig
-	Step      int
+	Model  *model.Model
+	WS     *model.Workspace
+	Opt    *optim.AdamW
+	Hook   StepHook
+	Config Config
+	Step   int
 
 	micro   int     // micro-batches accumulated into the current step
 	lossSum float64 // their losses
@@ -51,16 +69,16 @@ type StepStats struct {
 	LR       float64 // the learning rate this step used (first group's)
 }
 
-// NewLoop builds the optimiser for m: the Trainer's two kinds of groups
-// (decay, no decay) over the trainable tensors, plus the ParamHook's groups.
-func NewLoop(m *model.Model, ws *model.Workspace, c LoopConfig) *Loop {
+// New builds the optimiser for m: the Trainer's two kinds of groups
+// (decay, no decay) over the trainable tensors, plus the Hook's groups.
+func New(m *model.Model, ws *model.Workspace, c Config) *Loop {
 	var trainable func(model.Tensor) bool
-	if c.ParamHook != nil {
-		trainable = c.ParamHook.Trainable
+	if c.Hook != nil {
+		trainable = c.Hook.Trainable
 	}
 	groups := ParamGroups(m, c.LearningRate, c.WeightDecay, trainable)
-	if c.ParamHook != nil {
-		groups = append(groups, c.ParamHook.Groups()...)
+	if c.Hook != nil {
+		groups = append(groups, c.Hook.Groups()...)
 	}
 	opt := optim.NewAdamW(groups)
 	if c.Beta1 != 0 || c.Beta2 != 0 || c.Epsilon != 0 {
@@ -70,8 +88,8 @@ func NewLoop(m *model.Model, ws *model.Workspace, c LoopConfig) *Loop {
 	if typ == "" {
 		typ = "linear"
 	}
-	sched, err := optim.NewSchedule(typ, c.WarmupSteps, c.TotalSteps, c.LearningRate)
-	return &Loop{Model: m, WS: ws, Opt: opt, ParamHook: c.ParamHook, Config: c, schedule: sched, scheduleErr: err}
+	sched, err := optim.NewSchedule(typ, c.WarmupSteps, c.TotalSteps-c.ScheduleStart, c.LearningRate)
+	return &Loop{Model: m, WS: ws, Opt: opt, Hook: c.Hook, Config: c, schedule: sched, scheduleErr: err}
 }
 
 // TrainableParams counts the numbers the optimiser updates.
@@ -87,11 +105,11 @@ func (l *Loop) Begin() {
 // micro-batch, adding its gradient to the model's.
 func (l *Loop) Accumulate(b *model.Batch, seed uint64) (float64, error) {
 	loss, err := l.Model.Forward(l.WS, b, model.Pass{Train: true, Seed: seed})
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, fmt.Errorf("%w: the loss is %v", ErrNonFinite, loss)
-	}
 	if err != nil {
-		return loss, err
+		return 0, err
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return 0, fmt.Errorf("%w: the loss is %v", ErrNonFinite, loss)
 	}
 	l.Model.Backward(l.WS, b)
 	l.micro++
@@ -103,7 +121,7 @@ func (l *Loop) Accumulate(b *model.Batch, seed uint64) (float64, error) {
 // optimiser step. A non-finite gradient norm aborts before any weight moves.
 func (l *Loop) Finish() (StepStats, error) {
 	if l.micro == 0 {
-		return StepStats{}, errors.New("trainer: optimiser step without a micro-batch")
+		return StepStats{}, errors.New("trainloop: optimiser step without a micro-batch")
 	}
 	if l.scheduleErr != nil {
 		return StepStats{}, l.scheduleErr
@@ -119,18 +137,18 @@ func (l *Loop) Finish() (StepStats, error) {
 			}
 		})
 	}
-	if l.ParamHook != nil {
-		l.ParamHook.AfterBackward()
+	if l.Hook != nil {
+		l.Hook.AfterBackward()
 	}
 	norm := optim.ClipGradNorm(l.Opt.Groups, l.Config.MaxGradNorm)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return StepStats{}, fmt.Errorf("%w: the gradient norm is %v", ErrNonFinite, norm)
 	}
-	factor := l.schedule.Factor(l.Step)
+	factor := l.factor()
 	l.Opt.Step(factor)
 	l.Step++
-	if l.ParamHook != nil {
-		l.ParamHook.BeforeForward()
+	if l.Hook != nil {
+		l.Hook.BeforeForward()
 	}
 	st := StepStats{Loss: l.lossSum / float64(l.micro), GradNorm: norm}
 	if len(l.Opt.Groups) > 0 {
@@ -154,14 +172,11 @@ func (l *Loop) TrainStep(batches []*model.Batch, seeds []uint64) (StepStats, err
 // NextLR is the learning rate of the next step, which the Trainer logs as
 // "learning_rate" (it reads the scheduler after stepping it).
 func (l *Loop) NextLR() float64 {
-	return l.Config.LearningRate * l.schedule.Factor(l.Step)
+	return l.Config.LearningRate * l.factor()
 }
 
-// dropoutSeed gives micro-batch k of a run its own dropout masks, a pure
-// function of (seed, k) so that a resumed run replays them.
-func dropoutSeed(seed uint64, k int) uint64 {
-	z := seed*0x9E3779B97F4A7C15 + uint64(k)*0xBF58476D1CE4E5B9 + 0x94D049BB133111EB
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	return z ^ (z >> 31)
+// factor is the schedule's multiplier of the learning rates at the
+// current step.
+func (l *Loop) factor() float64 {
+	return l.schedule.Factor(l.Step - l.Config.ScheduleStart)
 }
