@@ -3,10 +3,12 @@ package reproduce
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 
+	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/trainer"
 )
@@ -31,7 +33,11 @@ func writeRun(dir string, run report.Run) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, runFile), append(data, '\n'), 0o644)
+	// Written last and atomically: its presence marks the run finished.
+	return atomicfile.WriteFile(filepath.Join(dir, runFile), func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
 }
 
 func readRun(dir string, run *report.Run) (bool, error) {
