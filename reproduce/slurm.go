@@ -91,6 +91,9 @@ func (r *reproduction) submitPending(ctx context.Context, sl slurm, pending []*n
 				after = append(after, jobs[d.id].JobID)
 			}
 		}
+		if err := os.MkdirAll(n.dir(r.o), 0o755); err != nil { // for the job's log
+			return err
+		}
 		args := r.o.stageCommand(n.id)
 		id, err := sl.submit(ctx, r.sbatchArgs(n, after), shellJoin(args))
 		if err != nil {
@@ -109,10 +112,7 @@ func (r *reproduction) submitPending(ctx context.Context, sl slurm, pending []*n
 // its directory, the edges to the jobs it waits for, and --slurm_args.
 func (r *reproduction) sbatchArgs(n *node, after []string) []string {
 	cwd, _ := os.Getwd()
-	mem := 0
-	if stages, err := r.memoryOf(n); err == nil {
-		mem = stages
-	}
+	mem, _ := r.memoryOf(n) // 0: no request
 	args := []string{"--job-name=subtune:" + n.id, fmt.Sprintf("--cpus-per-task=%d", r.o.stageThreads()),
 		"--output=" + filepath.Join(absPath(n.dir(r.o)), "slurm-%j.log"), "--chdir=" + cwd}
 	if mem > 0 {

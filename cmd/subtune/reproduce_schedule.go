@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -28,13 +29,14 @@ func (s *scheduling) addFlags(f *pflag.FlagSet, o *reproduce.Options) {
 	f.IntVar(&o.Jobs, "jobs", 1, "stages run at once on this machine, each with threads/jobs threads")
 	f.StringVar(&o.Scheduler, "scheduler", "", "slurm: submit every pending stage as a Slurm job (--cpus-per-task = threads/jobs)")
 	f.StringVar(&s.slurmArgs, "slurm_args", "", `more sbatch options for every job, e.g. "--partition=cpu --time=12:00:00"`)
+	f.DurationVar(&o.Poll, "slurm_poll", 10*time.Second, "with --scheduler slurm: how often to look at the jobs while waiting")
 	f.BoolVar(&o.Detach, "detach", false, "with --scheduler slurm: submit and return; run the same command again to collect")
 }
 
 // notStageFlags are the flags a stage's command leaves out: they say how
 // to run the graph, or are given again resolved (the model, the folders),
 // or are secret.
-var notStageFlags = []string{"plan", "stage", "jobs", "scheduler", "slurm_args", "detach", "threads",
+var notStageFlags = []string{"plan", "stage", "jobs", "scheduler", "slurm_args", "slurm_poll", "detach", "threads",
 	"model_name_or_path", "output_dir", "data_dir", "model_revision", "cache_dir", "token"}
 
 // apply checks the flags and sets the options a stage's command needs.
