@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/subtune
 
-.PHONY: deps build test fuzz bench reproduce clean
+.PHONY: deps test-deps build test fuzz bench reproduce clean
 
 # deps installs OpenBLAS (the GEMM behind every dense layer) when missing.
 deps:
@@ -14,13 +14,22 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenblas-dev >/dev/null; \
 	fi
 
+# test-deps adds Slurm and munge: the reproduce tests start a real
+# single-node cluster (they skip without it).
+test-deps: deps
+	@if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then \
+		echo "installing slurm-wlm munge"; \
+		SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq slurm-wlm munge >/dev/null; \
+	fi
+
 build: deps
 	$(GO) build -o $(BIN) ./cmd/subtune
 
 # test also runs every fuzz target on its seed corpus and on the inputs
 # committed under testdata/fuzz (a few seconds in all): deterministic, and
 # every crash fuzzing ever found stays fixed.
-test: deps
+test: test-deps
 	$(GO) test ./...
 	$(GO) test -tags purego ./blas ./nn ./model
 

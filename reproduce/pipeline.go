@@ -203,7 +203,7 @@ func (p *pipeline) stage(ctx context.Context, s runSpec) (report.Run, error) {
 		return run, nil
 	}
 	if s.prepare != nil {
-		if err := s.prepare(&s); err != nil {
+		if err := p.o.whilePreparing(ctx, func() error { return s.prepare(&s) }); err != nil {
 			return run, err
 		}
 	}

@@ -33,17 +33,51 @@ type Options struct {
 	// the dims and trajectory analyses sweep (nil: DefaultDims and
 	// DefaultLengths).
 	Dims, Lengths []int
+
+	// Stage runs one stage of the graph alone (an id of Plan's).
+	Stage string
+	// Jobs runs up to this many stages at once as child processes, each
+	// with Threads/Jobs threads.
+	Jobs int
+	// Scheduler "slurm" submits every pending stage as a Slurm job.
+	Scheduler string
+	// SlurmArgs are passed to every sbatch (partition, account, time).
+	SlurmArgs []string
+	// Detach returns once the jobs are submitted instead of waiting.
+	Detach bool
+	// Executable and StageArgs make a stage's command line: the subtune
+	// binary and the reproduce arguments that fix the result (Command
+	// adds --stage and --threads).
+	Executable string
+	StageArgs  []string
+	// Poll is how often a waiting scheduler looks at its jobs (0: 10 s).
+	Poll time.Duration
 }
 
 // Run executes every run that has not finished yet and writes REPORT.md,
 // results.json and the plots into o.OutputDir. The full runs come first,
 // since every other run depends on their trajectories; then Table 1's
 // other runs and those of the analyses.
+//
+// With o.Stage set, Run runs that stage alone and returns no results; with
+// o.Jobs > 1 or o.Scheduler set, it runs the stages as separate processes,
+// here or as Slurm jobs (see schedule), then writes the report.
 func Run(ctx context.Context, o Options) (*report.Results, error) {
-	start := time.Now()
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	switch {
+	case o.Stage != "":
+		return nil, runStage(ctx, o)
+	case o.Scheduler != "" || o.Jobs > 1:
+		return schedule(ctx, o)
+	}
+	return runAll(ctx, o)
+}
+
+// runAll runs every stage in this process, one after another.
+func runAll(ctx context.Context, o Options) (*report.Results, error) {
+	start := time.Now()
 	// The folder is this reproduction's until it returns; each run in it
 	// holds its own folder too.
 	lock, err := dirlock.Acquire(o.OutputDir)
@@ -109,6 +143,7 @@ type reproduction struct {
 	analyses []analysisDef
 	runs     []report.Run
 	done     map[string]bool // run directories finished
+	modelSum string          // modelHash, once known
 }
 
 // runKey names one run: a task, a method and a seed.

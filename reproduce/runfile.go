@@ -32,6 +32,7 @@ func fillMetrics(run *report.Run, eval trainer.Metrics) {
 const runFile = "reproduce_run.json"
 
 func writeRun(dir string, run report.Run) error {
+	// Written last and atomically: its presence marks the run finished.
 	return atomicfile.WriteJSON(filepath.Join(dir, runFile), run)
 }
 

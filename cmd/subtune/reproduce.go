@@ -19,6 +19,7 @@ func init() {
 	var seeds []int
 	var epochs float64
 	var maxTrain int
+	var sched scheduling
 	cmd := &cobra.Command{
 		Use:   "reproduce",
 		Short: "Run the paper's pipeline: full fine-tuning → subspace → intrinsic, random and freeze → REPORT.md",
@@ -94,10 +95,17 @@ left with an ETA.`,
 			if o.Model, err = src.resolve(cmd.Context(), o.Model, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
+			if err := sched.apply(cmd, &o); err != nil {
+				return err
+			}
+			if sched.plan {
+				return printPlan(cmd.OutOrStdout(), o)
+			}
 			o.Log = cmd.ErrOrStderr()
 			setThreads(o.Threads)
 			start := time.Now()
-			if _, err := reproduce.Run(cmd.Context(), o); err != nil {
+			res, err := reproduce.Run(cmd.Context(), o)
+			if err != nil || res == nil { // a single stage, or jobs submitted
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "done in %s: %s\n", time.Since(start).Round(time.Second), filepath.Join(o.OutputDir, "REPORT.md"))
@@ -115,6 +123,7 @@ left with an ETA.`,
 	f.IntVar(&maxTrain, "max_train_samples", 0, "training examples per task (default: the profile's; 0: all)")
 	f.StringVar(&o.OutputDir, "output_dir", "", "where runs and the report go (default runs/reproduce-<profile>)")
 	f.StringVar(&o.DataDir, "data_dir", "", "GLUE root or task folder (default: the shipped data)")
-	f.IntVar(&o.Threads, "threads", 0, "threads (0: all cores)")
+	f.IntVar(&o.Threads, "threads", 0, "threads (0: all cores), shared among --jobs")
+	sched.addFlags(f, &o)
 	rootCmd.AddCommand(graceful(cmd))
 }

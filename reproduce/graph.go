@@ -1,0 +1,285 @@
+package reproduce
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/subtune/subtune/atomicfile"
+)
+
+// The kinds of stage of a reproduction's graph.
+const (
+	kindRun     = "run"     // one fine-tuning run (a job)
+	kindExtract = "extract" // Table 1's subspace of one task and seed
+	kindReport  = "report"  // REPORT.md and results.json
+)
+
+// ReportStage is the id of the last stage, which writes the report.
+const ReportStage = "report"
+
+// stageFile records, in a finished stage's directory, the key of the
+// inputs it ran from.
+const stageFile = "stage.json"
+
+// node is one stage of the graph: its id (the stage directory relative to
+// the output folder), what it runs and the stages it needs.
+type node struct {
+	id   string
+	kind string
+	job  job       // kindRun
+	p    *pipeline // kindRun, kindExtract
+	deps []*node
+	key  string
+}
+
+// graph is every stage of a reproduction, in an order where each stage
+// comes after the stages it depends on.
+type graph struct {
+	nodes []*node
+	byID  map[string]*node
+}
+
+// dir is the stage's own directory: the run's, the extraction's, or the
+// output folder for the report.
+func (n *node) dir(o Options) string {
+	if n.kind == kindReport {
+		return o.OutputDir
+	}
+	return filepath.Join(o.OutputDir, n.id)
+}
+
+// done reports whether the stage's outputs are all there.
+func (n *node) done() bool {
+	switch n.kind {
+	case kindRun:
+		return n.job.cached()
+	case kindExtract:
+		_, err := os.Stat(n.p.basisPath())
+		return err == nil
+	}
+	_, err := os.Stat(filepath.Join(n.p.o.OutputDir, "REPORT.md"))
+	return err == nil
+}
+
+// buildGraph lists every stage: the full runs, each pipeline's extraction,
+// the other runs, and the report. Runs planned before the full runs have
+// finished use the trajectory lengths the schedule predicts.
+func (r *reproduction) buildGraph() (*graph, error) {
+	g := &graph{byID: map[string]*node{}}
+	var full []job
+	for _, p := range r.pipes {
+		full = append(full, job{p, p.mainSpec(MethodFull)})
+	}
+	later, err := r.laterJobs()
+	if err != nil {
+		return nil, err
+	}
+	jobs := dedupe(append(full, later...))
+	// Trajectory-recording runs first: the extractions and every other
+	// run read their trajectories.
+	slices.SortStableFunc(jobs, func(a, b job) int { return boolOrder(b.spec.trajectory) - boolOrder(a.spec.trajectory) })
+	for _, j := range jobs {
+		if j.spec.trajectory {
+			g.add(&node{id: r.rel(j.dir()), kind: kindRun, job: j, p: j.p})
+		}
+	}
+	for _, p := range r.pipes {
+		g.add(&node{id: r.rel(filepath.Join(p.dir, "extract")), kind: kindExtract, p: p,
+			deps: []*node{g.byID[r.rel(p.runDir(MethodFull))]}})
+	}
+	for _, j := range jobs {
+		if !j.spec.trajectory {
+			g.add(&node{id: r.rel(j.dir()), kind: kindRun, job: j, p: j.p, deps: g.runDeps(r, j)})
+		}
+	}
+	report := &node{id: ReportStage, kind: kindReport, p: r.pipes[0], deps: slices.Clone(g.nodes)}
+	g.add(report)
+	if err := r.setKeys(g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func boolOrder(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (g *graph) add(n *node) {
+	g.nodes = append(g.nodes, n)
+	g.byID[n.id] = n
+}
+
+// rel is path relative to the output folder: a stage's id.
+func (r *reproduction) rel(path string) string {
+	rel, err := filepath.Rel(r.o.OutputDir, path)
+	if err != nil {
+		return path
+	}
+	return filepath.ToSlash(rel)
+}
+
+// runDeps are the stages a run reads: the subspaces it is trained in (its
+// own, the source task's for transfer, every task's for the unified
+// subspace, whose extraction needs every full run), its pipeline's
+// trajectories and, for the outlier ablation, the intrinsic run. The full
+// runs and the two that need no subspace (freeze, and the random subspace
+// of the unified analysis's dimension) start at once.
+func (g *graph) runDeps(r *reproduction, j job) []*node {
+	p, m := j.p, j.spec.method
+	extract := func(q *pipeline) *node { return g.byID[r.rel(filepath.Join(q.dir, "extract"))] }
+	switch {
+	case m == MethodFreeze || m == unifiedRandom(len(r.o.Tasks)):
+		return nil
+	case strings.HasPrefix(m, transferMethod("")):
+		return []*node{extract(r.pipe(strings.TrimPrefix(m, transferMethod("")), p.seed))}
+	case m == MethodUnified || m == MethodZeroShot:
+		var deps []*node
+		for _, task := range r.o.Tasks {
+			deps = append(deps, extract(r.pipe(task, p.seed)))
+		}
+		return deps
+	}
+	deps := []*node{extract(p)}
+	for _, n := range g.nodes {
+		if n.kind == kindRun && n.p == p && n.job.spec.trajectory && n.job.spec.method != MethodFull {
+			deps = append(deps, n)
+		}
+	}
+	if m == MethodDisableOutliers || m == MethodDisableRandom {
+		deps = append(deps, g.byID[r.rel(p.runDir(MethodIntrinsic))])
+	}
+	return deps
+}
+
+// setKeys derives each stage's key from what its result depends on: the
+// model's files, the data, every option of the run, and its dependencies'
+// keys. A finished stage whose recorded key differs was run from other
+// inputs, which the report must not mix: that is an error naming it.
+func (r *reproduction) setKeys(g *graph) error {
+	model, err := r.modelHash()
+	if err != nil {
+		return err
+	}
+	for _, n := range g.nodes {
+		in, err := r.stageInputs(n)
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", n.id, err)
+		}
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\n%s\n%s\n", model, n.kind, in)
+		for _, d := range n.deps {
+			fmt.Fprintf(h, "%s %s\n", d.id, d.key)
+		}
+		n.key = hex.EncodeToString(h.Sum(nil))[:16]
+		if err := n.checkKey(r.o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stageInputs renders the options that decide a stage's result.
+func (r *reproduction) stageInputs(n *node) (string, error) {
+	pr := r.o.Profile
+	switch n.kind {
+	case kindExtract:
+		return fmt.Sprintf("rows=%s dim=%d", pr.Rows, pr.Dim), nil
+	case kindReport:
+		return fmt.Sprintf("analyses=%v dims=%v lengths=%v", r.o.Analyses, r.o.Dims, r.o.Lengths), nil
+	}
+	s := n.job.spec
+	a, err := n.p.args(s)
+	if err != nil {
+		return "", err
+	}
+	// Where it runs and how many threads it uses do not change what it
+	// computes (the threads change sums' order, not their meaning).
+	a.OutputDir, a.Threads, a.ModelNameOrPath = n.id, 0, ""
+	args, err := json.Marshal(a)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s\ndata=%s\nmethod=%s random=%d freeze=%t ensemble=%d subspace_lr=%g",
+		args, r.o.DataDir, s.method, s.random, s.freeze, pr.Ensemble, pr.SubspaceLR), nil
+}
+
+// modelHash is the SHA-256 of the model folder's files, read once.
+func (r *reproduction) modelHash() (string, error) {
+	if r.modelSum != "" {
+		return r.modelSum, nil
+	}
+	entries, err := os.ReadDir(r.o.Model)
+	if err != nil {
+		return "", fmt.Errorf("model %s: %w", r.o.Model, err)
+	}
+	h := sha256.New()
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		f, err := os.Open(filepath.Join(r.o.Model, e.Name()))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\n", e.Name())
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return "", fmt.Errorf("model %s: %w", r.o.Model, err)
+		}
+	}
+	r.modelSum = hex.EncodeToString(h.Sum(nil))
+	return r.modelSum, nil
+}
+
+// stageRecord is stage.json: the key a finished stage ran from.
+type stageRecord struct {
+	ID  string `json:"id"`
+	Key string `json:"key"`
+}
+
+func (n *node) recordPath(o Options) string {
+	if n.kind == kindReport {
+		return filepath.Join(o.OutputDir, "report_"+stageFile)
+	}
+	return filepath.Join(n.dir(o), stageFile)
+}
+
+// checkKey refuses a finished stage recorded with another key.
+func (n *node) checkKey(o Options) error {
+	data, err := os.ReadFile(n.recordPath(o))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var rec stageRecord
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return fmt.Errorf("%s: %w", n.recordPath(o), err)
+	}
+	if rec.Key != n.key && n.done() {
+		return fmt.Errorf("stage %s was run from other inputs (key %s, now %s: the model, data or options differ); "+
+			"remove %s to redo it, or choose another --output_dir", n.id, rec.Key, n.key, n.dir(o))
+	}
+	return nil
+}
+
+// record writes stage.json once the stage has finished.
+func (n *node) record(o Options) error {
+	if err := os.MkdirAll(filepath.Dir(n.recordPath(o)), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.WriteJSON(n.recordPath(o), stageRecord{ID: n.id, Key: n.key})
+}
