@@ -59,7 +59,7 @@ func (r *Runs) eta(cached bool) string {
 	case r.trained == 0:
 		return fmt.Sprintf("%d to train, ETA after the first", r.pending)
 	}
-	return fmt.Sprintf("%d to train, ETA %s", r.pending, roundETA(timeLeft(r.spent, r.trained, r.pending)))
+	return fmt.Sprintf("%d to train, ETA %s", r.pending, RoundETA(timeLeft(r.spent, r.trained, r.pending)))
 }
 
 // timeLeft extrapolates: spent over done units, times left units.
@@ -67,9 +67,9 @@ func timeLeft(spent time.Duration, done, left int) time.Duration {
 	return time.Duration(float64(spent) / float64(done) * float64(left))
 }
 
-// roundETA rounds d to what is worth reading: seconds under ten minutes,
+// RoundETA rounds d to what is worth reading: seconds under ten minutes,
 // then minutes.
-func roundETA(d time.Duration) time.Duration {
+func RoundETA(d time.Duration) time.Duration {
 	if d < 10*time.Minute {
 		return d.Round(time.Second)
 	}

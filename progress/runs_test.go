@@ -41,8 +41,8 @@ func TestRoundETA(t *testing.T) {
 		{83*time.Minute + 20*time.Second, 83 * time.Minute},
 		{83*time.Minute + 40*time.Second, 84 * time.Minute},
 	} {
-		if got := roundETA(tc.in); got != tc.want {
-			t.Errorf("roundETA(%v) = %v, want %v", tc.in, got, tc.want)
+		if got := RoundETA(tc.in); got != tc.want {
+			t.Errorf("RoundETA(%v) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }

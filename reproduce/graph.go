@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/subtune/subtune/atomicfile"
+	"github.com/subtune/subtune/report"
 )
 
 // The kinds of stage of a reproduction's graph.
@@ -76,7 +77,7 @@ func (r *reproduction) buildGraph() (*graph, error) {
 	g := &graph{byID: map[string]*node{}}
 	var full []job
 	for _, p := range r.pipes {
-		full = append(full, job{p, p.mainSpec(MethodFull)})
+		full = append(full, job{p, p.mainSpec(report.Full)})
 	}
 	later, err := r.laterJobs()
 	if err != nil {
@@ -93,7 +94,7 @@ func (r *reproduction) buildGraph() (*graph, error) {
 	}
 	for _, p := range r.pipes {
 		g.add(&node{id: r.rel(filepath.Join(p.dir, "extract")), kind: kindExtract, p: p,
-			deps: []*node{g.byID[r.rel(p.runDir(MethodFull))]}})
+			deps: []*node{g.byID[r.rel(p.runDir(report.Full))]}})
 	}
 	for _, j := range jobs {
 		if !j.spec.trajectory {
@@ -139,11 +140,11 @@ func (g *graph) runDeps(r *reproduction, j job) []*node {
 	p, m := j.p, j.spec.method
 	extract := func(q *pipeline) *node { return g.byID[r.rel(filepath.Join(q.dir, "extract"))] }
 	switch {
-	case m == MethodFreeze || m == unifiedRandom(len(r.o.Tasks)):
+	case m == report.Freeze || m == unifiedRandom(len(r.o.Tasks)):
 		return nil
-	case strings.HasPrefix(m, transferMethod("")):
-		return []*node{extract(r.pipe(strings.TrimPrefix(m, transferMethod("")), p.seed))}
-	case m == MethodUnified || m == MethodZeroShot:
+	case strings.HasPrefix(m, report.Transfer("")):
+		return []*node{extract(r.pipe(strings.TrimPrefix(m, report.Transfer("")), p.seed))}
+	case m == report.Unified || m == report.ZeroShot:
 		var deps []*node
 		for _, task := range r.o.Tasks {
 			deps = append(deps, extract(r.pipe(task, p.seed)))
@@ -152,12 +153,12 @@ func (g *graph) runDeps(r *reproduction, j job) []*node {
 	}
 	deps := []*node{extract(p)}
 	for _, n := range g.nodes {
-		if n.kind == kindRun && n.p == p && n.job.spec.trajectory && n.job.spec.method != MethodFull {
+		if n.kind == kindRun && n.p == p && n.job.spec.trajectory && n.job.spec.method != report.Full {
 			deps = append(deps, n)
 		}
 	}
-	if m == MethodDisableOutliers || m == MethodDisableRandom {
-		deps = append(deps, g.byID[r.rel(p.runDir(MethodIntrinsic))])
+	if m == report.DisableOutliers || m == report.DisableRandom {
+		deps = append(deps, g.byID[r.rel(p.runDir(report.Intrinsic))])
 	}
 	return deps
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/report"
 )
 
 // PlanStage is one stage of a reproduction's graph as `subtune reproduce
@@ -106,7 +107,7 @@ func (r *reproduction) memoryMB(c model.Config, n *node) int {
 	switch {
 	case n.kind == kindExtract:
 		bytes += float64(pr.Checkpoints) * layer * 4
-	case n.kind == kindRun && !n.job.spec.trajectory && n.job.spec.method != MethodFreeze:
+	case n.kind == kindRun && !n.job.spec.trajectory && n.job.spec.method != report.Freeze:
 		bytes += d * layer * float64(c.NumHiddenLayers) * 4
 	}
 	bytes = bytes*1.25 + 512<<20

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/subtune/subtune/dirlock"
+	"github.com/subtune/subtune/progress"
 	"github.com/subtune/subtune/report"
 )
 
@@ -186,7 +187,7 @@ func etaText(finished, left int, spent time.Duration) string {
 	if finished == 0 || left == 0 {
 		return "ETA unknown"
 	}
-	return "ETA " + roundETA(time.Duration(float64(spent)/float64(finished)*float64(left))).String()
+	return "ETA " + progress.RoundETA(time.Duration(float64(spent)/float64(finished)*float64(left))).String()
 }
 
 func ids(ns []*node) string {
