@@ -15,17 +15,22 @@ import (
 	"github.com/subtune/subtune/trainer"
 )
 
-// finetuneArgs receive the flags of `subtune finetune`.
-var finetuneArgs = trainer.DefaultArgs()
+// finetuneOptions are the flags of `subtune finetune`: run_glue's
+// arguments, where the model comes from, and the re-parameterisations that
+// give the paper's variants (see paramHook).
+type finetuneOptions struct {
+	args     trainer.Args
+	source   modelSource // --model_revision, --cache_dir and --token
+	subspace subspaceOptions
+	disable  disableOptions
 
-// finetuneSource receives its --model_revision, --cache_dir and --token.
-var finetuneSource modelSource
-
-var finetuneCmd = newFinetuneCmd()
-
-func init() { rootCmd.AddCommand(finetuneCmd) }
+	// paramFlags are the names of the re-parameterisations' flags, each
+	// of which may change the weights (see paramSettings).
+	paramFlags []string
+}
 
 func newFinetuneCmd() *cobra.Command {
+	o := &finetuneOptions{args: trainer.DefaultArgs(), subspace: newSubspaceOptions()}
 	cmd := &cobra.Command{
 		Use:   "finetune [ARGS.json] --model_name_or_path DIR --task_name TASK --output_dir DIR [--do_train] [--do_eval] [--do_predict]",
 		Short: "Fine-tune on a GLUE task as HuggingFace's run_glue.py does, recording the trajectory",
@@ -63,57 +68,60 @@ Without --data_dir the GLUE files shipped with subtune are used, so
   subtune finetune --task_name rte --model_name_or_path MODEL --output_dir OUT --do_train --do_eval
 works on a fresh checkout.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: runFinetune,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runFinetune(cmd, args, o)
+		},
 	}
-	addFinetuneFlags(cmd.Flags(), &finetuneArgs)
-	finetuneSource.addFlags(cmd.Flags())
+	addFinetuneFlags(cmd.Flags(), &o.args)
+	o.source.addFlags(cmd.Flags())
+	o.addParamFlags(cmd.Flags(), o.disable.addFlags)
+	o.addParamFlags(cmd.Flags(), o.subspace.addFlags)
 	return graceful(cmd)
 }
 
-// finetuneExtension adds flags to `subtune finetune` and, when they select
-// it, a re-parameterisation of the model. Subspace fine-tuning
-// registers one from its own file with registerFinetuneExtension.
-type finetuneExtension struct {
-	// Name appears in error messages.
-	Name string
-	// Flags registers the extension's flags.
-	Flags func(fs *pflag.FlagSet)
-	// ParamHook returns nil when the extension's flags do not ask for it.
-	ParamHook func(a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error)
-
-	flags []string // the names Flags registered
+// addParamFlags registers the flags add adds, noting their names.
+func (o *finetuneOptions) addParamFlags(fs *pflag.FlagSet, add func(fs *pflag.FlagSet)) {
+	own := pflag.NewFlagSet("", pflag.ContinueOnError)
+	add(own)
+	own.VisitAll(func(f *pflag.Flag) { o.paramFlags = append(o.paramFlags, f.Name) })
+	fs.AddFlagSet(own)
 }
 
-var finetuneExtensions []finetuneExtension
-
-// registerFinetuneExtension may be called from any init function.
-func registerFinetuneExtension(e finetuneExtension) {
-	if e.Flags != nil {
-		own := pflag.NewFlagSet(e.Name, pflag.ContinueOnError)
-		e.Flags(own)
-		own.VisitAll(func(f *pflag.Flag) { e.flags = append(e.flags, f.Name) })
-		finetuneCmd.Flags().AddFlagSet(own)
-	}
-	finetuneExtensions = append(finetuneExtensions, e)
-}
-
-// extensionSettings are the values of every extension's flags, each of
-// which may change the weights: a resumed run must have the same. (Those of
-// an extension a run does not select are recorded too, so that selecting
-// it on resume names the one flag that differs.)
-func extensionSettings(fs *pflag.FlagSet) trainer.Settings {
+// paramSettings are the values of every re-parameterisation's flags, each
+// of which may change the weights: a resumed run must have the same. (Those
+// of one a run does not select are recorded too, so that selecting it on
+// resume names the one flag that differs.)
+func (o *finetuneOptions) paramSettings(fs *pflag.FlagSet) trainer.Settings {
 	s := trainer.Settings{}
-	for _, e := range finetuneExtensions {
-		for _, name := range e.flags {
-			s["--"+name] = fs.Lookup(name).Value.String()
-		}
+	for _, name := range o.paramFlags {
+		s["--"+name] = fs.Lookup(name).Value.String()
 	}
 	return s
 }
 
-func runFinetune(cmd *cobra.Command, args []string) error {
+// paramHook returns the re-parameterisation the flags select, or nil for
+// plain fine-tuning. Each one's values are checked, selected or not.
+func (o *finetuneOptions) paramHook(fs *pflag.FlagSet, a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error) {
+	disable, err := o.disable.paramHook(fs, a)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := o.subspace.paramHook(a)
+	if err != nil {
+		return nil, err
+	}
+	if disable != nil && sub != nil {
+		return nil, errors.New("more than one re-parameterisation selected (subspace and another)")
+	}
+	if disable != nil {
+		return disable, nil
+	}
+	return sub, nil
+}
+
+func runFinetune(cmd *cobra.Command, args []string, o *finetuneOptions) error {
 	fs := cmd.Flags()
-	a := finetuneArgs
+	a := o.args
 	if len(args) == 1 {
 		if !strings.HasSuffix(args[0], ".json") {
 			return fmt.Errorf("unexpected argument %q (a JSON file of arguments ends in .json)", args[0])
@@ -126,28 +134,16 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 		a.EvalStrategy = "steps"
 	}
 	var hooks trainer.Hooks
-	for _, e := range finetuneExtensions {
-		if e.ParamHook == nil {
-			continue
-		}
-		f, err := e.ParamHook(&a)
-		if err != nil {
-			return err
-		}
-		if f == nil {
-			continue
-		}
-		if hooks.NewParamHook != nil {
-			return errors.New("more than one re-parameterisation selected (" + e.Name + " and another)")
-		}
-		hooks.NewParamHook = f
+	var err error
+	if hooks.NewParamHook, err = o.paramHook(fs, &a); err != nil {
+		return err
 	}
-	hooks.Settings = extensionSettings(fs)
+	hooks.Settings = o.paramSettings(fs)
 	// Every value is checked before the model is looked for (or fetched).
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	if err := resolveFinetuneModel(cmd.Context(), &a, cmd.ErrOrStderr()); err != nil {
+	if err := o.source.resolveFinetuneModel(cmd.Context(), &a, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
 	setThreads(a.Threads)
@@ -165,15 +161,15 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 
 // resolveFinetuneModel turns hub ids in --model_name_or_path and
 // --tokenizer_name into their snapshot folders, which the run records.
-func resolveFinetuneModel(ctx context.Context, a *trainer.Args, log io.Writer) error {
+func (s *modelSource) resolveFinetuneModel(ctx context.Context, a *trainer.Args, log io.Writer) error {
 	var err error
 	if a.ModelNameOrPath != "" {
-		if a.ModelNameOrPath, err = finetuneSource.resolve(ctx, a.ModelNameOrPath, log); err != nil {
+		if a.ModelNameOrPath, err = s.resolve(ctx, a.ModelNameOrPath, log); err != nil {
 			return err
 		}
 	}
 	if a.TokenizerName != "" {
-		a.TokenizerName, err = finetuneSource.resolveTokenizer(ctx, a.TokenizerName, log)
+		a.TokenizerName, err = s.resolveTokenizer(ctx, a.TokenizerName, log)
 	}
 	return err
 }

@@ -11,8 +11,6 @@ import (
 	"github.com/subtune/subtune/inference"
 )
 
-func init() { rootCmd.AddCommand(newPredictCmd()) }
-
 func newPredictCmd() *cobra.Command {
 	var modelPath, input, output string
 	o := inference.DefaultOptions()

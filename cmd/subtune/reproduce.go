@@ -12,7 +12,7 @@ import (
 	"github.com/subtune/subtune/reproduce"
 )
 
-func init() {
+func newReproduceCmd() *cobra.Command {
 	var o reproduce.Options
 	var src modelSource
 	var tasks, profile, analyses string
@@ -116,5 +116,5 @@ left with an ETA.`,
 	f.StringVar(&o.OutputDir, "output_dir", "", "where runs and the report go (default runs/reproduce-<profile>)")
 	f.StringVar(&o.DataDir, "data_dir", "", "GLUE root or task folder (default: the shipped data)")
 	f.IntVar(&o.Threads, "threads", 0, "threads (0: all cores)")
-	rootCmd.AddCommand(graceful(cmd))
+	return graceful(cmd)
 }
