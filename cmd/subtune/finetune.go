@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -101,12 +100,12 @@ func (o *finetuneOptions) paramSettings(fs *pflag.FlagSet) trainer.Settings {
 
 // paramHook returns the re-parameterisation the flags select, or nil for
 // plain fine-tuning. Each one's values are checked, selected or not.
-func (o *finetuneOptions) paramHook(fs *pflag.FlagSet, a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error) {
-	disable, err := o.disable.paramHook(fs, a)
+func (o *finetuneOptions) paramHook(fs *pflag.FlagSet, a *trainer.Args, log io.Writer) (func(m *model.Model) (trainer.ParamHook, error), error) {
+	disable, err := o.disable.paramHook(fs, a, log)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := o.subspace.paramHook(a)
+	sub, err := o.subspace.paramHook(a, log)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +120,7 @@ func (o *finetuneOptions) paramHook(fs *pflag.FlagSet, a *trainer.Args) (func(m 
 
 func runFinetune(cmd *cobra.Command, args []string, o *finetuneOptions) error {
 	fs := cmd.Flags()
+	log := cmd.ErrOrStderr()
 	a := o.args
 	if len(args) == 1 {
 		if !strings.HasSuffix(args[0], ".json") {
@@ -135,7 +135,7 @@ func runFinetune(cmd *cobra.Command, args []string, o *finetuneOptions) error {
 	}
 	var hooks trainer.Hooks
 	var err error
-	if hooks.NewParamHook, err = o.paramHook(fs, &a); err != nil {
+	if hooks.NewParamHook, err = o.paramHook(fs, &a, log); err != nil {
 		return err
 	}
 	hooks.Settings = o.paramSettings(fs)
@@ -143,18 +143,18 @@ func runFinetune(cmd *cobra.Command, args []string, o *finetuneOptions) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	if err := o.source.resolveFinetuneModel(cmd.Context(), &a, cmd.ErrOrStderr()); err != nil {
+	if err := o.source.resolveFinetuneModel(cmd.Context(), &a, log); err != nil {
 		return err
 	}
 	setThreads(a.Threads)
 	start := time.Now()
-	res, err := trainer.Finetune(cmd.Context(), a, os.Stderr, hooks)
+	res, err := trainer.Finetune(cmd.Context(), a, log, hooks)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "done in %s; results in %s\n", time.Since(start).Round(time.Second), a.OutputDir)
+	fmt.Fprintf(log, "done in %s; results in %s\n", time.Since(start).Round(time.Second), a.OutputDir)
 	if res.TrajectoryDir != "" {
-		fmt.Fprintf(os.Stderr, "trajectory: %s\n", res.TrajectoryDir)
+		fmt.Fprintf(log, "trajectory: %s\n", res.TrajectoryDir)
 	}
 	return nil
 }

@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"strconv"
 	"strings"
 
@@ -26,8 +26,9 @@ func (o *disableOptions) addFlags(fs *pflag.FlagSet) {
 }
 
 // paramHook returns nil without --disable_dims; fs holds the other flags
-// of the command, which must not re-parameterise the encoder too.
-func (o *disableOptions) paramHook(fs *pflag.FlagSet, a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error) {
+// of the command, which must not re-parameterise the encoder too; the hook
+// says on log what it disables.
+func (o *disableOptions) paramHook(fs *pflag.FlagSet, a *trainer.Args, log io.Writer) (func(m *model.Model) (trainer.ParamHook, error), error) {
 	if o.spec == "" {
 		return nil, nil
 	}
@@ -44,7 +45,7 @@ func (o *disableOptions) paramHook(fs *pflag.FlagSet, a *trainer.Args) (func(m *
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(os.Stderr, "disable_dims: %d encoder positions will be zeroed in θ0 and held at zero (%s)\n", h.Count(), h.What())
+		fmt.Fprintf(log, "disable_dims: %d encoder positions will be zeroed in θ0 and held at zero (%s)\n", h.Count(), h.What())
 		return h, nil
 	}, nil
 }

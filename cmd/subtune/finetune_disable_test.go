@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -224,7 +225,7 @@ func TestDisableDimsFlag(t *testing.T) {
 	modelDir := outliersModelDir(t, 3)
 	out := t.TempDir()
 	a := smallRunArgs(modelDir, out, 3)
-	newRP, err := o.paramHook(fs, &a)
+	newRP, err := o.paramHook(fs, &a, io.Discard)
 	if err != nil || newRP == nil {
 		t.Fatalf("reparam: %v", err)
 	}
@@ -249,7 +250,7 @@ func TestDisableDimsFlag(t *testing.T) {
 	}
 
 	fs.Set("freeze_encoder", "true")
-	if _, err := o.paramHook(fs, &a); err == nil || !strings.Contains(err.Error(), "--freeze_encoder") {
+	if _, err := o.paramHook(fs, &a, io.Discard); err == nil || !strings.Contains(err.Error(), "--freeze_encoder") {
 		t.Errorf("with --freeze_encoder: %v", err)
 	}
 }

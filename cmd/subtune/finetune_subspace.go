@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -38,8 +38,9 @@ func (o *subspaceOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.initStd, "subspace_init_std", o.initStd, "standard deviation of each copy's random start N(0, σ²); 0 starts z at zero (θ = θ0)")
 }
 
-// paramHook returns nil when the flags ask for no subspace.
-func (o *subspaceOptions) paramHook(a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error) {
+// paramHook returns nil when the flags ask for no subspace; the hook says
+// on log how many numbers train.
+func (o *subspaceOptions) paramHook(a *trainer.Args, log io.Writer) (func(m *model.Model) (trainer.ParamHook, error), error) {
 	s := o.spec
 	s.Seed = uint64(a.Seed)
 	initStd := o.initStd
@@ -59,7 +60,7 @@ func (o *subspaceOptions) paramHook(a *trainer.Args) (func(m *model.Model) (trai
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(os.Stderr, "subspace fine-tuning: %d numbers trained\n", n)
+		fmt.Fprintf(log, "subspace fine-tuning: %d numbers trained\n", n)
 		return h, nil
 	}, nil
 }
