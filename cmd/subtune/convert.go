@@ -9,8 +9,6 @@ import (
 	"github.com/subtune/subtune/checkpoint"
 )
 
-func init() { rootCmd.AddCommand(newConvertCmd()) }
-
 func newConvertCmd() *cobra.Command {
 	var outputDir string
 	var src modelSource

@@ -32,7 +32,7 @@ type extractOptions struct {
 	Threads     int
 }
 
-func init() {
+func newExtractCmd() *cobra.Command {
 	var o extractOptions
 	cmd := &cobra.Command{
 		Use:   "extract (--trajectory DIR | --unified DIR1,DIR2,... [--unified_pick last|first|K]) --output FILE [--dim d] [--checkpoints N] [--rows raw|delta|centered] [--scope layer|matrix|global] [--dtype f32|bf16]",
@@ -89,7 +89,7 @@ fine-tuning loads the file, checking that its θ0 is the model's.`,
 	f.StringVar(&o.Scope, "scope", subspace.ScopeLayer, "one subspace per: layer, matrix (weight tensor) or global (whole encoder)")
 	f.StringVar(&o.DTypeName, "dtype", "f32", "storage of the bases: f32 or bf16 (half the size; fine-tuning widens to f32)")
 	f.IntVar(&o.Threads, "threads", 0, "threads (0: all cores)")
-	rootCmd.AddCommand(cmd)
+	return cmd
 }
 
 // runExtract does the work of `subtune extract`, logging to log.

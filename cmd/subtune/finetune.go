@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -16,14 +15,21 @@ import (
 	"github.com/subtune/subtune/trainloop"
 )
 
-// finetuneArgs receive the flags of `subtune finetune`.
-var finetuneArgs = trainer.DefaultArgs()
+// finetuneOptions are the flags of `subtune finetune`: run_glue's
+// arguments, where the model comes from, and the re-parameterisations that
+// give the paper's variants (see paramHook).
+type finetuneOptions struct {
+	args     trainer.Args
+	subspace subspaceOptions
+	disable  disableOptions
 
-var finetuneCmd = newFinetuneCmd()
-
-func init() { rootCmd.AddCommand(finetuneCmd) }
+	// paramFlags are the names of the re-parameterisations' flags, each
+	// of which may change the weights (see paramSettings).
+	paramFlags []string
+}
 
 func newFinetuneCmd() *cobra.Command {
+	o := &finetuneOptions{args: trainer.DefaultArgs(), subspace: newSubspaceOptions()}
 	cmd := &cobra.Command{
 		Use:   "finetune [ARGS.json] --model_name_or_path DIR --task_name TASK --output_dir DIR [--do_train] [--do_eval] [--do_predict]",
 		Short: "Fine-tune on a GLUE task as HuggingFace's run_glue.py does, recording the trajectory",
@@ -66,68 +72,66 @@ Without --data_dir the GLUE files shipped with subtune are used, so
 works on a fresh checkout.`,
 		// The flags are parsed as HfArgumentParser parses them (--fp16 False).
 		DisableFlagParsing: true,
-		RunE:               withRunGlueFlags(runFinetune),
+		RunE: withRunGlueFlags(func(cmd *cobra.Command, args []string) error {
+			return runFinetune(cmd, args, o)
+		}),
 	}
-	addFinetuneFlags(cmd.Flags(), &finetuneArgs)
+	addFinetuneFlags(cmd.Flags(), &o.args)
+	o.addParamFlags(cmd.Flags(), o.disable.addFlags)
+	o.addParamFlags(cmd.Flags(), o.subspace.addFlags)
 	return graceful(cmd)
 }
 
-// finetuneExtension adds flags to `subtune finetune` and, when they select
-// it, a re-parameterisation of the model. Subspace fine-tuning
-// registers one from its own file with registerFinetuneExtension.
-type finetuneExtension struct {
-	// Name appears in error messages.
-	Name string
-	// Flags registers the extension's flags.
-	Flags func(fs *pflag.FlagSet)
-	// ParamHook returns nil when the extension's flags do not ask for it.
-	ParamHook func(a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error)
-	// SaveModel, when set, writes the trained model of a run that selected
-	// the extension, in place of save_pretrained.
-	SaveModel func(dir string, m *model.Model) error
-	// Done, when set, reports on a finished run that selected the extension.
-	Done func(w io.Writer)
-
-	flags []string // the names Flags registered
+// addParamFlags registers the flags add adds, noting their names.
+func (o *finetuneOptions) addParamFlags(fs *pflag.FlagSet, add func(fs *pflag.FlagSet)) {
+	own := pflag.NewFlagSet("", pflag.ContinueOnError)
+	add(own)
+	own.VisitAll(func(f *pflag.Flag) { o.paramFlags = append(o.paramFlags, f.Name) })
+	fs.AddFlagSet(own)
 }
 
-var finetuneExtensions []finetuneExtension
-
-// registerFinetuneExtension may be called from any init function.
-func registerFinetuneExtension(e finetuneExtension) {
-	if e.Flags != nil {
-		own := pflag.NewFlagSet(e.Name, pflag.ContinueOnError)
-		e.Flags(own)
-		own.VisitAll(func(f *pflag.Flag) { e.flags = append(e.flags, f.Name) })
-		finetuneCmd.Flags().AddFlagSet(own)
-	}
-	finetuneExtensions = append(finetuneExtensions, e)
-}
-
-// resumeFree annotates an extension's flag that only changes what a run
-// writes, not its weights: a resumed run may give another value.
+// resumeFree annotates a re-parameterisation's flag that only changes what
+// a run writes, not its weights: a resumed run may give another value.
 const resumeFree = "subtune-resume-free"
 
-// extensionSettings are the values of every extension's flags, each of
-// which may change the weights unless annotated resumeFree: a resumed run
-// must have the same. (Those of an extension a run does not select are
-// recorded too, so that selecting it on resume names the one flag that
-// differs.)
-func extensionSettings(fs *pflag.FlagSet) trainloop.Settings {
+// paramSettings are the values of every re-parameterisation's flags, each
+// of which may change the weights unless annotated resumeFree: a resumed
+// run must have the same. (Those of one a run does not select are recorded
+// too, so that selecting it on resume names the one flag that differs.)
+func (o *finetuneOptions) paramSettings(fs *pflag.FlagSet) trainloop.Settings {
 	s := trainloop.Settings{}
-	for _, e := range finetuneExtensions {
-		for _, name := range e.flags {
-			if f := fs.Lookup(name); f.Annotations[resumeFree] == nil {
-				s["--"+name] = f.Value.String()
-			}
+	for _, name := range o.paramFlags {
+		if f := fs.Lookup(name); f.Annotations[resumeFree] == nil {
+			s["--"+name] = f.Value.String()
 		}
 	}
 	return s
 }
 
-func runFinetune(cmd *cobra.Command, args []string) error {
+// paramHook returns the re-parameterisation the flags select, or nil for
+// plain fine-tuning. Each one's values are checked, selected or not.
+func (o *finetuneOptions) paramHook(fs *pflag.FlagSet, a *trainer.Args, log io.Writer) (func(m *model.Model) (trainer.ParamHook, error), error) {
+	disable, err := o.disable.paramHook(fs, a, log)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := o.subspace.paramHook(a, log)
+	if err != nil {
+		return nil, err
+	}
+	if disable != nil && sub != nil {
+		return nil, errors.New("more than one re-parameterisation selected (subspace and another)")
+	}
+	if disable != nil {
+		return disable, nil
+	}
+	return sub, nil
+}
+
+func runFinetune(cmd *cobra.Command, args []string, o *finetuneOptions) error {
 	fs := cmd.Flags()
-	a := finetuneArgs
+	log := cmd.ErrOrStderr()
+	a := o.args
 	if len(args) > 1 {
 		return fmt.Errorf("unexpected arguments %q: give flags, and at most one JSON file of arguments", args)
 	}
@@ -143,60 +147,51 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 		a.EvalStrategy = "steps"
 	}
 	var hooks trainer.Hooks
-	var selected *finetuneExtension
-	for _, e := range finetuneExtensions {
-		if e.ParamHook == nil {
-			continue
-		}
-		f, err := e.ParamHook(&a)
-		if err != nil {
-			return err
-		}
-		if f == nil {
-			continue
-		}
-		if hooks.NewParamHook != nil {
-			return errors.New("more than one re-parameterisation selected (" + e.Name + " and another)")
-		}
-		hooks.NewParamHook, hooks.SaveModel = f, e.SaveModel
-		selected = &e
+	var err error
+	if hooks.NewParamHook, err = o.paramHook(fs, &a, log); err != nil {
+		return err
 	}
-	hooks.Settings = extensionSettings(fs)
+	if hooks.NewParamHook != nil && o.subspace.selected() {
+		// A subspace run's final model is its adapter (and the merged
+		// model unless --save_merged_model=false).
+		hooks.SaveModel = o.subspace.out.save
+	}
+	hooks.Settings = o.paramSettings(fs)
 	// Every value is checked before the model is looked for (or fetched).
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	if err := resolveFinetuneModel(cmd.Context(), &a, cmd.ErrOrStderr()); err != nil {
+	source := modelSource{revision: a.ModelRevision, cacheDir: a.CacheDir, token: a.Token}
+	if err := source.resolveFinetuneModel(cmd.Context(), &a, log); err != nil {
 		return err
 	}
 	setThreads(a.Threads)
 	start := time.Now()
-	res, err := trainer.Finetune(cmd.Context(), a, os.Stderr, hooks)
+	res, err := trainer.Finetune(cmd.Context(), a, log, hooks)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "done in %s; results in %s\n", time.Since(start).Round(time.Second), a.OutputDir)
+	fmt.Fprintf(log, "done in %s; results in %s\n", time.Since(start).Round(time.Second), a.OutputDir)
 	if res.TrajectoryDir != "" {
-		fmt.Fprintf(os.Stderr, "trajectory: %s\n", res.TrajectoryDir)
+		fmt.Fprintf(log, "trajectory: %s\n", res.TrajectoryDir)
 	}
-	if selected != nil && selected.Done != nil && a.DoTrain {
-		selected.Done(cmd.ErrOrStderr())
+	if hooks.SaveModel != nil && a.DoTrain {
+		o.subspace.out.report(log)
 	}
 	return nil
 }
 
 // resolveFinetuneModel turns hub ids in --model_name_or_path and
 // --tokenizer_name into their snapshot folders, which the run records.
-func resolveFinetuneModel(ctx context.Context, a *trainer.Args, log io.Writer) error {
-	finetuneSource := modelSource{revision: a.ModelRevision, cacheDir: a.CacheDir, token: a.Token}
+func (s *modelSource) resolveFinetuneModel(ctx context.Context, a *trainer.Args, log io.Writer) error {
 	var err error
 	if a.ModelNameOrPath != "" {
-		if a.ModelNameOrPath, err = finetuneSource.resolve(ctx, a.ModelNameOrPath, log); err != nil {
+		if a.ModelNameOrPath, err = s.resolve(ctx, a.ModelNameOrPath, log); err != nil {
 			return err
 		}
 	}
 	if a.TokenizerName != "" {
-		a.TokenizerName, err = finetuneSource.resolveTokenizer(ctx, a.TokenizerName, log)
+		a.TokenizerName, err = s.resolveTokenizer(ctx, a.TokenizerName, log)
 	}
 	return err
 }

@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"strconv"
 	"strings"
 
@@ -13,38 +13,41 @@ import (
 	"github.com/subtune/subtune/trainer"
 )
 
-// The ablation of the paper's Table 3 as a flag of `subtune finetune`:
-// full fine-tuning with some encoder positions zeroed in θ0 and held at
-// zero — the outliers `subtune outliers` found, or as many random ones.
-func init() {
-	var spec string
-	registerFinetuneExtension(finetuneExtension{
-		Name: "disable_dims",
-		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&spec, "disable_dims", "", "zero these encoder positions in θ0 and hold them at zero during full fine-tuning (paper Table 3): outliers:FILE (outliers.json of 'subtune outliers', or its directory) or random:N (N positions drawn with --seed)")
-		},
-		ParamHook: func(a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error) {
-			if spec == "" {
-				return nil, nil
-			}
-			if err := disableConflicts(finetuneCmd.Flags()); err != nil {
-				return nil, err
-			}
-			d, err := parseDisableDims(spec)
-			if err != nil {
-				return nil, err
-			}
-			seed := uint64(a.Seed)
-			return func(m *model.Model) (trainer.ParamHook, error) {
-				h, err := newDisableMask(m, d, seed)
-				if err != nil {
-					return nil, err
-				}
-				fmt.Fprintf(os.Stderr, "disable_dims: %d encoder positions will be zeroed in θ0 and held at zero (%s)\n", h.Count(), h.What())
-				return h, nil
-			}, nil
-		},
-	})
+// disableOptions are the flag of the ablation of the paper's Table 3 in
+// `subtune finetune`: full fine-tuning with some encoder positions zeroed
+// in θ0 and held at zero — the outliers `subtune outliers` found, or as
+// many random ones.
+type disableOptions struct {
+	spec string
+}
+
+func (o *disableOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.spec, "disable_dims", "", "zero these encoder positions in θ0 and hold them at zero during full fine-tuning (paper Table 3): outliers:FILE (outliers.json of 'subtune outliers', or its directory) or random:N (N positions drawn with --seed)")
+}
+
+// paramHook returns nil without --disable_dims; fs holds the other flags
+// of the command, which must not re-parameterise the encoder too; the hook
+// says on log what it disables.
+func (o *disableOptions) paramHook(fs *pflag.FlagSet, a *trainer.Args, log io.Writer) (func(m *model.Model) (trainer.ParamHook, error), error) {
+	if o.spec == "" {
+		return nil, nil
+	}
+	if err := disableConflicts(fs); err != nil {
+		return nil, err
+	}
+	d, err := parseDisableDims(o.spec)
+	if err != nil {
+		return nil, err
+	}
+	seed := uint64(a.Seed)
+	return func(m *model.Model) (trainer.ParamHook, error) {
+		h, err := newDisableMask(m, d, seed)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "disable_dims: %d encoder positions will be zeroed in θ0 and held at zero (%s)\n", h.Count(), h.What())
+		return h, nil
+	}, nil
 }
 
 // disableConflicts refuses --disable_dims with any flag of the subspace

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -210,32 +211,22 @@ func TestDisableDimsConflicts(t *testing.T) {
 	}
 }
 
-// TestDisableDimsFlag goes through `subtune finetune`'s extension: the flag
+// TestDisableDimsFlag goes through `subtune finetune`'s flags: the flag
 // selects the hook, the run's log says how many positions are disabled,
 // and the saved model has them at zero. With --freeze_encoder it is
 // refused.
 func TestDisableDimsFlag(t *testing.T) {
-	fs := finetuneCmd.Flags()
-	var ext *finetuneExtension
-	for i := range finetuneExtensions {
-		if finetuneExtensions[i].Name == "disable_dims" {
-			ext = &finetuneExtensions[i]
-		}
-	}
-	if ext == nil || fs.Lookup("disable_dims") == nil {
-		t.Fatal("--disable_dims is not registered")
-	}
-	t.Cleanup(func() {
-		fs.Set("disable_dims", "")
-		fs.Set("freeze_encoder", "false")
-	})
+	o := &finetuneOptions{args: trainer.DefaultArgs(), subspace: newSubspaceOptions()}
+	fs := pflag.NewFlagSet("finetune", pflag.ContinueOnError)
+	o.addParamFlags(fs, o.disable.addFlags)
+	o.addParamFlags(fs, o.subspace.addFlags)
 	if err := fs.Set("disable_dims", "random:40"); err != nil {
 		t.Fatal(err)
 	}
 	modelDir := outliersModelDir(t, 3)
 	out := t.TempDir()
 	a := smallRunArgs(modelDir, out, 3)
-	newRP, err := ext.ParamHook(&a)
+	newRP, err := o.paramHook(fs, &a, io.Discard)
 	if err != nil || newRP == nil {
 		t.Fatalf("reparam: %v", err)
 	}
@@ -260,7 +251,7 @@ func TestDisableDimsFlag(t *testing.T) {
 	}
 
 	fs.Set("freeze_encoder", "true")
-	if _, err := ext.ParamHook(&a); err == nil || !strings.Contains(err.Error(), "--freeze_encoder") {
+	if _, err := o.paramHook(fs, &a, io.Discard); err == nil || !strings.Contains(err.Error(), "--freeze_encoder") {
 		t.Errorf("with --freeze_encoder: %v", err)
 	}
 }

@@ -18,60 +18,68 @@ import (
 	"github.com/subtune/subtune/trainer"
 )
 
-// Subspace fine-tuning (the paper's Intrinsic, Random and Freeze rows) as
-// flags of `subtune finetune`. A run in a subspace also writes its adapter
-// (package adapter) beside, or instead of, the merged model.
-func init() {
-	s := subspace.DefaultSpec()
-	var dtype string
-	initStd := subspace.DefaultOptions().InitStd
-	saveMerged := true
-	var out savedAdapter
-	registerFinetuneExtension(finetuneExtension{
-		Name: "subspace",
-		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&s.BasisFile, "subspace", "", "fine-tune the encoder inside this subspace (a file from 'subtune extract'): θ = θ0 + Vᵀ·(1/h)Σzᵢ")
-			fs.StringVar(&s.Random, "random_subspace", "", "fine-tune inside a random subspace: dense, fastfood or said")
-			fs.IntVar(&s.Dim, "subspace_dim", 0, "dimension per layer of a random subspace")
-			fs.StringVar(&dtype, "subspace_dtype", "f32", "in-memory storage of the basis (--subspace or a dense --random_subspace): f32 or bf16, half the memory")
-			fs.BoolVar(&s.FreezeEncoder, "freeze_encoder", false, "keep the encoder fixed (the paper's Freeze baseline)")
-			fs.BoolVar(&s.FreezeEmbeddings, "freeze_embeddings", false, "also keep the embeddings fixed (only z and the head train; the adapter is then z and the head)")
-			fs.IntVar(&s.Ensemble, "ensemble", s.Ensemble, "copies h of the subspace coordinates z")
-			fs.Float64Var(&s.LearningRate, "subspace_learning_rate", s.LearningRate, "learning rate of z (and of SAID's λ)")
-			fs.Float64Var(&initStd, "subspace_init_std", initStd, "standard deviation of each copy's random start N(0, σ²); 0 starts z at zero (θ = θ0)")
-			fs.BoolVar(&saveMerged, "save_merged_model", true, "with --subspace or --random_subspace, also write the merged model (false: the adapter alone; 'subtune merge' rebuilds the model)")
-			_ = fs.SetAnnotation("save_merged_model", resumeFree, []string{"true"})
-		},
-		ParamHook: func(a *trainer.Args) (func(m *model.Model) (trainer.ParamHook, error), error) {
-			s.Seed = uint64(a.Seed)
-			s.InitStd = &initStd
-			s.RandomDType = safetensors.DType(strings.ToUpper(dtype))
-			s.BasisDType = s.RandomDType
-			// Checked before asking whether it is used: a bad value is
-			// refused even where it would not matter.
-			if err := s.Validate(); err != nil {
-				return nil, err
-			}
-			if !saveMerged && s.BasisFile == "" && s.Random == "" {
-				return nil, errors.New("--save_merged_model=false needs --subspace or --random_subspace: only a subspace run has an adapter to save instead")
-			}
-			if !s.Active() {
-				return nil, nil
-			}
-			out = savedAdapter{base: runBase(a), merged: saveMerged}
-			return func(m *model.Model) (trainer.ParamHook, error) {
-				h, n, err := s.NewHook(m)
-				if err != nil {
-					return nil, err
-				}
-				fmt.Fprintf(os.Stderr, "subspace fine-tuning: %d numbers trained\n", n)
-				out.hook = h
-				return h, nil
-			}, nil
-		},
-		SaveModel: func(dir string, m *model.Model) error { return out.save(dir, m) },
-		Done:      func(w io.Writer) { out.report(w) },
-	})
+// subspaceOptions are the flags of subspace fine-tuning (the paper's
+// Intrinsic, Random and Freeze rows) in `subtune finetune`.
+type subspaceOptions struct {
+	spec       subspace.Spec
+	dtype      string
+	initStd    float64
+	saveMerged bool
+	out        savedAdapter // what a subspace run writes as its final model
+}
+
+func newSubspaceOptions() subspaceOptions {
+	return subspaceOptions{spec: subspace.DefaultSpec(), initStd: subspace.DefaultOptions().InitStd, saveMerged: true}
+}
+
+// selected reports whether the flags ask for a subspace run.
+func (o *subspaceOptions) selected() bool { return o.spec.Active() }
+
+func (o *subspaceOptions) addFlags(fs *pflag.FlagSet) {
+	s := &o.spec
+	fs.StringVar(&s.BasisFile, "subspace", "", "fine-tune the encoder inside this subspace (a file from 'subtune extract'): θ = θ0 + Vᵀ·(1/h)Σzᵢ")
+	fs.StringVar(&s.Random, "random_subspace", "", "fine-tune inside a random subspace: dense, fastfood or said")
+	fs.IntVar(&s.Dim, "subspace_dim", 0, "dimension per layer of a random subspace")
+	fs.StringVar(&o.dtype, "subspace_dtype", "f32", "in-memory storage of the basis (--subspace or a dense --random_subspace): f32 or bf16, half the memory")
+	fs.BoolVar(&s.FreezeEncoder, "freeze_encoder", false, "keep the encoder fixed (the paper's Freeze baseline)")
+	fs.BoolVar(&s.FreezeEmbeddings, "freeze_embeddings", false, "also keep the embeddings fixed (only z and the head train; the adapter is then z and the head)")
+	fs.IntVar(&s.Ensemble, "ensemble", s.Ensemble, "copies h of the subspace coordinates z")
+	fs.Float64Var(&s.LearningRate, "subspace_learning_rate", s.LearningRate, "learning rate of z (and of SAID's λ)")
+	fs.Float64Var(&o.initStd, "subspace_init_std", o.initStd, "standard deviation of each copy's random start N(0, σ²); 0 starts z at zero (θ = θ0)")
+	fs.BoolVar(&o.saveMerged, "save_merged_model", true, "with --subspace or --random_subspace, also write the merged model (false: the adapter alone; 'subtune merge' rebuilds the model)")
+	_ = fs.SetAnnotation("save_merged_model", resumeFree, []string{"true"})
+}
+
+// paramHook returns nil when the flags ask for no subspace; the hook says
+// on log how many numbers train.
+func (o *subspaceOptions) paramHook(a *trainer.Args, log io.Writer) (func(m *model.Model) (trainer.ParamHook, error), error) {
+	s := o.spec
+	s.Seed = uint64(a.Seed)
+	initStd := o.initStd
+	s.InitStd = &initStd
+	s.RandomDType = safetensors.DType(strings.ToUpper(o.dtype))
+	s.BasisDType = s.RandomDType
+	// Checked before asking whether it is used: a bad value is
+	// refused even where it would not matter.
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if !o.saveMerged && s.BasisFile == "" && s.Random == "" {
+		return nil, errors.New("--save_merged_model=false needs --subspace or --random_subspace: only a subspace run has an adapter to save instead")
+	}
+	if !s.Active() {
+		return nil, nil
+	}
+	o.out = savedAdapter{base: runBase(a), merged: o.saveMerged}
+	return func(m *model.Model) (trainer.ParamHook, error) {
+		h, n, err := s.NewHook(m)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "subspace fine-tuning: %d numbers trained\n", n)
+		o.out.hook = h
+		return h, nil
+	}, nil
 }
 
 // runBase is the base model of a run as the command line gave it (before a

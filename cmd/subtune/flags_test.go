@@ -114,7 +114,7 @@ func TestFlagUsagesNameTheirType(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(rootCmd)
+	walk(newRootCmd())
 	help, err := runRoot(t, "finetune", "--help")
 	if err != nil || !strings.Contains(help, "--subspace string") {
 		t.Errorf("finetune --help does not show --subspace string (err %v)", err)

@@ -34,26 +34,41 @@ func graceful(cmd *cobra.Command) *cobra.Command {
 	return cmd
 }
 
-// running is the command being executed, once cobra has chosen it.
-var running atomic.Pointer[cobra.Command]
-
-var rootCmd = &cobra.Command{
-	Use:           "subtune",
-	Short:         "Find a transformer's intrinsic task-specific subspace and fine-tune inside it",
-	SilenceUsage:  true,
-	SilenceErrors: true,
-	PersistentPreRun: func(cmd *cobra.Command, args []string) {
-		running.Store(cmd)
-	},
+// newRootCmd builds the command tree of subtune: every command owns its
+// options, so each tree starts from the defaults.
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "subtune",
+		Short:         "Find a transformer's intrinsic task-specific subspace and fine-tune inside it",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newConvertCmd(),
+		newExtractCmd(),
+		newFinetuneCmd(),
+		newMergeCmd(),
+		newOutliersCmd(),
+		newPredictCmd(),
+		newPretrainCmd(),
+		newReproduceCmd(),
+		newTokenizeCmd(),
+	)
+	return root
 }
 
-func main() { os.Exit(run()) }
+func main() { os.Exit(execute(newRootCmd())) }
 
-// run executes the command line and returns the exit status: 0, 1 after an
-// error, 130 after Ctrl-C. The first Ctrl-C cancels the context of a
-// command that stops cleanly; a second one, or the first during any other
+// execute runs root on the command line and returns the exit status: 0, 1
+// after an error, 130 after Ctrl-C. The first Ctrl-C cancels the context of
+// a command that stops cleanly; a second one, or the first during any other
 // command, exits at once.
-func run() int {
+func execute(root *cobra.Command) int {
+	// running is the command being executed, once cobra has chosen it.
+	var running atomic.Pointer[cobra.Command]
+	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
+		running.Store(cmd)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var interrupted atomic.Bool
@@ -71,7 +86,7 @@ func run() int {
 			cancel()
 		}
 	}()
-	err := rootCmd.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "subtune:", err)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,11 +33,32 @@ func TestMain(m *testing.M) {
 			fmt.Println("ready")
 			select {}
 		}
-		rootCmd.AddCommand(&cobra.Command{Use: "test-block", RunE: block})
-		rootCmd.AddCommand(graceful(&cobra.Command{Use: "test-block-graceful", RunE: block}))
-		os.Exit(run())
+		root := newRootCmd()
+		root.AddCommand(&cobra.Command{Use: "test-block", RunE: block})
+		root.AddCommand(graceful(&cobra.Command{Use: "test-block-graceful", RunE: block}))
+		os.Exit(execute(root))
 	}
 	os.Exit(m.Run())
+}
+
+// runRoot runs a fresh subtune command tree with args, as the binary does,
+// returning stdout and stderr together.
+func runRoot(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	return runRootIO(t, "", args...)
+}
+
+// runRootIO is runRoot with stdin.
+func runRootIO(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	root := newRootCmd()
+	root.SetIn(strings.NewReader(stdin))
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&out)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
 }
 
 // startSubtune starts subtune with args; ready is a line of its output

@@ -18,8 +18,6 @@ import (
 	"github.com/subtune/subtune/tokenizer"
 )
 
-func init() { rootCmd.AddCommand(newMergeCmd()) }
-
 func newMergeCmd() *cobra.Command {
 	var src adapterSource
 	var outDir string

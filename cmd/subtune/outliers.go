@@ -14,8 +14,6 @@ type outliersOptions struct {
 	Threads int
 }
 
-func init() { rootCmd.AddCommand(newOutliersCmd()) }
-
 func newOutliersCmd() *cobra.Command {
 	var o outliersOptions
 	var src modelSource

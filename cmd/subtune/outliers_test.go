@@ -227,7 +227,7 @@ func TestOutliersCommand(t *testing.T) {
 }
 
 func TestOutliersIsRegistered(t *testing.T) {
-	for _, c := range rootCmd.Commands() {
+	for _, c := range newRootCmd().Commands() {
 		if c.Name() == "outliers" {
 			if f := c.Flags().Lookup("sigma"); f == nil || f.DefValue != "3" {
 				t.Errorf("--sigma default %v", f)

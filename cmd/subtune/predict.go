@@ -14,8 +14,6 @@ import (
 	"github.com/subtune/subtune/inference"
 )
 
-func init() { rootCmd.AddCommand(newPredictCmd()) }
-
 func newPredictCmd() *cobra.Command {
 	var input, output string
 	o := inference.DefaultOptions()

@@ -318,7 +318,7 @@ func TestPredictCapsMaxSeqLength(t *testing.T) {
 }
 
 func TestPredictIsRegistered(t *testing.T) {
-	for _, c := range rootCmd.Commands() {
+	for _, c := range newRootCmd().Commands() {
 		if c.Name() == "predict" {
 			return
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/subtune/subtune/safetensors"
 )
 
-func init() {
+func newPretrainCmd() *cobra.Command {
 	var o pretrain.Options
 	var corpusGlob, glueTrain, glueDataDir string
 	var gluePairs bool
@@ -109,11 +109,11 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --output_dir")
 	src.addFlags(f)
 	f.IntVar(&threads, "threads", 0, "threads (0: all cores); equal seeds and thread counts give bit-identical runs")
-	cmd.AddCommand(exportCmd())
-	rootCmd.AddCommand(graceful(cmd))
+	cmd.AddCommand(newPretrainExportCmd())
+	return graceful(cmd)
 }
 
-func exportCmd() *cobra.Command {
+func newPretrainExportCmd() *cobra.Command {
 	var o pretrain.ExportOptions
 	var dtype, downstream, notes string
 	cmd := &cobra.Command{

@@ -1,45 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/spf13/pflag"
 )
-
-// runRoot runs the subtune root command with args, as the binary does,
-// returning stdout and stderr together.
-func runRoot(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	return runRootIO(t, "", args...)
-}
-
-// runRootIO is runRoot with stdin.
-func runRootIO(t *testing.T, stdin string, args ...string) (string, error) {
-	t.Helper()
-	var out bytes.Buffer
-	rootCmd.SetIn(strings.NewReader(stdin))
-	rootCmd.SetArgs(args)
-	rootCmd.SetOut(&out)
-	rootCmd.SetErr(&out)
-	defer rootCmd.SetArgs(nil)
-	err := rootCmd.ExecuteContext(context.Background())
-	// Flags keep their values between executions of the same command
-	// tree; put them back so the next test starts from the defaults.
-	if cmd, _, ferr := rootCmd.Find(args); ferr == nil {
-		cmd.Flags().VisitAll(func(f *pflag.Flag) {
-			if f.Changed {
-				f.Value.Set(f.DefValue)
-				f.Changed = false
-			}
-		})
-	}
-	return out.String(), err
-}
 
 // TestPretrainGLUEPairsAlone: --corpus "" --glue_train trains on the tasks'
 // train text alone (task-adaptive pre-training); --glue_pairs writes pair

@@ -12,7 +12,7 @@ import (
 	"github.com/subtune/subtune/reproduce"
 )
 
-func init() {
+func newReproduceCmd() *cobra.Command {
 	var o reproduce.Options
 	var src modelSource
 	var tasks, profile, analyses string
@@ -125,5 +125,5 @@ left with an ETA.`,
 	f.StringVar(&o.DataDir, "data_dir", "", "GLUE root or task folder (default: the shipped data)")
 	f.IntVar(&o.Threads, "threads", 0, "threads (0: all cores), shared among --jobs")
 	sched.addFlags(f, &o)
-	rootCmd.AddCommand(graceful(cmd))
+	return graceful(cmd)
 }

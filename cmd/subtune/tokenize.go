@@ -14,7 +14,7 @@ import (
 	"github.com/subtune/subtune/tokenizer"
 )
 
-func init() {
+func newTokenizeCmd() *cobra.Command {
 	var dir string
 	var maxSeqLength int
 	var src modelSource
@@ -55,7 +55,7 @@ not valid UTF-8 is an error naming the line and byte column.`,
 	f.StringVar(&dir, "model_name_or_path", "", "model folder holding the tokenizer files (tokenizer.json, vocab.txt, or vocab.json and merges.txt), or hub model id")
 	src.addFlags(f)
 	f.IntVar(&maxSeqLength, "max_seq_length", tokenizer.DefaultMaxSeqLength, "longest sequence in tokens, special tokens included")
-	rootCmd.AddCommand(graceful(cmd))
+	return graceful(cmd)
 }
 
 // tokenizeLines encodes each line of r and writes its JSON line to w.
