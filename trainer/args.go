@@ -92,7 +92,7 @@ type Args struct {
 	// subtune's own.
 	Resume               bool   `json:"resume" resume:"free"`                 // continue from the newest checkpoint in OutputDir
 	ResumeFromCheckpoint string `json:"resume_from_checkpoint" resume:"free"` // or from this one
-	Threads              int    `json:"threads" resume:"free"`                // 0: all cores
+	Threads              int    `json:"threads" resume:"free"`                // 0: all cores; applied by the program (nn.SetThreads), not by Finetune
 	SaveTrajectory       string `json:"save_trajectory"`                      // "", "epoch" or "steps:N"
 	TrajectoryDType      string `json:"trajectory_dtype"`                     // "f32" or "bf16"
 	TrajectoryDir        string `json:"trajectory_dir" resume:"free"`         // default <output_dir>/trajectory

@@ -100,8 +100,10 @@
 //
 // # Threads and determinism
 //
-// Finetune sets the engine's threads to TrainingArguments.Threads
-// (nn.SetThreads): the goroutines of the kernels and of each GEMM, which
-// decide the order of floating-point sums. Two runs with the same seed and
+// The engine's threads (nn.SetThreads: the goroutines of the kernels and
+// of each GEMM, which decide the order of floating-point sums) are the
+// program's to set (cmd/subtune applies --threads, Args.Threads, before it
+// calls Finetune); Finetune changes no process-wide setting and logs the
+// count it ran with. Two runs with the same seed and
 // the same thread count give bit-identical losses and weights.
 package trainer

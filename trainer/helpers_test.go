@@ -27,6 +27,5 @@ func tinyArgs(modelDir, outDir string) Args {
 	a.LearningRate = 3e-3
 	a.WarmupRatio = 0.1
 	a.LoggingSteps = 1
-	a.Threads = 2
 	return a
 }

@@ -101,7 +101,10 @@ func Finetune(ctx context.Context, a Args, log io.Writer, hooks Hooks) (*Result,
 		return nil, err
 	}
 	defer lock.Release()
-	threads := nn.SetThreads(a.Threads)
+	// The engine's thread count is the program's to set (nn.SetThreads;
+	// cmd/subtune does it from --threads): a library call changes no
+	// process-wide setting. The log names the count the run used.
+	threads := nn.Workers()
 	r := &run{a: a, log: log, hooks: hooks}
 	if err := r.prepareOutputDir(); err != nil {
 		return nil, err
