@@ -1,0 +1,118 @@
+//go:build cgo && !purego
+
+package blas
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestSwitchFamilies switches to every family of the ladder this CPU runs,
+// checks its products, and comes back: what MeasureFaster, the start-up
+// fallback and BenchmarkFamilies rely on.
+func TestSwitchFamilies(t *testing.T) {
+	coreMu.Lock()
+	defer coreMu.Unlock()
+	orig := openblasCore()
+	defer func() {
+		if err := switchCore(orig); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	for _, f := range ladder[:cpuLevel()+1] {
+		if err := switchCore(f); err != nil {
+			t.Fatal(err)
+		}
+		if err := checkKernels(openblasSgemm, openblasSgemvT); err != nil {
+			t.Errorf("%s kernels: %v", f, err)
+		}
+	}
+}
+
+// TestSelectKernelsFallsBack runs the start-up selection with a check that
+// rejects the family in use, as if its kernels computed wrong products: the
+// next family down must replace it, and the reason must be kept.
+func TestSelectKernelsFallsBack(t *testing.T) {
+	coreMu.Lock()
+	defer coreMu.Unlock()
+	orig := openblasCore()
+	defer func() {
+		if err := switchCore(orig); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	corrupted := errors.New("corrupted product")
+	for _, tc := range []struct {
+		name string
+		bad  func(f string) bool
+		want string // "" for gonum
+	}{
+		{"family in use wrong", func(f string) bool { return f == orig }, firstOr(fallbacks(orig, cpuLevel()), "")},
+		{"every family wrong", func(string) bool { return true }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := switchCore(orig); err != nil {
+				t.Fatal(err)
+			}
+			s := selectKernels(func() error {
+				if tc.bad(openblasCore()) {
+					return corrupted
+				}
+				return checkKernels(openblasSgemm, openblasSgemvT)
+			})
+			if len(s.rejected) == 0 || s.fallback == nil {
+				t.Fatalf("%s kept although its check failed", orig)
+			}
+			if !errors.Is(s.rejected[0], corrupted) || !strings.Contains(s.fallback.Error(), orig+" kernels: corrupted product") {
+				t.Errorf("fallback %v does not say why %s was replaced", s.fallback, orig)
+			}
+			if tc.want == "" {
+				if !s.pureGo || !strings.Contains(s.fallback.Error(), "gonum") {
+					t.Errorf("pureGo %v, fallback %v: want gonum's kernels", s.pureGo, s.fallback)
+				}
+				return
+			}
+			if got := openblasCore(); got != tc.want || s.pureGo {
+				t.Errorf("%s kernels in use (pureGo %v), want %s", got, s.pureGo, tc.want)
+			}
+			if !strings.Contains(s.fallback.Error(), "using "+tc.want+" kernels") {
+				t.Errorf("fallback %v does not name %s", s.fallback, tc.want)
+			}
+		})
+	}
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) == 0 {
+		return def
+	}
+	return s[0]
+}
+
+func TestMeasureFaster(t *testing.T) {
+	before := CoreName()
+	s, err := MeasureFaster()
+	if after := CoreName(); after != before {
+		t.Fatalf("MeasureFaster left %s kernels in use, not %s", after, before)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if familyLevel(before) >= cpuLevel() {
+		if s != nil {
+			t.Fatalf("%s is this CPU's most capable family, yet MeasureFaster compared it with %s", before, s.Faster)
+		}
+		return
+	}
+	if s == nil || s.InUse != before || s.Faster != ladder[cpuLevel()] || !(s.InUseGFLOPS > 0 && s.FasterGFLOPS > 0) {
+		t.Fatalf("MeasureFaster() = %+v with %s kernels in use", s, before)
+	}
+	t.Logf("%s %.0f GFLOP/s, %s %.0f GFLOP/s on one core", s.InUse, s.InUseGFLOPS, s.Faster, s.FasterGFLOPS)
+}
+
+func TestDescribe(t *testing.T) {
+	if d := Describe(); !strings.HasPrefix(d, "OpenBLAS 0.") || !strings.Contains(d, CoreName()+" kernels, ") {
+		t.Errorf("Describe() = %q", d)
+	}
+}
