@@ -4,8 +4,13 @@ package blas
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSwitchFamilies switches to every family of the ladder this CPU runs,
@@ -114,5 +119,54 @@ func TestMeasureFaster(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	if d := Describe(); !strings.HasPrefix(d, "OpenBLAS 0.") || !strings.Contains(d, CoreName()+" kernels, ") {
 		t.Errorf("Describe() = %q", d)
+	}
+}
+
+// BenchmarkFamilies times BenchmarkSgemm's product with the kernel family in
+// use and with every family from Haswell up that this CPU runs, switching
+// family in-process before each product, so that a background load weighs
+// on every family alike. Each reports its GFLOP/s; threads=1 is one core.
+func BenchmarkFamilies(b *testing.B) {
+	orig := CoreName()
+	families := []string{orig}
+	for l := cpuLevel(); l >= 2; l-- {
+		if !strings.EqualFold(ladder[l], orig) {
+			families = append(families, ladder[l])
+		}
+	}
+	use := func(f string) {
+		coreMu.Lock()
+		defer coreMu.Unlock()
+		if err := switchCore(f); err != nil {
+			b.Fatal(err)
+		}
+		if err := checkKernels(openblasSgemm, openblasSgemvT); err != nil {
+			b.Fatalf("%s kernels: %v", f, err)
+		}
+	}
+	defer use(orig)
+	m, n, k := benchM, benchN, benchK
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, w, y := randSlice(rng, m*k), randSlice(rng, n*k), make([]float32, m*n)
+	for _, t := range slices.Compact([]int{1, runtime.NumCPU()}) {
+		b.Run(fmt.Sprintf("threads=%d", t), func(b *testing.B) {
+			defer SetThreads(Threads())
+			SetThreads(t)
+			elapsed := make([]time.Duration, len(families))
+			for b.Loop() {
+				for i, f := range families {
+					use(f)
+					start := time.Now()
+					Sgemm(false, true, m, n, k, 1, x, k, w, k, 0, y, n)
+					elapsed[i] += time.Since(start)
+				}
+			}
+			b.ReportMetric(0, "ns/op") // the sum over families: meaningless
+			for i, f := range families {
+				b.ReportMetric(GemmFlops(m, n, k)*float64(b.N)/elapsed[i].Seconds()/1e9, f+"-GFLOP/s")
+			}
+			use(orig)
+			b.Logf("%s in use; %d×%d×%d x·Wᵀ with each of %s in turn", Describe(), m, n, k, strings.Join(families, ", "))
+		})
 	}
 }
