@@ -69,6 +69,7 @@ func TestSelectKernelsFallsBack(t *testing.T) {
 			if len(s.rejected) == 0 || s.fallback == nil {
 				t.Fatalf("%s kept although its check failed", orig)
 			}
+			t.Log(s.fallback)
 			if !errors.Is(s.rejected[0], corrupted) || !strings.Contains(s.fallback.Error(), orig+" kernels: corrupted product") {
 				t.Errorf("fallback %v does not say why %s was replaced", s.fallback, orig)
 			}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/optim"
@@ -201,6 +202,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	fmt.Fprintf(log, "model: %d parameters (%d layers, hidden %d, %d heads, FFN %d, vocab %d)\n",
 		m.NumParams(), cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, cfg.VocabSize)
+	fmt.Fprintf(log, "kernels: %s\n", blas.Describe())
 
 	B, T := o.BatchSize, o.MaxSeqLength
 	maxMasked := int(float64(B*T)*o.MLMProbability*1.5) + 16

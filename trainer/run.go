@@ -19,6 +19,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/subtune/subtune/atomicfile"
+	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/model"
@@ -94,7 +95,7 @@ func Finetune(ctx context.Context, a Args, log io.Writer, hooks Hooks) (*Result,
 	if log == nil {
 		log = io.Discard
 	}
-	threads := SetThreads(a.Threads)
+	SetThreads(a.Threads)
 	r := &run{a: a, log: log, hooks: hooks}
 	if err := r.prepareOutputDir(); err != nil {
 		return nil, err
@@ -105,7 +106,7 @@ func Finetune(ctx context.Context, a Args, log io.Writer, hooks Hooks) (*Result,
 	if err := r.loadModel(); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(log, "threads: %d\n", threads)
+	fmt.Fprintf(log, "kernels: %s\n", blas.Describe())
 	res := &Result{Model: r.m}
 	if a.DoTrain {
 		if err := r.trainRun(ctx, res); err != nil {

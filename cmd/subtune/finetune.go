@@ -113,6 +113,7 @@ func runFinetune(cmd *cobra.Command, args []string) error {
 		hooks.NewReparam = f
 	}
 	start := time.Now()
+	logKernels(os.Stderr)
 	res, err := trainer.Finetune(cmd.Context(), a, os.Stderr, hooks)
 	if err != nil {
 		return err

@@ -49,6 +49,8 @@ An --output file is written only when every line succeeded.`,
 			blas.SetThreads(threads)
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
+			fmt.Fprintf(stderr, "kernels: %s\n", blas.Describe())
+			logKernels(stderr)
 			p, rep, err := inference.Load(ctx, modelPath, checkpoint.HubOptions{Progress: stderr}, o)
 			if err != nil {
 				return err

@@ -70,6 +70,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 			c.MaxPositionEmbeddings = maxPos
 			o.Config = c
 			o.Log = cmd.ErrOrStderr()
+			logKernels(o.Log)
 			return pretrain.Run(cmd.Context(), o)
 		},
 	}

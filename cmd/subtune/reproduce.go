@@ -82,6 +82,7 @@ left with an ETA.`,
 			}
 			o.Command = "subtune " + strings.Join(os.Args[1:], " ")
 			o.Log = cmd.ErrOrStderr()
+			logKernels(o.Log)
 			start := time.Now()
 			if _, err := reproduce.Run(cmd.Context(), o); err != nil {
 				return err
