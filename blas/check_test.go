@@ -129,3 +129,13 @@ func TestCheckEveryProduct(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVerify is what the start-up check adds to every process.
+func BenchmarkVerify(b *testing.B) {
+	for b.Loop() {
+		if err := Verify(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Log(Describe())
+}

@@ -29,8 +29,9 @@ func cpuLevel() int {
 	return 0
 }
 
-// familyLevel places a family OpenBLAS names on the ladder: the families
-// that share another's sgemm kernels with it, -1 for the rest.
+// familyLevel places a family OpenBLAS names on the ladder. Zen runs
+// Haswell's sgemm kernels and Cooperlake SkylakeX's, so they share their
+// levels; -1 for families off the ladder.
 func familyLevel(name string) int {
 	switch strings.ToLower(name) {
 	case "prescott":
