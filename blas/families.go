@@ -12,6 +12,9 @@ import (
 // the ones its dynamic builds fall back on.
 var ladder = []string{"Prescott", "Sandybridge", "Haswell", "SkylakeX"}
 
+// ladderISA names the instructions each family of the ladder needs.
+var ladderISA = []string{"SSE3", "AVX", "AVX2 and FMA", "AVX-512 (F, BW, VL, DQ)"}
+
 // cpuLevel is the index in ladder of the most capable family this CPU and
 // operating system can run, -1 off x86-64.
 func cpuLevel() int {
@@ -81,7 +84,8 @@ func chooseFamily(families []string, use func(string) error, check func() error)
 }
 
 // FamilyError is a kernel family that could not be used: it computed a wrong
-// product in the start-up check, or OpenBLAS would not switch to it.
+// product in the start-up check, needs instructions the CPU lacks, or
+// OpenBLAS would not switch to it.
 type FamilyError struct {
 	Family string
 	Err    error

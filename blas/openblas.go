@@ -65,7 +65,7 @@ func init() {
 	C.openblas_set_num_threads(1)
 	coreMu.Lock()
 	defer coreMu.Unlock()
-	sel = selectKernels(func() error { return checkKernels(openblasSgemm, openblasSgemvT) })
+	sel = selectKernels(cpuLevel(), func() error { return checkKernels(openblasSgemm, openblasSgemvT) })
 }
 
 // selectKernels keeps the family OpenBLAS chose — the user's
@@ -73,9 +73,10 @@ func init() {
 // and otherwise replaces it by the next family down that check accepts.
 // The one choice it overrides for speed is the generic Prescott family,
 // which OpenBLAS 0.3.21 falls back to on recent Xeons it does not know, at a
-// sixth of their sgemm rate. The caller holds coreMu for writing.
-func selectKernels(check func() error) selection {
-	level := cpuLevel()
+// sixth of their sgemm rate. A family that needs instructions beyond level
+// (cpuLevel) is replaced without being run: its kernels would fault. The
+// caller holds coreMu for writing.
+func selectKernels(level int, check func() error) selection {
 	if os.Getenv("OPENBLAS_CORETYPE") == "" && openblasCore() == "Prescott" && level > 0 {
 		_ = switchCore(ladder[level]) // checked below like any other choice
 	}
@@ -86,7 +87,13 @@ func selectKernels(check func() error) selection {
 		}
 		return switchCore(f)
 	}
-	chosen, errs := chooseFamily(append([]string{first}, fallbacks(first, level)...), use, check)
+	runnable := func() error {
+		if l := familyLevel(openblasCore()); level >= 0 && l > level {
+			return fmt.Errorf("need %s, which this CPU lacks", ladderISA[l])
+		}
+		return check()
+	}
+	chosen, errs := chooseFamily(append([]string{first}, fallbacks(first, level)...), use, runnable)
 	if len(errs) == 0 {
 		return selection{}
 	}
@@ -100,7 +107,7 @@ func selectKernels(check func() error) selection {
 		s.pureGo = true
 		instead = "gonum's pure-Go sgemm (about eight times slower)"
 	}
-	s.fallback = fmt.Errorf("wrong products in the start-up check: %s; using %s", strings.Join(msgs, "; "), instead)
+	s.fallback = fmt.Errorf("rejected by the start-up check: %s; using %s", strings.Join(msgs, "; "), instead)
 	return s
 }
 

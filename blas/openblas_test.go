@@ -36,8 +36,9 @@ func TestSwitchFamilies(t *testing.T) {
 }
 
 // TestSelectKernelsFallsBack runs the start-up selection with a check that
-// rejects the family in use, as if its kernels computed wrong products: the
-// next family down must replace it, and the reason must be kept.
+// rejects the family in use, as if its kernels computed wrong products, and
+// as if the CPU lacked its instructions: the next family down must replace
+// it, and the reason must be kept.
 func TestSelectKernelsFallsBack(t *testing.T) {
 	coreMu.Lock()
 	defer coreMu.Unlock()
@@ -47,31 +48,38 @@ func TestSelectKernelsFallsBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}()
+	level := cpuLevel()
 	corrupted := errors.New("corrupted product")
 	for _, tc := range []struct {
-		name string
-		bad  func(f string) bool
-		want string // "" for gonum
+		name   string
+		level  int
+		bad    func(f string) bool
+		want   string // "" for gonum
+		reason string
 	}{
-		{"family in use wrong", func(f string) bool { return f == orig }, firstOr(fallbacks(orig, cpuLevel()), "")},
-		{"every family wrong", func(string) bool { return true }, ""},
+		{"family in use wrong", level, func(f string) bool { return f == orig },
+			firstOr(fallbacks(orig, level), ""), orig + " kernels: corrupted product"},
+		{"every family wrong", level, func(string) bool { return true },
+			"", orig + " kernels: corrupted product"},
+		{"instructions missing", familyLevel(orig) - 1, func(string) bool { return false },
+			firstOr(fallbacks(orig, familyLevel(orig)-1), ""), orig + " kernels: need " + ladderISA[max(familyLevel(orig), 0)]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := switchCore(orig); err != nil {
 				t.Fatal(err)
 			}
-			s := selectKernels(func() error {
+			s := selectKernels(tc.level, func() error {
 				if tc.bad(openblasCore()) {
 					return corrupted
 				}
 				return checkKernels(openblasSgemm, openblasSgemvT)
 			})
 			if len(s.rejected) == 0 || s.fallback == nil {
-				t.Fatalf("%s kept although its check failed", orig)
+				t.Fatalf("%s kept although it failed", orig)
 			}
 			t.Log(s.fallback)
-			if !errors.Is(s.rejected[0], corrupted) || !strings.Contains(s.fallback.Error(), orig+" kernels: corrupted product") {
-				t.Errorf("fallback %v does not say why %s was replaced", s.fallback, orig)
+			if !strings.Contains(s.fallback.Error(), tc.reason) {
+				t.Errorf("fallback %v does not say why %s was replaced (%s)", s.fallback, orig, tc.reason)
 			}
 			if tc.want == "" {
 				if !s.pureGo || !strings.Contains(s.fallback.Error(), "gonum") {

@@ -11,7 +11,7 @@ import (
 func TestKernelNotice(t *testing.T) {
 	fast := &blas.Speedup{InUse: "Haswell", Faster: "SkylakeX", InUseGFLOPS: 100, FasterGFLOPS: 190, M: 256, N: 768, K: 768}
 	even := &blas.Speedup{InUse: "Zen", Faster: "SkylakeX", InUseGFLOPS: 100, FasterGFLOPS: 104, M: 256, N: 768, K: 768}
-	wrong := errors.New("wrong products in the start-up check: SkylakeX kernels: sgemm …; using Haswell kernels, which pass")
+	wrong := errors.New("rejected by the start-up check: SkylakeX kernels: sgemm …; using Haswell kernels, which pass")
 	for _, tc := range []struct {
 		name     string
 		env      string
