@@ -68,5 +68,5 @@ func report(b *testing.B, flops float64) {
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(sec*1e3, "ms/op")
 	b.ReportMetric(flops/sec/1e9, "GFLOP/s")
-	b.Logf("backend %s (%s), %d threads", blas.Backend, blas.CoreName(), blas.Threads())
+	b.Log(blas.Describe())
 }

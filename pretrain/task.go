@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/progress"
 	"github.com/subtune/subtune/trainloop"
@@ -58,6 +59,7 @@ func (p *prep) newTask(start time.Time) (*pretraining, error) {
 	t.loop.Config.ScheduleStart = p.st.ScheduleStart
 	fmt.Fprintf(o.Log, "model: %d parameters (%d layers, hidden %d, %d heads, FFN %d, vocab %d)\n",
 		p.m.NumParams(), cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, cfg.VocabSize)
+	fmt.Fprintf(o.Log, "kernels: %s\n", blas.Describe())
 
 	t.batch = &model.Batch{B: B, T: T, InputIDs: make([]int32, B*T), TokenTypeIDs: make([]int32, B*T),
 		AttentionMask: make([]int32, B*T), MLMLabels: make([]int32, B*T)}

@@ -140,8 +140,8 @@ func BenchmarkTrainStep(b *testing.B) {
 				sec := b.Elapsed().Seconds()
 				b.ReportMetric(float64(32*i)/sec, "ex/s")
 				b.ReportMetric(float64(tokens)/float64(i)/32, "mean_len")
-				b.Logf("%d parameters, %s, backend %s (%s), %d threads; first lengths %v",
-					m.NumParams(), padding, blas.Backend, blas.CoreName(), blas.Threads(), lens[:min(5, len(lens))])
+				b.Logf("%d parameters, %s, %s; first lengths %v",
+					m.NumParams(), padding, blas.Describe(), lens[:min(5, len(lens))])
 			})
 		}
 	}

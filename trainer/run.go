@@ -14,11 +14,11 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
+	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/model"
-	"github.com/subtune/subtune/nn"
 	"github.com/subtune/subtune/tokenizer"
 	"github.com/subtune/subtune/trainloop"
 	"github.com/subtune/subtune/trajectory"
@@ -103,8 +103,7 @@ func Finetune(ctx context.Context, a Args, log io.Writer, hooks Hooks) (*Result,
 	defer lock.Release()
 	// The engine's thread count is the program's to set (nn.SetThreads;
 	// cmd/subtune does it from --threads): a library call changes no
-	// process-wide setting. The log names the count the run used.
-	threads := nn.Workers()
+	// process-wide setting. The log names the kernels and threads it used.
 	r := &run{a: a, log: log, hooks: hooks}
 	if err := r.prepareOutputDir(); err != nil {
 		return nil, err
@@ -115,7 +114,7 @@ func Finetune(ctx context.Context, a Args, log io.Writer, hooks Hooks) (*Result,
 	if err := r.loadModel(); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(log, "threads: %d\n", threads)
+	fmt.Fprintf(log, "kernels: %s\n", blas.Describe())
 	res := &Result{Model: r.m}
 	if a.DoTrain {
 		if err := r.trainRun(ctx, res); err != nil {

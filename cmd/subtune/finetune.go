@@ -167,6 +167,7 @@ func runFinetune(cmd *cobra.Command, args []string, o *finetuneOptions) error {
 	}
 	setThreads(a.Threads)
 	start := time.Now()
+	logKernels(log)
 	res, err := trainer.Finetune(cmd.Context(), a, log, hooks)
 	if err != nil {
 		return err

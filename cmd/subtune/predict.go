@@ -55,6 +55,7 @@ An --output file is written only when every line succeeded.`,
 			setThreads(threads)
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
+			logKernels(stderr)
 			p, rep, err := src.predictor(ctx, o, stderr)
 			if err != nil {
 				return err

@@ -77,6 +77,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 					return err
 				}
 			}
+			logKernels(o.Log)
 			return pretrain.Run(cmd.Context(), o)
 		},
 	}

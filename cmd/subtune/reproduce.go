@@ -103,6 +103,7 @@ left with an ETA.`,
 			}
 			o.Log = cmd.ErrOrStderr()
 			setThreads(o.Threads)
+			logKernels(o.Log)
 			start := time.Now()
 			res, err := reproduce.Run(cmd.Context(), o)
 			if err != nil || res == nil { // a single stage, or jobs submitted
