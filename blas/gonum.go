@@ -11,27 +11,20 @@ import (
 var gonumImpl gonum.Implementation
 
 func gonumSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	ta, tb := gblas.NoTrans, gblas.NoTrans
-	if transA {
-		ta = gblas.Trans
-	}
-	if transB {
-		tb = gblas.Trans
-	}
-	gonumImpl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gonumImpl.Sgemm(gonumTrans(transA), gonumTrans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func gonumDgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	ta, tb := gblas.NoTrans, gblas.NoTrans
-	if transA {
-		ta = gblas.Trans
-	}
-	if transB {
-		tb = gblas.Trans
-	}
-	gonumImpl.Dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gonumImpl.Dgemm(gonumTrans(transA), gonumTrans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func gonumSgemvT(m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
 	gonumImpl.Sgemv(gblas.Trans, m, n, alpha, a, lda, x, 1, beta, y, 1)
+}
+
+func gonumTrans(t bool) gblas.Transpose {
+	if t {
+		return gblas.Trans
+	}
+	return gblas.NoTrans
 }

@@ -175,7 +175,7 @@ func TestHubPyTorchOnly(t *testing.T) {
 	f := hubtest.New(t)
 	for _, fixture := range []string{"zip", "sharded"} {
 		local := filepath.Join("..", "torchbin", "testdata", fixture)
-		files := readDir(t, local)
+		files := hubtest.ReadDir(t, local)
 		f.AddRepo("org/pt-"+fixture, commitA, files, "main")
 		dir, err := Resolve(context.Background(), "org/pt-"+fixture, testOpts(t, f))
 		must(t, err)
@@ -193,20 +193,6 @@ func TestHubPyTorchOnly(t *testing.T) {
 		!strings.Contains(err.Error(), "org/tf@refs/pr/N") {
 		t.Fatalf("err = %v, want the hint to the conversion bot's pull request", err)
 	}
-}
-
-// readDir returns the files of a folder by name.
-func readDir(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	must(t, err)
-	files := map[string][]byte{}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		must(t, err)
-		files[e.Name()] = b
-	}
-	return files
 }
 
 func TestHubErrors(t *testing.T) {

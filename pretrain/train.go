@@ -105,9 +105,7 @@ func (o Options) Validate() error {
 	e.Int("--per_device_train_batch_size", o.BatchSize, argcheck.Positive)
 	e.Float("--learning_rate", o.LearningRate, argcheck.LearningRate)
 	e.Float("--weight_decay", o.WeightDecay, argcheck.NonNegative)
-	if d := o.LearningRate * o.WeightDecay; d > 1 {
-		e.Addf("--learning_rate %g × --weight_decay %g = %g: each step would multiply the weights by %g", o.LearningRate, o.WeightDecay, d, 1-d)
-	}
+	e.WeightDecayStep(o.LearningRate, o.WeightDecay)
 	e.Int("--warmup_steps", o.WarmupSteps, argcheck.NonNegative)
 	e.Int("--max_steps", o.MaxSteps, argcheck.Positive)
 	// Masking nothing leaves no loss; masking everything, nothing to read.

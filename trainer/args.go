@@ -179,10 +179,7 @@ func (a *Args) validateNumbers(e *argcheck.Errors) {
 	e.Int("--gradient_accumulation_steps", a.GradientAccumulationSteps, argcheck.Positive)
 	e.Float("--learning_rate", a.LearningRate, argcheck.LearningRate)
 	e.Float("--weight_decay", a.WeightDecay, argcheck.NonNegative)
-	if d := a.LearningRate * a.WeightDecay; d > 1 {
-		// Decoupled decay multiplies every weight by 1 − lr·wd per step.
-		e.Addf("--learning_rate %g × --weight_decay %g = %g: each step would multiply the weights by %g", a.LearningRate, a.WeightDecay, d, 1-d)
-	}
+	e.WeightDecayStep(a.LearningRate, a.WeightDecay)
 	e.Float("--adam_beta1", a.AdamBeta1, argcheck.Probability)
 	e.Float("--adam_beta2", a.AdamBeta2, argcheck.Probability)
 	e.Float("--adam_epsilon", a.AdamEpsilon, argcheck.Positive)

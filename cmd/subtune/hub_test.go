@@ -22,10 +22,10 @@ func hubEnv(t *testing.T) (*hubtest.Server, string) {
 	c := testmodel.Tiny(2)
 	c.MaxPositionEmbeddings = 64
 	local := testmodel.New(t, c, model.NoHead, 3)
-	files := readFiles(t, local)
+	files := hubtest.ReadDir(t, local)
 	f := hubtest.New(t)
 	f.AddRepo("org/tiny", hubCommit, files, "main")
-	f.AddRepo("org/pt", hubCommit, readFiles(t, "../../torchbin/testdata/zip"), "main") // PyTorch weights only
+	f.AddRepo("org/pt", hubCommit, hubtest.ReadDir(t, "../../torchbin/testdata/zip"), "main") // PyTorch weights only
 	for _, v := range []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HUGGINGFACE_HUB_CACHE"} {
 		t.Setenv(v, "")
 	}
@@ -33,20 +33,6 @@ func hubEnv(t *testing.T) (*hubtest.Server, string) {
 	t.Setenv("HF_HOME", t.TempDir())
 	t.Setenv("HF_HUB_CACHE", t.TempDir())
 	return f, local
-}
-
-// readFiles returns the files of a folder by name.
-func readFiles(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	must(t, err)
-	files := map[string][]byte{}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		must(t, err)
-		files[e.Name()] = b
-	}
-	return files
 }
 
 func must(t *testing.T, err error) {
@@ -128,7 +114,7 @@ func TestHubCommandFaults(t *testing.T) {
 		t.Errorf("429 on a cached model: %v\n%s", err, log)
 	}
 
-	tiny := readFiles(t, filepath.Join(os.Getenv("HF_HUB_CACHE"), "models--org--tiny", "snapshots", hubCommit))
+	tiny := hubtest.ReadDir(t, filepath.Join(os.Getenv("HF_HUB_CACHE"), "models--org--tiny", "snapshots", hubCommit))
 	f = hubtest.New(t)
 	t.Setenv("HF_ENDPOINT", f.Hub.URL)
 	t.Setenv("HF_HUB_CACHE", t.TempDir())

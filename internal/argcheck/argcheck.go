@@ -126,5 +126,14 @@ func (e *Errors) Add(err error) {
 // Addf records an error made from a format.
 func (e *Errors) Addf(format string, args ...any) { *e = append(*e, fmt.Errorf(format, args...)) }
 
+// WeightDecayStep refuses a learning rate and weight decay whose product
+// exceeds 1: decoupled decay multiplies every weight by 1 − lr·wd per
+// step, which would flip their signs.
+func (e *Errors) WeightDecayStep(lr, wd float64) {
+	if d := lr * wd; d > 1 {
+		e.Addf("--learning_rate %g × --weight_decay %g = %g: each step would multiply the weights by %g", lr, wd, d, 1-d)
+	}
+}
+
 // Err joins the errors, or is nil when there are none.
 func (e Errors) Err() error { return errors.Join(e...) }
