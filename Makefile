@@ -33,6 +33,17 @@ test: test-deps
 	$(GO) test ./...
 	$(GO) test -tags purego ./blas ./nn ./model
 
+# reproduce runs the paper's pipeline on the shipped model (quick profile);
+# ARGS passes more flags, e.g. make reproduce ARGS="--tasks sst2,stsb,cola".
+reproduce: build
+	./$(BIN) reproduce $(ARGS)
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./blas ./model
+
+clean:
+	rm -rf bin
+
 # fuzz runs each fuzz target in turn for FUZZTIME, e.g. make fuzz
 # FUZZTIME=10m. A crash stops it; the input is saved under the package's
 # testdata/fuzz/<target>/, where go test replays it from then on. New
