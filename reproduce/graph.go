@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/report"
 )
 
@@ -39,6 +37,7 @@ type node struct {
 	p    *pipeline // kindRun, kindExtract
 	deps []*node
 	key  string
+	in   string // the inputs the key is derived from (stageInputs)
 }
 
 // graph is every stage of a reproduction, in an order where each stage
@@ -163,33 +162,6 @@ func (g *graph) runDeps(r *reproduction, j job) []*node {
 	return deps
 }
 
-// setKeys derives each stage's key from what its result depends on: the
-// model's files, the data, every option of the run, and its dependencies'
-// keys. A finished stage whose recorded key differs was run from other
-// inputs, which the report must not mix: that is an error naming it.
-func (r *reproduction) setKeys(g *graph) error {
-	model, err := r.modelHash()
-	if err != nil {
-		return err
-	}
-	for _, n := range g.nodes {
-		in, err := r.stageInputs(n)
-		if err != nil {
-			return fmt.Errorf("stage %s: %w", n.id, err)
-		}
-		h := sha256.New()
-		fmt.Fprintf(h, "%s\n%s\n%s\n", model, n.kind, in)
-		for _, d := range n.deps {
-			fmt.Fprintf(h, "%s %s\n", d.id, d.key)
-		}
-		n.key = hex.EncodeToString(h.Sum(nil))[:16]
-		if err := n.checkKey(r.o); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // stageInputs renders the options that decide a stage's result.
 func (r *reproduction) stageInputs(n *node) (string, error) {
 	pr := r.o.Profile
@@ -242,45 +214,4 @@ func (r *reproduction) modelHash() (string, error) {
 	}
 	r.modelSum = hex.EncodeToString(h.Sum(nil))
 	return r.modelSum, nil
-}
-
-// stageRecord is stage.json: the key a finished stage ran from.
-type stageRecord struct {
-	ID  string `json:"id"`
-	Key string `json:"key"`
-}
-
-func (n *node) recordPath(o Options) string {
-	if n.kind == kindReport {
-		return filepath.Join(o.OutputDir, "report_"+stageFile)
-	}
-	return filepath.Join(n.dir(o), stageFile)
-}
-
-// checkKey refuses a finished stage recorded with another key.
-func (n *node) checkKey(o Options) error {
-	data, err := os.ReadFile(n.recordPath(o))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var rec stageRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return fmt.Errorf("%s: %w", n.recordPath(o), err)
-	}
-	if rec.Key != n.key && n.done() {
-		return fmt.Errorf("stage %s was run from other inputs (key %s, now %s: the model, data or options differ); "+
-			"remove %s to redo it, or choose another --output_dir", n.id, rec.Key, n.key, n.dir(o))
-	}
-	return nil
-}
-
-// record writes stage.json once the stage has finished.
-func (n *node) record(o Options) error {
-	if err := os.MkdirAll(filepath.Dir(n.recordPath(o)), 0o755); err != nil {
-		return err
-	}
-	return atomicfile.WriteJSON(n.recordPath(o), stageRecord{ID: n.id, Key: n.key})
 }

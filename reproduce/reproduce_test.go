@@ -75,6 +75,49 @@ func TestRunPipeline(t *testing.T) {
 	if n := strings.Count(log.String(), "cached in"); n != 4 {
 		t.Errorf("second run reused %d of 4 stages:\n%s", n, log.String())
 	}
+	checkStageKeys(t, o)
+}
+
+// checkStageKeys checks the keys a reproduction in this process records:
+// every stage has one; a half-written stage recorded with another key is
+// redone; a finished stage run from other inputs is refused, naming it and
+// what differs.
+func checkStageKeys(t *testing.T, o Options) {
+	t.Helper()
+	for _, f := range []string{"rte/seed42/full", "rte/seed42/extract", "rte/seed42/intrinsic", "rte/seed42/random", "rte/seed42/freeze"} {
+		if _, err := os.Stat(filepath.Join(o.OutputDir, f, stageFile)); err != nil {
+			t.Errorf("stage %s recorded no key: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(o.OutputDir, "report_"+stageFile)); err != nil {
+		t.Error(err)
+	}
+
+	freeze := filepath.Join(o.OutputDir, "rte/seed42/freeze")
+	if err := os.WriteFile(filepath.Join(freeze, stageFile), []byte(`{"id":"rte/seed42/freeze","key":"0123456789abcdef"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(freeze, runFile)); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	o.Log = &log
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatalf("a half-written stage recorded with another key: %v", err)
+	}
+	if n := strings.Count(log.String(), "cached in"); n != 3 {
+		t.Errorf("reused %d stages, want all but the half-written freeze run:\n%s", n, log.String())
+	}
+	if data, err := os.ReadFile(filepath.Join(freeze, stageFile)); err != nil || strings.Contains(string(data), "0123456789abcdef") {
+		t.Errorf("the redone stage's key was not recorded again: %s %v", data, err)
+	}
+
+	o.Profile.LearningRate *= 2
+	_, err := Run(context.Background(), o)
+	want := fmt.Sprintf("learning_rate: %g → %g", o.Profile.LearningRate/2, o.Profile.LearningRate)
+	if err == nil || !strings.Contains(err.Error(), "stage rte/seed42/full was run from other inputs") || !strings.Contains(err.Error(), want) {
+		t.Errorf("with another learning rate: err = %v, want the full run refused, saying %q", err, want)
+	}
 }
 
 // TestRunAnalyses runs every analysis on a tiny model, two tasks and two

@@ -53,7 +53,7 @@ func runStage(ctx context.Context, o Options) error {
 	} else {
 		fmt.Fprintf(o.Log, "== stage %s: already done\n", n.id)
 	}
-	return n.record(o)
+	return r.record(n)
 }
 
 // run does the stage's work.
