@@ -84,8 +84,12 @@ func (o Options) stageThreads() int {
 
 // stageCommand is the command line that runs stage id alone.
 func (o Options) stageCommand(id string) []string {
-	cmd := append([]string{o.Executable}, o.StageArgs...)
-	return append(cmd, "--stage", id, "--threads", strconv.Itoa(o.stageThreads()))
+	return append(o.stagePrefix(), "--stage", id, "--threads", strconv.Itoa(o.stageThreads()))
+}
+
+// stagePrefix is every stage's command line without --stage and --threads.
+func (o Options) stagePrefix() []string {
+	return append([]string{o.Executable}, o.StageArgs...)
 }
 
 // memoryMB estimates a stage's peak memory: the model with its gradients,
