@@ -19,7 +19,24 @@ const (
 	kindRun     = "run"     // one fine-tuning run (a job)
 	kindExtract = "extract" // Table 1's subspace of one task and seed
 	kindReport  = "report"  // REPORT.md and results.json
+	// kindAnalysis analyses a run for others to read (the outliers of
+	// the intrinsic run, which the ablation's runs disable).
+	kindAnalysis = "analysis"
 )
+
+// prep is work that runs read and may share, a stage of its own: a
+// subspace extracted another way (the sweeps', the unified one) or an
+// analysis of a run. A run lists its preps in runSpec.needs; run alone
+// (not as a stage of a schedule) it does them first, under the
+// reproduction's preparation lock.
+type prep struct {
+	dir    string   // the stage's directory, for its stage.json, lock and log
+	kind   string   // kindExtract or kindAnalysis
+	out    string   // the file it writes atomically, last: done once it exists
+	reads  []string // the directories of the runs it reads
+	inputs string   // what decides its result beyond those runs, for its key
+	make   func() error
+}
 
 // ReportStage is the id of the last stage, which writes the report.
 const ReportStage = "report"
@@ -34,6 +51,7 @@ type node struct {
 	id   string
 	kind string
 	job  job       // kindRun
+	prep *prep     // a prep's stage
 	p    *pipeline // kindRun, kindExtract
 	deps []*node
 	key  string
@@ -58,10 +76,13 @@ func (n *node) dir(o Options) string {
 
 // done reports whether the stage's outputs are all there.
 func (n *node) done() bool {
-	switch n.kind {
-	case kindRun:
+	switch {
+	case n.prep != nil:
+		_, err := os.Stat(n.prep.out)
+		return err == nil
+	case n.kind == kindRun:
 		return n.job.cached()
-	case kindExtract:
+	case n.kind == kindExtract:
 		_, err := os.Stat(n.p.basisPath())
 		return err == nil
 	}
@@ -96,9 +117,18 @@ func (r *reproduction) buildGraph() (*graph, error) {
 			deps: []*node{g.byID[r.rel(p.runDir(report.Full))]}})
 	}
 	for _, j := range jobs {
-		if !j.spec.trajectory {
-			g.add(&node{id: r.rel(j.dir()), kind: kindRun, job: j, p: j.p, deps: g.runDeps(r, j)})
+		if j.spec.trajectory {
+			continue
 		}
+		n := &node{id: r.rel(j.dir()), kind: kindRun, job: j, p: j.p, deps: g.runDeps(r, j)}
+		for i := range j.spec.needs {
+			d, err := g.addPrep(r, &j.spec.needs[i])
+			if err != nil {
+				return nil, fmt.Errorf("run %s: %w", n.id, err)
+			}
+			n.deps = append(n.deps, d)
+		}
+		g.add(n)
 	}
 	report := &node{id: ReportStage, kind: kindReport, p: r.pipes[0], deps: slices.Clone(g.nodes)}
 	g.add(report)
@@ -113,6 +143,25 @@ func boolOrder(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// addPrep is the stage of p, added after the runs it reads unless an
+// earlier run needed it too.
+func (g *graph) addPrep(r *reproduction, p *prep) (*node, error) {
+	id := r.rel(p.dir)
+	if n, ok := g.byID[id]; ok {
+		return n, nil
+	}
+	n := &node{id: id, kind: p.kind, prep: p}
+	for _, dir := range p.reads {
+		d, ok := g.byID[r.rel(dir)]
+		if !ok {
+			return nil, fmt.Errorf("stage %s reads %s, which no stage before it makes", id, r.rel(dir))
+		}
+		n.deps = append(n.deps, d)
+	}
+	g.add(n)
+	return n, nil
 }
 
 func (g *graph) add(n *node) {
@@ -132,7 +181,7 @@ func (r *reproduction) rel(path string) string {
 // runDeps are the stages a run reads: the subspaces it is trained in (its
 // own, the source task's for transfer, every task's for the unified
 // subspace, whose extraction needs every full run), its pipeline's
-// trajectories and, for the outlier ablation, the intrinsic run. The full
+// trajectories; the preps it needs (runSpec.needs) are added apart. The full
 // runs and the two that need no subspace (freeze, and the random subspace
 // of the unified analysis's dimension) start at once.
 func (g *graph) runDeps(r *reproduction, j job) []*node {
@@ -156,19 +205,18 @@ func (g *graph) runDeps(r *reproduction, j job) []*node {
 			deps = append(deps, n)
 		}
 	}
-	if m == report.DisableOutliers || m == report.DisableRandom {
-		deps = append(deps, g.byID[r.rel(p.runDir(report.Intrinsic))])
-	}
 	return deps
 }
 
 // stageInputs renders the options that decide a stage's result.
 func (r *reproduction) stageInputs(n *node) (string, error) {
 	pr := r.o.Profile
-	switch n.kind {
-	case kindExtract:
+	switch {
+	case n.prep != nil:
+		return fmt.Sprintf("out=%s %s", r.rel(n.prep.out), n.prep.inputs), nil
+	case n.kind == kindExtract:
 		return fmt.Sprintf("rows=%s dim=%d", pr.Rows, pr.Dim), nil
-	case kindReport:
+	case n.kind == kindReport:
 		return fmt.Sprintf("analyses=%v dims=%v lengths=%v", r.o.Analyses, r.o.Dims, r.o.Lengths), nil
 	}
 	s := n.job.spec

@@ -16,7 +16,7 @@ import (
 // --plan` prints it: enough for any scheduler to run the graph.
 type PlanStage struct {
 	ID        string   `json:"id"`
-	Kind      string   `json:"kind"`    // run, extract or report
+	Kind      string   `json:"kind"`    // run, extract, analysis or report
 	Command   string   `json:"command"` // runs this stage alone, once DependsOn have finished
 	DependsOn []string `json:"depends_on"`
 	// Cost estimates the stage's work in training examples × epochs (0

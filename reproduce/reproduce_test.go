@@ -181,6 +181,7 @@ func TestRunAnalyses(t *testing.T) {
 	}
 
 	checkSpacing(t, out, tables["trajectory/spacing"], tables["trajectory/spacing_diff"])
+	checkPrepStages(t, o)
 
 	md, err := os.ReadFile(filepath.Join(out, "REPORT.md"))
 	if err != nil {
@@ -309,5 +310,41 @@ func TestRunHeldFolder(t *testing.T) {
 	_, err = Run(context.Background(), o)
 	if !errors.Is(err, dirlock.ErrBusy) || !strings.Contains(err.Error(), out) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
 		t.Fatalf("err = %v, want dirlock.ErrBusy naming %s and this pid", err, out)
+	}
+}
+
+// checkPrepStages checks that the extractions the analyses need and the
+// outlier analysis are stages of the plan, after the runs they read and
+// before those that read them, done and recorded.
+func checkPrepStages(t *testing.T, o Options) {
+	t.Helper()
+	stages, err := Plan(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]PlanStage{}
+	for _, s := range stages {
+		byID[s.ID] = s
+		if s.ID != ReportStage && !s.Done {
+			t.Errorf("stage %s is not done", s.ID)
+		}
+		if _, err := os.Stat(filepath.Join(o.OutputDir, s.ID, stageFile)); err != nil && s.ID != ReportStage {
+			t.Errorf("stage %s recorded no key: %v", s.ID, err)
+		}
+	}
+	for _, c := range []struct{ id, kind, dep, usedBy string }{
+		{"sst2/seed1/extract_d2", kindExtract, "sst2/seed1/full", "sst2/seed1/intrinsic_d2"},
+		{"cola/seed2/extract_epoch", kindExtract, "cola/seed2/" + report.FullEpoch, "cola/seed2/intrinsic_epoch"},
+		{"unified/seed2/extract_zeroshot_cola", kindExtract, "sst2/seed2/full", "cola/seed2/" + report.ZeroShot},
+		{"unified/seed1/extract", kindExtract, "cola/seed1/full", "sst2/seed1/" + report.Unified},
+		{"sst2/seed1/outliers", kindAnalysis, "sst2/seed1/intrinsic", "sst2/seed1/" + report.DisableRandom},
+	} {
+		s, ok := byID[c.id]
+		if !ok || s.Kind != c.kind || !slices.Contains(s.DependsOn, c.dep) {
+			t.Errorf("stage %s: %+v, want a stage of kind %s after %s", c.id, s, c.kind, c.dep)
+		}
+		if !slices.Contains(byID[c.usedBy].DependsOn, c.id) {
+			t.Errorf("stage %s depends on %v, not on %s", c.usedBy, byID[c.usedBy].DependsOn, c.id)
+		}
 	}
 }
