@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/report"
 )
 
@@ -21,7 +19,24 @@ const (
 	kindRun     = "run"     // one fine-tuning run (a job)
 	kindExtract = "extract" // Table 1's subspace of one task and seed
 	kindReport  = "report"  // REPORT.md and results.json
+	// kindAnalysis analyses a run for others to read (the outliers of
+	// the intrinsic run, which the ablation's runs disable).
+	kindAnalysis = "analysis"
 )
+
+// prep is work that runs read and may share, a stage of its own: a
+// subspace extracted another way (the sweeps', the unified one) or an
+// analysis of a run. A run lists its preps in runSpec.needs; run alone
+// (not as a stage of a schedule) it does them first, under the
+// reproduction's preparation lock.
+type prep struct {
+	dir    string   // the stage's directory, for its stage.json, lock and log
+	kind   string   // kindExtract or kindAnalysis
+	out    string   // the file it writes atomically, last: done once it exists
+	reads  []string // the directories of the runs it reads
+	inputs string   // what decides its result beyond those runs, for its key
+	make   func() error
+}
 
 // ReportStage is the id of the last stage, which writes the report.
 const ReportStage = "report"
@@ -36,9 +51,11 @@ type node struct {
 	id   string
 	kind string
 	job  job       // kindRun
+	prep *prep     // a prep's stage
 	p    *pipeline // kindRun, kindExtract
 	deps []*node
 	key  string
+	in   string // the inputs the key is derived from (stageInputs)
 }
 
 // graph is every stage of a reproduction, in an order where each stage
@@ -59,10 +76,13 @@ func (n *node) dir(o Options) string {
 
 // done reports whether the stage's outputs are all there.
 func (n *node) done() bool {
-	switch n.kind {
-	case kindRun:
+	switch {
+	case n.prep != nil:
+		_, err := os.Stat(n.prep.out)
+		return err == nil
+	case n.kind == kindRun:
 		return n.job.cached()
-	case kindExtract:
+	case n.kind == kindExtract:
 		_, err := os.Stat(n.p.basisPath())
 		return err == nil
 	}
@@ -97,9 +117,18 @@ func (r *reproduction) buildGraph() (*graph, error) {
 			deps: []*node{g.byID[r.rel(p.runDir(report.Full))]}})
 	}
 	for _, j := range jobs {
-		if !j.spec.trajectory {
-			g.add(&node{id: r.rel(j.dir()), kind: kindRun, job: j, p: j.p, deps: g.runDeps(r, j)})
+		if j.spec.trajectory {
+			continue
 		}
+		n := &node{id: r.rel(j.dir()), kind: kindRun, job: j, p: j.p, deps: g.runDeps(r, j)}
+		for i := range j.spec.needs {
+			d, err := g.addPrep(r, &j.spec.needs[i])
+			if err != nil {
+				return nil, fmt.Errorf("run %s: %w", n.id, err)
+			}
+			n.deps = append(n.deps, d)
+		}
+		g.add(n)
 	}
 	report := &node{id: ReportStage, kind: kindReport, p: r.pipes[0], deps: slices.Clone(g.nodes)}
 	g.add(report)
@@ -114,6 +143,25 @@ func boolOrder(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// addPrep is the stage of p, added after the runs it reads unless an
+// earlier run needed it too.
+func (g *graph) addPrep(r *reproduction, p *prep) (*node, error) {
+	id := r.rel(p.dir)
+	if n, ok := g.byID[id]; ok {
+		return n, nil
+	}
+	n := &node{id: id, kind: p.kind, prep: p}
+	for _, dir := range p.reads {
+		d, ok := g.byID[r.rel(dir)]
+		if !ok {
+			return nil, fmt.Errorf("stage %s reads %s, which no stage before it makes", id, r.rel(dir))
+		}
+		n.deps = append(n.deps, d)
+	}
+	g.add(n)
+	return n, nil
 }
 
 func (g *graph) add(n *node) {
@@ -133,7 +181,7 @@ func (r *reproduction) rel(path string) string {
 // runDeps are the stages a run reads: the subspaces it is trained in (its
 // own, the source task's for transfer, every task's for the unified
 // subspace, whose extraction needs every full run), its pipeline's
-// trajectories and, for the outlier ablation, the intrinsic run. The full
+// trajectories; the preps it needs (runSpec.needs) are added apart. The full
 // runs and the two that need no subspace (freeze, and the random subspace
 // of the unified analysis's dimension) start at once.
 func (g *graph) runDeps(r *reproduction, j job) []*node {
@@ -157,46 +205,18 @@ func (g *graph) runDeps(r *reproduction, j job) []*node {
 			deps = append(deps, n)
 		}
 	}
-	if m == report.DisableOutliers || m == report.DisableRandom {
-		deps = append(deps, g.byID[r.rel(p.runDir(report.Intrinsic))])
-	}
 	return deps
-}
-
-// setKeys derives each stage's key from what its result depends on: the
-// model's files, the data, every option of the run, and its dependencies'
-// keys. A finished stage whose recorded key differs was run from other
-// inputs, which the report must not mix: that is an error naming it.
-func (r *reproduction) setKeys(g *graph) error {
-	model, err := r.modelHash()
-	if err != nil {
-		return err
-	}
-	for _, n := range g.nodes {
-		in, err := r.stageInputs(n)
-		if err != nil {
-			return fmt.Errorf("stage %s: %w", n.id, err)
-		}
-		h := sha256.New()
-		fmt.Fprintf(h, "%s\n%s\n%s\n", model, n.kind, in)
-		for _, d := range n.deps {
-			fmt.Fprintf(h, "%s %s\n", d.id, d.key)
-		}
-		n.key = hex.EncodeToString(h.Sum(nil))[:16]
-		if err := n.checkKey(r.o); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // stageInputs renders the options that decide a stage's result.
 func (r *reproduction) stageInputs(n *node) (string, error) {
 	pr := r.o.Profile
-	switch n.kind {
-	case kindExtract:
+	switch {
+	case n.prep != nil:
+		return fmt.Sprintf("out=%s %s", r.rel(n.prep.out), n.prep.inputs), nil
+	case n.kind == kindExtract:
 		return fmt.Sprintf("rows=%s dim=%d", pr.Rows, pr.Dim), nil
-	case kindReport:
+	case n.kind == kindReport:
 		return fmt.Sprintf("analyses=%v dims=%v lengths=%v", r.o.Analyses, r.o.Dims, r.o.Lengths), nil
 	}
 	s := n.job.spec
@@ -242,45 +262,4 @@ func (r *reproduction) modelHash() (string, error) {
 	}
 	r.modelSum = hex.EncodeToString(h.Sum(nil))
 	return r.modelSum, nil
-}
-
-// stageRecord is stage.json: the key a finished stage ran from.
-type stageRecord struct {
-	ID  string `json:"id"`
-	Key string `json:"key"`
-}
-
-func (n *node) recordPath(o Options) string {
-	if n.kind == kindReport {
-		return filepath.Join(o.OutputDir, "report_"+stageFile)
-	}
-	return filepath.Join(n.dir(o), stageFile)
-}
-
-// checkKey refuses a finished stage recorded with another key.
-func (n *node) checkKey(o Options) error {
-	data, err := os.ReadFile(n.recordPath(o))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var rec stageRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return fmt.Errorf("%s: %w", n.recordPath(o), err)
-	}
-	if rec.Key != n.key && n.done() {
-		return fmt.Errorf("stage %s was run from other inputs (key %s, now %s: the model, data or options differ); "+
-			"remove %s to redo it, or choose another --output_dir", n.id, rec.Key, n.key, n.dir(o))
-	}
-	return nil
-}
-
-// record writes stage.json once the stage has finished.
-func (n *node) record(o Options) error {
-	if err := os.MkdirAll(filepath.Dir(n.recordPath(o)), 0o755); err != nil {
-		return err
-	}
-	return atomicfile.WriteJSON(n.recordPath(o), stageRecord{ID: n.id, Key: n.key})
 }

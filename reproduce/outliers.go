@@ -30,13 +30,23 @@ func (p *pipeline) outliers() (*outliers.File, error) {
 	return outliers.ReadFile(path)
 }
 
-// outlierJobs are the ablation's two runs per task and seed. Their prepare
-// step analyses the intrinsic run, which Table 1 has finished by then.
+// outliersPrep is the outlier analysis as a stage of its own, which both
+// runs of the ablation read.
+func (p *pipeline) outliersPrep() prep {
+	return prep{dir: p.outliersDir(), kind: kindAnalysis, out: filepath.Join(p.outliersDir(), outliers.FileName),
+		reads:  []string{p.runDir(report.Intrinsic)},
+		inputs: fmt.Sprintf("sigma=%v top=%v", outliers.DefaultSigma, outliers.DefaultTop),
+		make:   func() error { _, err := p.outliers(); return err }}
+}
+
+// outlierJobs are the ablation's two runs per task and seed. They need the
+// analysis of the intrinsic run, which Table 1 has finished by then.
 func outlierJobs(r *reproduction) ([]job, error) {
 	var jobs []job
 	for _, p := range r.pipes {
+		needs := []prep{p.outliersPrep()}
 		jobs = append(jobs,
-			job{p, runSpec{method: report.DisableOutliers, prepare: func(s *runSpec) error {
+			job{p, runSpec{method: report.DisableOutliers, needs: needs, prepare: func(s *runSpec) error {
 				f, err := p.outliers()
 				if err != nil {
 					return err
@@ -44,7 +54,7 @@ func outlierJobs(r *reproduction) ([]job, error) {
 				s.disable = func(m *model.Model) (*outliers.DisableMask, error) { return outliers.DisableOutliers(m, f) }
 				return nil
 			}}},
-			job{p, runSpec{method: report.DisableRandom, prepare: func(s *runSpec) error {
+			job{p, runSpec{method: report.DisableRandom, needs: needs, prepare: func(s *runSpec) error {
 				f, err := p.outliers()
 				if err != nil {
 					return err

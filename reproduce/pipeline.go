@@ -53,8 +53,10 @@ type runSpec struct {
 	// disable makes full fine-tuning hold some positions at zero (the
 	// outlier ablation).
 	disable func(m *model.Model) (*outliers.DisableMask, error)
-	// prepare runs before training unless the run is cached: it builds the
-	// basis, or finds the random dimension.
+	// needs are the preps the run reads, done before it unless it is
+	// cached; then prepare, which finds what the run takes from them (a
+	// basis's dimension, the outliers to disable).
+	needs   []prep
 	prepare func(s *runSpec) error
 }
 
@@ -201,6 +203,11 @@ func (p *pipeline) stage(ctx context.Context, s runSpec) (report.Run, error) {
 	if cached, err := readRun(s.dir, &run); err == nil && cached {
 		fmt.Fprintf(p.o.Log, "   cached in %s\n", s.dir)
 		return run, nil
+	}
+	for _, need := range s.needs {
+		if err := p.o.whilePreparing(ctx, need.make); err != nil {
+			return run, err
+		}
 	}
 	if s.prepare != nil {
 		if err := p.o.whilePreparing(ctx, func() error { return s.prepare(&s) }); err != nil {

@@ -16,7 +16,7 @@ import (
 // --plan` prints it: enough for any scheduler to run the graph.
 type PlanStage struct {
 	ID        string   `json:"id"`
-	Kind      string   `json:"kind"`    // run, extract or report
+	Kind      string   `json:"kind"`    // run, extract, analysis or report
 	Command   string   `json:"command"` // runs this stage alone, once DependsOn have finished
 	DependsOn []string `json:"depends_on"`
 	// Cost estimates the stage's work in training examples × epochs (0
@@ -84,8 +84,12 @@ func (o Options) stageThreads() int {
 
 // stageCommand is the command line that runs stage id alone.
 func (o Options) stageCommand(id string) []string {
-	cmd := append([]string{o.Executable}, o.StageArgs...)
-	return append(cmd, "--stage", id, "--threads", strconv.Itoa(o.stageThreads()))
+	return append(o.stagePrefix(), "--stage", id, "--threads", strconv.Itoa(o.stageThreads()))
+}
+
+// stagePrefix is every stage's command line without --stage and --threads.
+func (o Options) stagePrefix() []string {
+	return append([]string{o.Executable}, o.StageArgs...)
 }
 
 // memoryMB estimates a stage's peak memory: the model with its gradients,

@@ -75,6 +75,49 @@ func TestRunPipeline(t *testing.T) {
 	if n := strings.Count(log.String(), "cached in"); n != 4 {
 		t.Errorf("second run reused %d of 4 stages:\n%s", n, log.String())
 	}
+	checkStageKeys(t, o)
+}
+
+// checkStageKeys checks the keys a reproduction in this process records:
+// every stage has one; a half-written stage recorded with another key is
+// redone; a finished stage run from other inputs is refused, naming it and
+// what differs.
+func checkStageKeys(t *testing.T, o Options) {
+	t.Helper()
+	for _, f := range []string{"rte/seed42/full", "rte/seed42/extract", "rte/seed42/intrinsic", "rte/seed42/random", "rte/seed42/freeze"} {
+		if _, err := os.Stat(filepath.Join(o.OutputDir, f, stageFile)); err != nil {
+			t.Errorf("stage %s recorded no key: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(o.OutputDir, "report_"+stageFile)); err != nil {
+		t.Error(err)
+	}
+
+	freeze := filepath.Join(o.OutputDir, "rte/seed42/freeze")
+	if err := os.WriteFile(filepath.Join(freeze, stageFile), []byte(`{"id":"rte/seed42/freeze","key":"0123456789abcdef"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(freeze, runFile)); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	o.Log = &log
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatalf("a half-written stage recorded with another key: %v", err)
+	}
+	if n := strings.Count(log.String(), "cached in"); n != 3 {
+		t.Errorf("reused %d stages, want all but the half-written freeze run:\n%s", n, log.String())
+	}
+	if data, err := os.ReadFile(filepath.Join(freeze, stageFile)); err != nil || strings.Contains(string(data), "0123456789abcdef") {
+		t.Errorf("the redone stage's key was not recorded again: %s %v", data, err)
+	}
+
+	o.Profile.LearningRate *= 2
+	_, err := Run(context.Background(), o)
+	want := fmt.Sprintf("learning_rate: %g → %g", o.Profile.LearningRate/2, o.Profile.LearningRate)
+	if err == nil || !strings.Contains(err.Error(), "stage rte/seed42/full was run from other inputs") || !strings.Contains(err.Error(), want) {
+		t.Errorf("with another learning rate: err = %v, want the full run refused, saying %q", err, want)
+	}
 }
 
 // TestRunAnalyses runs every analysis on a tiny model, two tasks and two
@@ -138,6 +181,7 @@ func TestRunAnalyses(t *testing.T) {
 	}
 
 	checkSpacing(t, out, tables["trajectory/spacing"], tables["trajectory/spacing_diff"])
+	checkPrepStages(t, o)
 
 	md, err := os.ReadFile(filepath.Join(out, "REPORT.md"))
 	if err != nil {
@@ -266,5 +310,41 @@ func TestRunHeldFolder(t *testing.T) {
 	_, err = Run(context.Background(), o)
 	if !errors.Is(err, dirlock.ErrBusy) || !strings.Contains(err.Error(), out) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
 		t.Fatalf("err = %v, want dirlock.ErrBusy naming %s and this pid", err, out)
+	}
+}
+
+// checkPrepStages checks that the extractions the analyses need and the
+// outlier analysis are stages of the plan, after the runs they read and
+// before those that read them, done and recorded.
+func checkPrepStages(t *testing.T, o Options) {
+	t.Helper()
+	stages, err := Plan(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]PlanStage{}
+	for _, s := range stages {
+		byID[s.ID] = s
+		if s.ID != ReportStage && !s.Done {
+			t.Errorf("stage %s is not done", s.ID)
+		}
+		if _, err := os.Stat(filepath.Join(o.OutputDir, s.ID, stageFile)); err != nil && s.ID != ReportStage {
+			t.Errorf("stage %s recorded no key: %v", s.ID, err)
+		}
+	}
+	for _, c := range []struct{ id, kind, dep, usedBy string }{
+		{"sst2/seed1/extract_d2", kindExtract, "sst2/seed1/full", "sst2/seed1/intrinsic_d2"},
+		{"cola/seed2/extract_epoch", kindExtract, "cola/seed2/" + report.FullEpoch, "cola/seed2/intrinsic_epoch"},
+		{"unified/seed2/extract_zeroshot_cola", kindExtract, "sst2/seed2/full", "cola/seed2/" + report.ZeroShot},
+		{"unified/seed1/extract", kindExtract, "cola/seed1/full", "sst2/seed1/" + report.Unified},
+		{"sst2/seed1/outliers", kindAnalysis, "sst2/seed1/intrinsic", "sst2/seed1/" + report.DisableRandom},
+	} {
+		s, ok := byID[c.id]
+		if !ok || s.Kind != c.kind || !slices.Contains(s.DependsOn, c.dep) {
+			t.Errorf("stage %s: %+v, want a stage of kind %s after %s", c.id, s, c.kind, c.dep)
+		}
+		if !slices.Contains(byID[c.usedBy].DependsOn, c.id) {
+			t.Errorf("stage %s depends on %v, not on %s", c.usedBy, byID[c.usedBy].DependsOn, c.id)
+		}
 	}
 }

@@ -99,12 +99,20 @@ func runAll(ctx context.Context, o Options) (*report.Results, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The graph refuses a finished stage run from other inputs, before
+	// anything runs; it is planned again once the full runs are known.
+	if r.graph, err = r.buildGraph(); err != nil {
+		return nil, err
+	}
 	prog := progress.NewRuns(o.Log)
 	plan(prog, slices.ContainsFunc(full, func(j job) bool { return !j.cached() }), full, later)
 	if err := r.execute(ctx, full, prog); err != nil {
 		return nil, err
 	}
 	if later, err = r.laterJobs(); err != nil {
+		return nil, err
+	}
+	if r.graph, err = r.buildGraph(); err != nil {
 		return nil, err
 	}
 	plan(prog, false, later)
@@ -131,6 +139,9 @@ func runAll(ctx context.Context, o Options) (*report.Results, error) {
 	if err := report.WriteMarkdown(*res, o.OutputDir, sections...); err != nil {
 		return nil, err
 	}
+	if err := r.record(r.graph.byID[ReportStage]); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
@@ -144,6 +155,10 @@ type reproduction struct {
 	runs     []report.Run
 	done     map[string]bool // run directories finished
 	modelSum string          // modelHash, once known
+	// graph is the stages as last planned, whose keys execute records;
+	// recorded are the stage ids recorded so far.
+	graph    *graph
+	recorded map[string]bool
 }
 
 // runKey names one run: a task, a method and a seed.
@@ -167,7 +182,7 @@ func newReproduction(o Options) (*reproduction, error) {
 	if len(o.Profile.Seeds) == 0 {
 		return nil, fmt.Errorf("profile %s has no seeds", o.Profile.Name)
 	}
-	r := &reproduction{o: o, byKey: map[runKey]*pipeline{}, done: map[string]bool{}}
+	r := &reproduction{o: o, byKey: map[runKey]*pipeline{}, done: map[string]bool{}, recorded: map[string]bool{}}
 	for _, name := range o.Tasks {
 		task, err := glue.Lookup(name)
 		if err != nil {
@@ -242,6 +257,9 @@ func (r *reproduction) execute(ctx context.Context, jobs []job, prog *progress.R
 		prog.End(cached, time.Since(start))
 		r.runs = append(r.runs, run)
 		r.done[j.dir()] = true
+		if err := r.recordFinished(r.graph); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -16,9 +16,12 @@ import (
 // slurmJobsFile maps each stage to the Slurm job that last ran it.
 const slurmJobsFile = "slurm_jobs.json"
 
-// slurmJob is a submitted stage.
+// slurmJob is a submitted stage: the array task that runs it
+// (<array>_<task>), the array and its number of tasks.
 type slurmJob struct {
 	JobID   string `json:"job_id"`
+	Array   string `json:"array,omitempty"`
+	Tasks   int    `json:"array_tasks,omitempty"`
 	Command string `json:"command"`
 }
 
@@ -70,9 +73,11 @@ func liveIDs(jobs map[string]slurmJob, pending []*node) []string {
 	return out
 }
 
-// submitPending submits, in the graph's order, each pending stage without
-// a live job, depending on the live jobs of its unfinished dependencies.
+// submitPending submits the pending stages without a live job as job
+// arrays, wave by wave, each depending on the live jobs of its unfinished
+// dependencies.
 func (r *reproduction) submitPending(ctx context.Context, sl slurm, pending []*node, jobs map[string]slurmJob, states map[string]string) error {
+	var todo []*node
 	for _, n := range pending {
 		if j, ok := jobs[n.id]; ok {
 			switch st := states[j.JobID]; {
@@ -85,36 +90,29 @@ func (r *reproduction) submitPending(ctx context.Context, sl slurm, pending []*n
 				fmt.Fprintf(r.o.Log, "slurm: job %s of %s %s; resubmitting\n", j.JobID, n.id, st)
 			}
 		}
-		var after []string
-		for _, d := range n.deps {
-			if !d.done() {
-				after = append(after, jobs[d.id].JobID)
-			}
-		}
-		if err := os.MkdirAll(n.dir(r.o), 0o755); err != nil { // for the job's log
-			return err
-		}
-		args := r.o.stageCommand(n.id)
-		id, err := sl.submit(ctx, r.sbatchArgs(n, after), shellJoin(args))
-		if err != nil {
-			return fmt.Errorf("stage %s: %w", n.id, err)
-		}
-		fmt.Fprintf(r.o.Log, "slurm: submitted %s as job %s\n", n.id, id)
-		jobs[n.id] = slurmJob{JobID: id, Command: shellJoin(args)}
-		if err := r.saveSlurmJobs(jobs); err != nil {
+		todo = append(todo, n)
+	}
+	waves, err := r.waves(todo)
+	if err != nil {
+		return err
+	}
+	for _, w := range waves {
+		if err := r.submitArray(ctx, sl, w, jobs); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// sbatchArgs are the options of n's job: its name, threads, memory, log in
-// its directory, the edges to the jobs it waits for, and --slurm_args.
-func (r *reproduction) sbatchArgs(n *node, after []string) []string {
+// sbatchArgs are the options of the array running stages: its name,
+// threads, memory, the output of its tasks before they turn to their
+// stage's log, the edges to the jobs it waits for, and --slurm_args.
+func (r *reproduction) sbatchArgs(stages []*node, after []string) []string {
 	cwd, _ := os.Getwd()
-	mem, _ := r.memoryOf(n) // 0: no request
-	args := []string{"--job-name=subtune:" + n.id, fmt.Sprintf("--cpus-per-task=%d", r.o.stageThreads()),
-		"--output=" + filepath.Join(absPath(n.dir(r.o)), "slurm-%j.log"), "--chdir=" + cwd}
+	mem, _ := r.memoryOf(stages[0]) // 0: no request
+	args := []string{"--job-name=subtune:" + waveName(stages), fmt.Sprintf("--array=0-%d", len(stages)-1),
+		fmt.Sprintf("--cpus-per-task=%d", r.o.stageThreads()),
+		"--output=" + filepath.Join(absPath(filepath.Join(r.o.OutputDir, slurmDir)), "%A_%a.log"), "--chdir=" + cwd}
 	if mem > 0 {
 		args = append(args, fmt.Sprintf("--mem=%dM", mem))
 	}
@@ -152,7 +150,7 @@ func (r *reproduction) waitSlurm(ctx context.Context, sl slurm, pending []*node,
 			count[st]++
 			if st == stateFailed && !reported[n.id] {
 				reported[n.id] = true
-				log := filepath.Join(n.dir(r.o), "slurm-"+jobs[n.id].JobID+".log")
+				log := r.taskLog(n, jobs[n.id].JobID)
 				err := stageFailure(n.id, fmt.Errorf("job %s %s", jobs[n.id].JobID, states[jobs[n.id].JobID]), log, r.o.stageCommand(n.id))
 				fmt.Fprintln(r.o.Log, err)
 				failures = append(failures, err)
@@ -176,6 +174,18 @@ func (r *reproduction) waitSlurm(ctx context.Context, sl slurm, pending []*node,
 		case <-time.After(poll):
 		}
 	}
+}
+
+// taskLog is the log of the job that ran stage n: in its directory, or
+// where the task's output went before it turned there, for a task that
+// failed before (and a job of its own, submitted so by an earlier
+// version, whose log is in the stage's directory too).
+func (r *reproduction) taskLog(n *node, job string) string {
+	log := filepath.Join(n.dir(r.o), "slurm-"+job+".log")
+	if _, err := os.Stat(log); err != nil && strings.Contains(job, "_") {
+		return filepath.Join(r.o.OutputDir, slurmDir, job+".log")
+	}
+	return log
 }
 
 // stageState is a pending stage's state from its job's: done once its

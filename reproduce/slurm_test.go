@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,8 +43,8 @@ func TestSlurm(t *testing.T) {
 	local, onSlurm := filepath.Join(dir, "local"), filepath.Join(dir, "slurm")
 	slurm := []string{"--scheduler", "slurm", "--slurm_poll", "500ms"}
 
-	subtune(onSlurm, append(slurm, "--detach")...)
-	cancelled := cancelRunning(t, "/freeze")
+	checkArrays(t, onSlurm, subtune(onSlurm, append(slurm, "--detach")...))
+	cancelled := cancelRunning(t, onSlurm, "/freeze")
 	waitQueueEmpty(t)
 	log := subtune(onSlurm, slurm...)
 	if n := strings.Count(log, "slurm: submitted "); n != 1 || !strings.Contains(log, "slurm: submitted "+cancelled+" as job") {
@@ -58,27 +59,76 @@ func TestSlurm(t *testing.T) {
 	}
 }
 
-// cancelRunning scancels the first job whose name ends in suffix once it
-// runs, and returns its stage.
-func cancelRunning(t *testing.T, suffix string) string {
+// cancelRunning scancels the array task of the first stage whose id ends
+// in suffix once it runs, and returns the stage.
+func cancelRunning(t *testing.T, out, suffix string) string {
 	t.Helper()
 	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		out, err := exec.Command("squeue", "-h", "-t", "RUNNING", "-o", "%i|%j").Output()
+		q, err := exec.Command("squeue", "-h", "-r", "-t", "RUNNING", "-o", "%i").Output()
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, line := range strings.Fields(string(out)) {
-			id, name, _ := strings.Cut(line, "|")
-			if strings.HasSuffix(name, suffix) {
-				if out, err := exec.Command("scancel", id).CombinedOutput(); err != nil {
-					t.Fatalf("scancel %s: %v\n%s", id, err, out)
+		running := strings.Fields(string(q))
+		for id, j := range slurmJobs(t, out) {
+			if strings.HasSuffix(id, suffix) && slices.Contains(running, j.JobID) {
+				if out, err := exec.Command("scancel", j.JobID).CombinedOutput(); err != nil {
+					t.Fatalf("scancel %s: %v\n%s", j.JobID, err, out)
 				}
-				return strings.TrimPrefix(name, "subtune:")
+				return id
 			}
 		}
 	}
-	t.Fatalf("no job %s ran", suffix)
+	t.Fatalf("no stage %s ran", suffix)
 	return ""
+}
+
+// checkArrays checks that the stages were submitted as one array per wave
+// of stages with the same dependencies: the full and freeze runs of every
+// task and seed in one, each extraction in its own after its full run's
+// task, and each seed's intrinsic and random runs in one after the whole
+// array of their extraction.
+func checkArrays(t *testing.T, out, log string) {
+	t.Helper()
+	jobs := slurmJobs(t, out)
+	first := jobs["rte/seed1/full"]
+	for _, p := range []string{"rte/seed1", "rte/seed2", "sst2/seed1", "sst2/seed2"} {
+		full, freeze, extract := jobs[p+"/full"], jobs[p+"/freeze"], jobs[p+"/extract"]
+		intrinsic, random := jobs[p+"/intrinsic"], jobs[p+"/random"]
+		if full.Array != first.Array || freeze.Array != first.Array || first.Tasks != 8 {
+			t.Errorf("%s: full run in %+v, freeze in %+v: want both in one array of 8", p, full, freeze)
+		}
+		if intrinsic.Array != random.Array || intrinsic.Tasks != 2 || extract.Tasks != 1 {
+			t.Errorf("%s: intrinsic run in %+v, random in %+v, extraction in %+v: want the runs in one array of 2", p, intrinsic, random, extract)
+		}
+		for _, want := range []string{
+			fmt.Sprintf("slurm: array job %s of 1 (%s/extract), after %s\n", extract.Array, p, full.JobID),
+			fmt.Sprintf("slurm: array job %s of 2 (intrinsic+random[2]), after %s\n", intrinsic.Array, extract.Array),
+		} {
+			if !strings.Contains(log, want) {
+				t.Errorf("the submission did not log %q:\n%s", want, log)
+			}
+		}
+	}
+}
+
+type slurmJob struct {
+	JobID string `json:"job_id"`
+	Array string `json:"array"`
+	Tasks int    `json:"array_tasks"`
+}
+
+// slurmJobs reads slurm_jobs.json: each stage's job.
+func slurmJobs(t *testing.T, out string) map[string]slurmJob {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(out, "slurm_jobs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jobs map[string]slurmJob
+	if err := json.Unmarshal(data, &jobs); err != nil {
+		t.Fatal(err)
+	}
+	return jobs
 }
 
 func waitQueueEmpty(t *testing.T) {
@@ -96,16 +146,7 @@ func waitQueueEmpty(t *testing.T) {
 // recorded in slurm_jobs.json, its log in its directory.
 func checkJobs(t *testing.T, out string, want int) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(out, "slurm_jobs.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var jobs map[string]struct {
-		JobID string `json:"job_id"`
-	}
-	if err := json.Unmarshal(data, &jobs); err != nil {
-		t.Fatal(err)
-	}
+	jobs := slurmJobs(t, out)
 	if len(jobs) != want {
 		t.Errorf("%d stages ran as Slurm jobs, want %d", len(jobs), want)
 	}

@@ -27,10 +27,11 @@ func (slurm) run(ctx context.Context, name string, args ...string) (string, erro
 	return out.String(), nil
 }
 
-// submit runs sbatch and returns the job id.
-func (s slurm) submit(ctx context.Context, args []string, command string) (string, error) {
+// submit runs sbatch with script as the job's shell script, and returns
+// the job id.
+func (s slurm) submit(ctx context.Context, args []string, script string) (string, error) {
 	args = append([]string{"--parsable"}, args...)
-	args = append(args, "--wrap", "exec "+command)
+	args = append(args, "--wrap", script)
 	out, err := s.run(ctx, "sbatch", args...)
 	if err != nil {
 		return "", err
@@ -50,7 +51,7 @@ func (s slurm) states(ctx context.Context, ids []string) (map[string]string, err
 	if len(ids) == 0 {
 		return out, nil
 	}
-	q, err := s.run(ctx, "squeue", "-h", "-o", "%i|%T")
+	q, err := s.run(ctx, "squeue", "-h", "-r", "-o", "%i|%T") // -r: one line per array task
 	if err != nil {
 		return nil, err
 	}

@@ -47,19 +47,22 @@ func runStage(ctx context.Context, o Options) error {
 	defer lock.Release()
 	if !n.done() {
 		fmt.Fprintf(o.Log, "== stage %s\n", n.id)
-		if err := n.run(ctx); err != nil {
+		if err := n.run(ctx, o); err != nil {
 			return fmt.Errorf("stage %s: %w", n.id, err)
 		}
 	} else {
 		fmt.Fprintf(o.Log, "== stage %s: already done\n", n.id)
 	}
-	return n.record(o)
+	return r.record(n)
 }
 
 // run does the stage's work.
-func (n *node) run(ctx context.Context) error {
+func (n *node) run(ctx context.Context, o Options) error {
+	if n.prep != nil {
+		return o.whilePreparing(ctx, n.prep.make)
+	}
 	if n.kind == kindExtract {
-		return n.p.o.whilePreparing(ctx, n.p.extract)
+		return o.whilePreparing(ctx, n.p.extract)
 	}
 	_, err := n.p.stage(ctx, n.job.spec)
 	return err
@@ -69,8 +72,9 @@ func (n *node) run(ctx context.Context) error {
 // for it if another stage holds it. Preparations write files that several
 // stages share (a subspace extracted once for the intrinsic run, the random
 // baseline and the transfer runs; the outlier analysis of both ablation
-// runs); taking turns keeps two stages from building the same file at once,
-// and they are short beside training.
+// runs). Scheduled, each is a stage of its own that finishes before the
+// runs that read it start; a run made alone makes what is missing, and
+// taking turns keeps two such runs from building the same file at once.
 func (o Options) whilePreparing(ctx context.Context, f func() error) error {
 	dir := filepath.Join(o.OutputDir, ".prepare")
 	for {

@@ -108,8 +108,13 @@ func (p *pipeline) variantSpec(v variant, t int) runSpec {
 		return p.mainSpec(report.Intrinsic)
 	}
 	path := filepath.Join(p.dir, "subspace_"+suffix+".safetensors")
-	return runSpec{method: report.Intrinsic + "_" + suffix, basis: path,
-		prepare: func(*runSpec) error { return p.extractVariant(path, v) }}
+	src := p.runDir(report.Full)
+	if v.epoch {
+		src = p.runDir(report.FullEpoch)
+	}
+	extract := prep{dir: filepath.Join(p.dir, "extract_"+suffix), kind: kindExtract, out: path, reads: []string{src},
+		inputs: fmt.Sprintf("rows=%s dim=%d", p.o.Profile.Rows, p.o.Profile.Dim), make: func() error { return p.extractVariant(path, v) }}
+	return runSpec{method: report.Intrinsic + "_" + suffix, basis: path, needs: []prep{extract}}
 }
 
 // spec is fine-tuning p in subspace v of the trajectory it extracts from.

@@ -67,6 +67,22 @@ func (r *reproduction) extractUnified(seed int, target string) error {
 	return nil
 }
 
+// unifiedPrep is the extraction of unifiedPath(seed, target), a stage that
+// reads the full run of each of unifiedSources.
+func (r *reproduction) unifiedPrep(seed int, target string) prep {
+	path := r.unifiedPath(seed, target)
+	var reads []string
+	for _, task := range unifiedSources(r.o.Tasks, target) {
+		reads = append(reads, r.pipe(task, seed).runDir(report.Full))
+	}
+	name := "extract"
+	if target != "" {
+		name = "extract_zeroshot_" + target
+	}
+	return prep{dir: filepath.Join(filepath.Dir(path), name), kind: kindExtract, out: path, reads: reads,
+		inputs: "rows=" + r.o.Profile.Rows, make: func() error { return r.extractUnified(seed, target) }}
+}
+
 // unifiedJobs fine-tune every task, for every seed, in the unified
 // subspace, in the zero-shot one, and in a random one of the unified
 // subspace's dimension.
@@ -76,10 +92,8 @@ func unifiedJobs(r *reproduction) ([]job, error) {
 	for _, p := range r.pipes {
 		seed, target := p.seed, p.task.Name
 		jobs = append(jobs,
-			job{p, runSpec{method: report.Unified, basis: r.unifiedPath(seed, ""),
-				prepare: func(*runSpec) error { return r.extractUnified(seed, "") }}},
-			job{p, runSpec{method: report.ZeroShot, basis: r.unifiedPath(seed, target),
-				prepare: func(*runSpec) error { return r.extractUnified(seed, target) }}},
+			job{p, runSpec{method: report.Unified, basis: r.unifiedPath(seed, ""), needs: []prep{r.unifiedPrep(seed, "")}}},
+			job{p, runSpec{method: report.ZeroShot, basis: r.unifiedPath(seed, target), needs: []prep{r.unifiedPrep(seed, target)}}},
 			job{p, runSpec{method: unifiedRandom(d), random: d}},
 		)
 	}
