@@ -31,6 +31,14 @@ func (v Verdict) String() string {
 	return [...]string{"not checked", "not resolved", "holds", "does not hold"}[v]
 }
 
+// verb is the verdict as a sentence's verb: "is not resolved", "holds".
+func (v Verdict) verb() string {
+	if v == NotChecked || v == NotResolved {
+		return "is " + v.String()
+	}
+	return v.String()
+}
+
 // Pair is one task's comparison inside a claim: method Left against
 // method Right, both fine-tuned on Task.
 type Pair struct{ Task, Left, Right string }
@@ -214,7 +222,7 @@ func (c Claim) String() string {
 			name, c.Seeds[0], signed(c.Mean))
 	default:
 		fmt.Fprintf(&b, "%s %s: %s − %s = %s points, 95%% interval [%s, %s] over %d seeds%s.",
-			name, c.Verdict, c.Left, c.Right, signed(c.Mean), signed(c.Lo), signed(c.Hi), len(c.Seeds), c.reason())
+			name, c.Verdict.verb(), c.Left, c.Right, signed(c.Mean), signed(c.Lo), signed(c.Hi), len(c.Seeds), c.reason())
 	}
 	if len(c.Pairs) > 0 {
 		b.WriteString(" " + c.pairPhrase())
@@ -258,9 +266,14 @@ func (c Claim) pairPhrase() string {
 	return fmt.Sprintf("Averaged over %d pairs on %s.", len(c.Pairs), strings.Join(tasks, ", "))
 }
 
+// signed formats x with its sign, a minus sign (−) below zero.
 func signed(x float64) string {
-	if x > 0 {
-		return "+" + fmt1(x)
+	s := fmt1(x)
+	switch {
+	case strings.HasPrefix(s, "-"):
+		return "−" + s[1:]
+	case s != "0.0":
+		return "+" + s
 	}
-	return fmt1(x)
+	return s
 }
