@@ -1,6 +1,9 @@
 package reproduce
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestPaperProfileAsWritten(t *testing.T) {
 	p, err := LookupProfile("paper")
@@ -33,5 +36,23 @@ func TestRowsRefused(t *testing.T) {
 		Profile: Profile{Name: "x", Epochs: 1, BatchSize: 8, LearningRate: 1e-4, Checkpoints: 2, Seeds: []int{1}, Rows: "diagonal"}}
 	if err := o.Validate(); err == nil {
 		t.Fatal("rows \"diagonal\" accepted")
+	}
+}
+
+// TestSettingsSection: every setting of the paper profile has a row, and
+// the paper's column cites only its sections, equations and appendix, or
+// says the paper does not state it.
+func TestSettingsSection(t *testing.T) {
+	p, _ := LookupProfile("paper")
+	md := settingsSection(p).Markdown
+	for _, want := range []string{"| trajectory rows", "| raw ", "32; 64 for MNLI", "| warmup ratio", "not stated in the paper"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("settings table lacks %q:\n%s", want, md)
+		}
+	}
+	for _, s := range paperSettings(p) {
+		if strings.Contains(s.paper, "Table") {
+			t.Errorf("%s cites a table: %q", s.name, s.paper)
+		}
 	}
 }
