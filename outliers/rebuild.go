@@ -115,7 +115,10 @@ func runBasis(o RunOptions, coords string, c *subspace.Coordinates, theta0 *mode
 		}
 		b, err = subspace.LoadBasis(path, subspace.ExpectFor(theta0, dt))
 	case subspace.KindDense, subspace.KindFastfood, subspace.KindSAID:
-		b, err = subspace.NewRandomBasis(c.Kind, L, D, c.Dims[0], c.BasisSeed, dt)
+		if len(c.Dims) != L {
+			return nil, fmt.Errorf("%s: %d dimensions recorded for a model of %d layers", coords, len(c.Dims), L)
+		}
+		b, err = subspace.NewRandomBasisDims(c.Kind, D, c.Dims, c.BasisSeed, dt)
 	default:
 		return nil, fmt.Errorf("%s: basis kind %q: want intrinsic, dense, fastfood or said", coords, c.Kind)
 	}

@@ -15,9 +15,11 @@
 // Intrinsic, one column per task, mean ± sample std over seeds of the score
 // ×100, the average over tasks and the trainable-parameter count);
 // [ScoreTable] is the same for any list of methods, for the later tables
-// (unified subspace, transfer, subspace dimension). [CheckOrdering] tests
-// the paper's ordering Full ≈ Intrinsic > Random ≥ Freeze on the averages
-// and says, with the numbers, which relations hold.
+// (unified subspace, transfer, subspace dimension). [CheckOrdering] decides
+// the paper's ordering Full ≈ Intrinsic > Random ≥ Freeze from the seeds:
+// each relation is a [Claim], the 95% Student-t interval of the paired
+// per-seed differences ([Decide]), tasks without signal left out
+// ([NoSignal]), and its sentence is generated from the interval.
 //
 // [PlotSpectra] draws the spectra (σ on a log scale per layer, and the
 // cumulative explained variance) as PNG and SVG with package figure, which

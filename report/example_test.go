@@ -36,11 +36,13 @@ func ExampleTable1() {
 	// | Random    | 82.0 ± 2.8  | 82.0 | 546              |
 	// | Intrinsic | 89.5 ± 0.7  | 89.5 | 546              |
 	//
-	// On the average over 1 task (SST-2), the paper's ordering Full ≈ Intrinsic > Random ≥ Freeze holds.
+	// The paper's ordering Full ≈ Intrinsic > Random ≥ Freeze, decided from the seeds: 0 of 3 relations hold, 0 do not, 3 are not resolved, 0 are not checked.
 	//
-	// - Full ≈ Intrinsic holds: Full 91.0 is 1.5 points above Intrinsic 89.5, within 2 points.
-	// - Intrinsic > Random holds: Intrinsic 89.5 is 7.5 points above Random 82.0.
-	// - Random ≥ Freeze holds: Random 82.0 is 3.0 points above Freeze 79.0.
+	// - Full ≈ Intrinsic is not resolved: Full − Intrinsic = +1.5 points, 95% interval [−4.9, +7.9] over 2 seeds, not wholly within ±2.0 (the margin). Averaged over SST-2.
+	// - Intrinsic > Random is not resolved: Intrinsic − Random = +7.5 points, 95% interval [−11.6, +26.6] over 2 seeds, which straddles 0. Averaged over SST-2.
+	// - Random ≥ Freeze is not resolved: Random − Freeze = +3.0 points, 95% interval [−9.7, +15.7] over 2 seeds, which straddles −2.0 (the margin). Averaged over SST-2.
+	//
+	// How a claim is decided: for each seed, the difference of the two methods' scores (×100), averaged over the tasks; the 95% interval of the mean of those per-seed differences by Student's t with n − 1 degrees of freedom (paired by seed). ">" holds when the interval lies above 0; "≈" when it lies wholly within ±2.0 points (the equivalence margin); "≥" when it lies above −2.0 points; the opposite end decides "does not hold"; an interval that straddles, or a single seed, leaves the claim not resolved. A task where a method scores the same for every seed, or a correlation of 0 (a constant prediction), is no signal and is left out of that claim's average.
 }
 
 func ExampleMarkdownTable() {

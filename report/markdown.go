@@ -105,10 +105,6 @@ func Markdown(r Results, figures []string, extra ...Section) string {
 	b.WriteString(Table1(r))
 	b.WriteString("\n")
 	b.WriteString(CheckOrdering(r).String())
-	fmt.Fprintf(&b, "\n≈ means within %g points or within one standard deviation of the average (the larger "+
-		"of the two compared; an average's std is √(Σ std²)/T over its T tasks). The comparisons use the "+
-		"averages as shown, rounded to one decimal.\n", ApproxPoints)
-
 	b.WriteString("\n## Singular-value spectra\n\n")
 	if len(figures) == 0 {
 		b.WriteString("No spectra were recorded.\n")

@@ -83,7 +83,7 @@ func lookupAnalyses(names []string, tasks int) ([]analysisDef, error) {
 
 // report writes every analysis's section, putting its tables into res.
 func (r *reproduction) report(res *report.Results) ([]report.Section, error) {
-	var sections []report.Section
+	sections := []report.Section{settingsSection(r.o.Profile)}
 	for _, a := range r.analyses {
 		s, tables, err := a.section(r, res)
 		if err != nil {

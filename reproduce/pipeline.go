@@ -49,6 +49,7 @@ type runSpec struct {
 	every      string // its schedule ("epoch", "steps:N"); "": the profile's (trajectorySchedule)
 	basis      string // train inside this subspace file
 	random     int    // or inside a dense random subspace of this dimension per layer
+	randomDims []int  // or of these dimensions, one per layer
 	freeze     bool   // or train the head only
 	// disable makes full fine-tuning hold some positions at zero (the
 	// outlier ablation).
@@ -61,7 +62,7 @@ type runSpec struct {
 }
 
 func (s runSpec) reparameterises() bool {
-	return s.basis != "" || s.random > 0 || s.freeze || s.disable != nil
+	return s.basis != "" || s.random > 0 || len(s.randomDims) > 0 || s.freeze || s.disable != nil
 }
 
 // mainSpec is the runSpec of one of Table 1's methods.
@@ -76,9 +77,10 @@ func (p *pipeline) mainSpec(method string) runSpec {
 		s.basis = p.basisPath()
 		s.prepare = func(*runSpec) error { return p.extract() }
 	case report.Random:
-		// As many coordinates as the extracted subspace has.
+		// As many coordinates as the extracted subspace has, layer by
+		// layer.
 		s.prepare = func(s *runSpec) (err error) {
-			s.random, err = basisDim(p.basisPath())
+			s.randomDims, err = basisDims(p.basisPath())
 			return err
 		}
 	}
@@ -262,6 +264,9 @@ func (p *pipeline) newReparam(s runSpec, counter *paramCounter) func(m *model.Mo
 		if s.random > 0 {
 			spec.Random, spec.Dim = subspace.KindDense, s.random
 		}
+		if len(s.randomDims) > 0 {
+			spec.Random, spec.Dims = subspace.KindDense, s.randomDims
+		}
 		h, n, err := spec.NewHook(m)
 		if err != nil {
 			return nil, err
@@ -271,14 +276,22 @@ func (p *pipeline) newReparam(s runSpec, counter *paramCounter) func(m *model.Mo
 	}
 }
 
-// basisDim is the per-layer dimension of the subspace in path, so that a
-// random baseline has exactly as many coordinates.
-func basisDim(path string) (int, error) {
+// basisDims are the dimensions of the layers of the subspace in path, so
+// that a random baseline has as many coordinates in every layer.
+func basisDims(path string) ([]int, error) {
 	b, err := subspace.LoadBasis(path, subspace.Expect{})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return b.Blocks()[0].Dim, nil
+	blocks := b.Blocks()
+	dims := make([]int, len(blocks))
+	for i, bl := range blocks {
+		if bl.Layer != i {
+			return nil, fmt.Errorf("%s: block %d is layer %d; a random baseline needs one block per layer, in order", path, i, bl.Layer)
+		}
+		dims[i] = bl.Dim
+	}
+	return dims, nil
 }
 
 // extract builds the intrinsic subspace from the full run's trajectory.

@@ -106,11 +106,11 @@ func (r *reproduction) memoryMB(c model.Config, n *node) int {
 	layer := 4*h*h + 2*h*i + 9*h + i
 	d := float64(pr.Dim)
 	if d == 0 {
-		d = float64(pr.Checkpoints)
+		d = float64(pr.maxCheckpoints())
 	}
 	switch {
 	case n.kind == kindExtract:
-		bytes += float64(pr.Checkpoints) * layer * 4
+		bytes += float64(pr.maxCheckpoints()) * layer * 4
 	case n.kind == kindRun && !n.job.spec.trajectory && n.job.spec.method != report.Freeze:
 		bytes += d * layer * float64(c.NumHiddenLayers) * 4
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/subtune/subtune/progress"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/subspace"
 )
 
 // Options configure a reproduction.
@@ -182,6 +183,11 @@ func newReproduction(o Options) (*reproduction, error) {
 	if len(o.Profile.Seeds) == 0 {
 		return nil, fmt.Errorf("profile %s has no seeds", o.Profile.Name)
 	}
+	switch o.Profile.Rows {
+	case subspace.RowsRaw, subspace.RowsDelta, subspace.RowsCentered:
+	default:
+		return nil, fmt.Errorf("rows %q: want %s, %s or %s", o.Profile.Rows, subspace.RowsRaw, subspace.RowsDelta, subspace.RowsCentered)
+	}
 	r := &reproduction{o: o, byKey: map[runKey]*pipeline{}, done: map[string]bool{}, recorded: map[string]bool{}}
 	for _, name := range o.Tasks {
 		task, err := glue.Lookup(name)
@@ -189,7 +195,9 @@ func newReproduction(o Options) (*reproduction, error) {
 			return nil, err
 		}
 		for _, seed := range o.Profile.Seeds {
-			p := &pipeline{o: o, task: task, seed: seed, dir: filepath.Join(o.OutputDir, task.Name, fmt.Sprintf("seed%d", seed))}
+			po := o
+			po.Profile = o.Profile.forTask(name)
+			p := &pipeline{o: po, task: task, seed: seed, dir: filepath.Join(o.OutputDir, task.Name, fmt.Sprintf("seed%d", seed))}
 			r.pipes = append(r.pipes, p)
 			r.byKey[runKey{task: name, seed: seed}] = p
 		}

@@ -3,6 +3,8 @@ package subspace
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -25,15 +27,38 @@ import (
 //
 // The same seed gives the same basis.
 func NewRandomBasis(kind string, numLayers, layerSize, dim int, seed uint64, dtype safetensors.DType) (*Basis, error) {
-	if numLayers <= 0 || layerSize <= 0 {
+	if numLayers <= 0 {
 		return nil, fmt.Errorf("subspace: %d layers of %d parameters", numLayers, layerSize)
 	}
-	if dim <= 0 || dim > layerSize {
-		return nil, fmt.Errorf("subspace: random basis dimension %d: want 1 … %d", dim, layerSize)
+	dims := make([]int, numLayers)
+	for l := range dims {
+		dims[l] = dim
 	}
+	return NewRandomBasisDims(kind, layerSize, dims, seed, dtype)
+}
+
+// NewRandomBasisDims is NewRandomBasis with dims[l] directions in layer l,
+// so that a random baseline has as many coordinates per layer as an
+// extracted subspace whose layers kept different d. Layer l's directions
+// depend only on the seed, l and the direction's index: with every dims[l]
+// equal it is NewRandomBasis's basis, bit for bit.
+func NewRandomBasisDims(kind string, layerSize int, dims []int, seed uint64, dtype safetensors.DType) (*Basis, error) {
+	numLayers := len(dims)
+	if numLayers == 0 || layerSize <= 0 {
+		return nil, fmt.Errorf("subspace: %d layers of %d parameters", numLayers, layerSize)
+	}
+	for l, dim := range dims {
+		if dim <= 0 || dim > layerSize {
+			return nil, fmt.Errorf("subspace: random basis dimension %d (layer %d): want 1 … %d", dim, l, layerSize)
+		}
+		if (kind == KindFastfood || kind == KindSAID) && dim > maxFastfoodDim {
+			return nil, fmt.Errorf("subspace: Fastfood dimension %d exceeds %d", dim, maxFastfoodDim)
+		}
+	}
+	dimText := dimsText(dims)
 	b := &Basis{Kind: kind, Scope: ScopeLayer, NumLayers: numLayers, LayerSize: layerSize, Seed: seed,
-		Source: fmt.Sprintf("%s random basis (d=%d, seed %d)", kind, dim, seed),
-		id:     fmt.Sprintf("%s:seed=%d:d=%d:layers=%d:size=%d", kind, seed, dim, numLayers, layerSize)}
+		Source: fmt.Sprintf("%s random basis (d=%s, seed %d)", kind, dimText, seed),
+		id:     fmt.Sprintf("%s:seed=%d:d=%s:layers=%d:size=%d", kind, seed, dimText, numLayers, layerSize)}
 	switch kind {
 	case KindDense:
 		if dtype == "" {
@@ -44,23 +69,23 @@ func NewRandomBasis(kind string, numLayers, layerSize, dim int, seed uint64, dty
 		}
 		b.DType = dtype
 	case KindFastfood, KindSAID:
-		if dim > maxFastfoodDim {
-			return nil, fmt.Errorf("subspace: Fastfood dimension %d exceeds %d", dim, maxFastfoodDim)
-		}
 	default:
 		return nil, fmt.Errorf("subspace: random basis kind %q: want dense, fastfood or said", kind)
 	}
 	var scratch []float32
-	for l := 0; l < numLayers; l++ {
+	for l, dim := range dims {
 		s := segment{block: l, off: l * layerSize, n: layerSize}
 		switch kind {
 		case KindDense:
-			rows := scratch
-			if b.DType == safetensors.F32 {
+			var rows []float32
+			switch {
+			case b.DType == safetensors.F32:
 				rows = make([]float32, dim*layerSize)
-			} else if rows == nil {
-				rows = make([]float32, dim*layerSize)
-				scratch = rows
+			case len(scratch) < dim*layerSize:
+				scratch = make([]float32, dim*layerSize)
+				fallthrough
+			default:
+				rows = scratch[:dim*layerSize]
 			}
 			gaussianRows(rows, dim, layerSize, seed, l)
 			if err := orthonormalize(rows, dim, layerSize, 0, layerSize, 2); err != nil {
@@ -79,6 +104,17 @@ func NewRandomBasis(kind string, numLayers, layerSize, dim int, seed uint64, dty
 		b.segs = append(b.segs, s)
 	}
 	return b, nil
+}
+
+// dimsText is d as a basis' id and source name it: one number when every
+// layer has the same (the id NewRandomBasis has always given), else the list.
+func dimsText(dims []int) string {
+	for _, d := range dims {
+		if d != dims[0] {
+			return strings.Trim(strings.ReplaceAll(fmt.Sprint(dims), " ", ","), "[]")
+		}
+	}
+	return strconv.Itoa(dims[0])
 }
 
 // Stream tags, so that no two uses of one seed share random numbers.

@@ -28,12 +28,10 @@ func RebuildBasis(c *Coordinates, file string, m *model.Model) (*Basis, error) {
 		if len(c.Dims) == 0 {
 			return nil, fmt.Errorf("subspace: the %s basis records no dimension", c.Kind)
 		}
-		for _, d := range c.Dims {
-			if d != c.Dims[0] {
-				return nil, fmt.Errorf("subspace: a %s basis has one d for every layer, the coordinates record %v", c.Kind, c.Dims)
-			}
+		if len(c.Dims) != c.NumLayers {
+			return nil, fmt.Errorf("subspace: a %s basis has one d per layer, the coordinates record %d for %d layers", c.Kind, len(c.Dims), c.NumLayers)
 		}
-		b, err = NewRandomBasis(c.Kind, c.NumLayers, c.LayerSize, c.Dims[0], c.BasisSeed, c.BasisDType)
+		b, err = NewRandomBasisDims(c.Kind, c.LayerSize, c.Dims, c.BasisSeed, c.BasisDType)
 	default:
 		return nil, fmt.Errorf("subspace: unknown basis kind %q", c.Kind)
 	}

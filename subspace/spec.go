@@ -17,6 +17,7 @@ type Spec struct {
 	BasisDType       safetensors.DType // in-memory storage of that basis ("" keeps the file's; BF16 halves it)
 	Random           string            // KindDense, KindFastfood or KindSAID
 	Dim              int               // random subspace dimension per layer
+	Dims             []int             // or one per layer (overrides Dim)
 	RandomDType      safetensors.DType // storage of a dense random basis
 	FreezeEncoder    bool              // the paper's Freeze baseline
 	FreezeEmbeddings bool              // also keep the embeddings fixed
@@ -27,7 +28,7 @@ type Spec struct {
 }
 
 // DefaultLearningRate is the learning rate of z when none is given: the
-// paper's (Table 7).
+// paper's.
 const DefaultLearningRate = 0.01
 
 // DefaultSpec is the zero choice (no re-parameterisation) with the
@@ -74,7 +75,12 @@ func (s Spec) validateChoice() error {
 	default:
 		return fmt.Errorf("random subspace %q: want dense, fastfood or said", s.Random)
 	}
-	if s.Random != "" && s.Dim <= 0 {
+	for l, d := range s.Dims {
+		if d <= 0 {
+			return fmt.Errorf("random subspace dimension %d of layer %d: want ≥ 1", d, l)
+		}
+	}
+	if s.Random != "" && s.Dim <= 0 && len(s.Dims) == 0 {
 		return fmt.Errorf("a random subspace needs its dimension (--subspace_dim)")
 	}
 	return nil
@@ -104,7 +110,7 @@ func (s Spec) NewHook(m *model.Model) (*Hook, int, error) {
 	if s.BasisFile != "" {
 		b, err = LoadBasis(s.BasisFile, ExpectFor(m, s.BasisDType))
 	} else {
-		b, err = NewRandomBasis(s.Random, m.Config.NumHiddenLayers, m.Config.LayerSize(), s.Dim, s.Seed, s.RandomDType)
+		b, err = s.randomBasis(m.Config)
 	}
 	if err != nil {
 		return nil, 0, err
@@ -120,6 +126,17 @@ func (s Spec) NewHook(m *model.Model) (*Hook, int, error) {
 		return nil, 0, err
 	}
 	return r.Hook(m, s.LearningRate, s.FreezeEmbeddings), full + r.NumTrainable(), nil
+}
+
+// randomBasis is the random basis s names for a model of c.
+func (s Spec) randomBasis(c model.Config) (*Basis, error) {
+	if len(s.Dims) == 0 {
+		return NewRandomBasis(s.Random, c.NumHiddenLayers, c.LayerSize(), s.Dim, s.Seed, s.RandomDType)
+	}
+	if len(s.Dims) != c.NumHiddenLayers {
+		return nil, fmt.Errorf("subspace: %d random subspace dimensions for %d layers", len(s.Dims), c.NumHiddenLayers)
+	}
+	return NewRandomBasisDims(s.Random, c.LayerSize(), s.Dims, s.Seed, s.RandomDType)
 }
 
 func isEmbeddingTensor(name string) bool { return strings.Contains(name, ".embeddings.") }

@@ -15,7 +15,7 @@ import (
 func newReproduceCmd() *cobra.Command {
 	var o reproduce.Options
 	var src modelSource
-	var tasks, profile, analyses string
+	var tasks, profile, analyses, rows string
 	var seeds []int
 	var epochs float64
 	var maxTrain int
@@ -32,8 +32,9 @@ Finished stages are skipped and interrupted ones resume, so rerunning the same
 command continues a reproduction. --profile quick (the default) takes a few
 minutes on two cores: about 2.5 minutes of CPU time, 2 to 6 minutes of wall
 time as measured, depending on what else the cores run. --profile paper uses
-the paper's settings (32 checkpoints one per epoch, d = 32, h = 16, five
-seeds).
+the paper's settings as written (raw rows, 32 checkpoints one per epoch and 64
+for MNLI, d = 32, h = 16, run_glue's other defaults, five seeds); REPORT.md's
+"Settings against the paper" table says where each comes from.
 
 --analyses adds the paper's analyses, each a section of REPORT.md with its
 tables (mean ± std over seeds, every number traced to its run directories,
@@ -75,6 +76,9 @@ left with an ETA.`,
 			}
 			if cmd.Flags().Changed("max_train_samples") {
 				p.MaxTrainSamples = maxTrain
+			}
+			if cmd.Flags().Changed("rows") {
+				p.Rows = rows
 			}
 			o.Profile = p
 			o.Tasks = reproduce.Tasks(tasks)
@@ -119,6 +123,7 @@ left with an ETA.`,
 	f.StringVar(&tasks, "tasks", "sst2", "comma-separated GLUE tasks (default sst2: the task on which the shipped model measurably beats random initialisation, see its card)")
 	f.StringVar(&profile, "profile", "quick", "settings: quick or paper")
 	f.StringVar(&analyses, "analyses", "", "comma-separated analyses beyond Table 1: outliers, transfer, unified, dims, trajectory, rows, or all")
+	f.StringVar(&rows, "rows", "", "rows of the trajectory matrix: raw (the checkpoints, the paper's Eq. 2), delta (θk − θ0) or centered (default: the profile's)")
 	f.IntSliceVar(&seeds, "seeds", nil, "seeds (default: the profile's)")
 	f.Float64Var(&epochs, "num_train_epochs", 0, "epochs of every run (default: the profile's)")
 	f.IntVar(&maxTrain, "max_train_samples", 0, "training examples per task (default: the profile's; 0: all)")

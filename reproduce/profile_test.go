@@ -1,0 +1,58 @@
+package reproduce
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPaperProfileAsWritten(t *testing.T) {
+	p, err := LookupProfile("paper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Rows != "raw" || p.WarmupRatio != 0 || p.Epochs != 32 || p.Dim != 32 {
+		t.Errorf("paper profile: rows %q, warmup %g, epochs %g, d %d; want raw, 0, 32, 32", p.Rows, p.WarmupRatio, p.Epochs, p.Dim)
+	}
+	for _, c := range []struct {
+		task string
+		t    int
+	}{{"sst2", 32}, {"cola", 32}, {"mnli", 64}} {
+		if got := p.forTask(c.task).Checkpoints; got != c.t {
+			t.Errorf("t for %s = %d, want %d", c.task, got, c.t)
+		}
+	}
+	if p.maxCheckpoints() != 64 {
+		t.Errorf("maxCheckpoints = %d, want 64", p.maxCheckpoints())
+	}
+	// LookupProfile hands out copies: changing one leaves the table alone.
+	p.TaskCheckpoints["mnli"] = 1
+	if q, _ := LookupProfile("paper"); q.TaskCheckpoints["mnli"] != 64 {
+		t.Error("LookupProfile shares TaskCheckpoints with Profiles")
+	}
+}
+
+func TestRowsRefused(t *testing.T) {
+	o := Options{Tasks: []string{"sst2"}, OutputDir: t.TempDir(), Model: "m",
+		Profile: Profile{Name: "x", Epochs: 1, BatchSize: 8, LearningRate: 1e-4, Checkpoints: 2, Seeds: []int{1}, Rows: "diagonal"}}
+	if err := o.Validate(); err == nil {
+		t.Fatal("rows \"diagonal\" accepted")
+	}
+}
+
+// TestSettingsSection: every setting of the paper profile has a row, and
+// the paper's column cites only its sections, equations and appendix, or
+// says the paper does not state it.
+func TestSettingsSection(t *testing.T) {
+	p, _ := LookupProfile("paper")
+	md := settingsSection(p).Markdown
+	for _, want := range []string{"| trajectory rows", "| raw ", "32; 64 for MNLI", "| warmup ratio", "not stated in the paper"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("settings table lacks %q:\n%s", want, md)
+		}
+	}
+	for _, s := range paperSettings(p) {
+		if strings.Contains(s.paper, "Table") {
+			t.Errorf("%s cites a table: %q", s.name, s.paper)
+		}
+	}
+}
