@@ -23,19 +23,19 @@ var labels3 = []string{"a", "b", "c"}
 
 // trained loads the base in baseDir as a run does, attaches the subspace
 // s and moves z and every full-space tensor away from their start, as
-// training would. It returns the model (θ materialised) and its hook.
-func trained(t *testing.T, baseDir string, s subspace.Spec) (*model.Model, *subspace.Hook) {
+// training would. It returns the model (θ materialised) and the
+// re-parameterisation.
+func trained(t *testing.T, baseDir string, s subspace.Spec) (*model.Model, *subspace.Reparam) {
 	t.Helper()
 	m, _, err := checkpoint.Load(baseDir, model.SequenceClassification, checkpoint.Options{Labels: labels3, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _, err := s.NewHook(m)
+	r, _, err := s.NewReparam(m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
-	r := h.Reparam()
 	for i := range r.Z {
 		r.Z[i] += float32(rng.NormFloat64())
 	}
@@ -43,14 +43,14 @@ func trained(t *testing.T, baseDir string, s subspace.Spec) (*model.Model, *subs
 		r.Lambda[i] = 0.5
 	}
 	for _, tn := range m.Tensors {
-		if !subspace.IsEncoderTensor(tn.Name) && h.Trainable(tn) {
+		if r.Trainable(tn) {
 			for i := range m.Data[tn.Offset : tn.Offset+tn.Size] {
 				m.Data[tn.Offset+i] += float32(rng.NormFloat64()) * 0.01
 			}
 		}
 	}
-	h.BeforeForward()
-	return m, h
+	r.BeforeForward()
+	return m, r
 }
 
 // basisFile extracts a 2-direction layer basis around the encoder of the
@@ -115,9 +115,9 @@ func TestRoundTrip(t *testing.T) {
 		{"intrinsic", extracted, []string{"bert.embeddings", "bert.pooler", "classifier"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			want, h := trained(t, baseDir, tc.spec)
+			want, r := trained(t, baseDir, tc.spec)
 			dir := t.TempDir()
-			size, err := Write(dir, want, h, Base{NameOrPath: baseDir, Task: "x"})
+			size, err := Write(dir, want, r, Base{NameOrPath: baseDir, Task: "x"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,9 +172,9 @@ func TestRefused(t *testing.T) {
 	otherBase := testmodel.New(t, testmodel.Tiny(2), model.NoHead, 2)
 	s := subspace.DefaultSpec()
 	s.BasisFile, s.Ensemble = basisFile(t, baseDir, 1), 2
-	m, h := trained(t, baseDir, s)
+	m, r := trained(t, baseDir, s)
 	dir := t.TempDir()
-	if _, err := Write(dir, m, h, Base{NameOrPath: baseDir}); err != nil {
+	if _, err := Write(dir, m, r, Base{NameOrPath: baseDir}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := ReadConfig(dir)

@@ -29,14 +29,13 @@ type Base struct {
 }
 
 // Write writes the adapter of a subspace run into dir: the model m as
-// trained, with the hook h that trained it, on the base model base. It
-// returns the size of WeightsFile in bytes.
-func Write(dir string, m *model.Model, h *subspace.Hook, base Base) (int64, error) {
-	r := h.Reparam()
+// trained, with the re-parameterisation r that trained it, on the base
+// model base. It returns the size of WeightsFile in bytes.
+func Write(dir string, m *model.Model, r *subspace.Reparam, base Base) (int64, error) {
 	if r == nil {
 		return 0, errors.New("adapter: the encoder was frozen, not trained in a subspace: there is no adapter to write")
 	}
-	c, err := newConfig(m, h, base)
+	c, err := newConfig(m, r, base)
 	if err != nil {
 		return 0, err
 	}
@@ -44,7 +43,7 @@ func Write(dir string, m *model.Model, h *subspace.Hook, base Base) (int64, erro
 	for name, t := range r.Tensors() {
 		ts[coordPrefix+name] = t
 	}
-	for _, t := range fullSpace(m, h) {
+	for _, t := range fullSpace(m, r) {
 		ts[modulePrefix+t.Name] = safetensors.Tensor{DType: safetensors.F32, Shape: t.Shape, F32: m.Data[t.Offset : t.Offset+t.Size]}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -65,8 +64,7 @@ func Write(dir string, m *model.Model, h *subspace.Hook, base Base) (int64, erro
 	return st.Size(), nil
 }
 
-func newConfig(m *model.Model, h *subspace.Hook, base Base) (*Config, error) {
-	r := h.Reparam()
+func newConfig(m *model.Model, r *subspace.Reparam, base Base) (*Config, error) {
 	coords, err := r.Coordinates()
 	if err != nil {
 		return nil, err
@@ -91,7 +89,7 @@ func newConfig(m *model.Model, h *subspace.Hook, base Base) (*Config, error) {
 	if base.Revision != "" {
 		c.Revision = &base.Revision
 	}
-	for _, t := range fullSpace(m, h) {
+	for _, t := range fullSpace(m, r) {
 		if mod := moduleOf(t.Name, m.Config.ModelType); !slices.Contains(c.ModulesToSave, mod) {
 			c.ModulesToSave = append(c.ModulesToSave, mod)
 		}
@@ -99,11 +97,11 @@ func newConfig(m *model.Model, h *subspace.Hook, base Base) (*Config, error) {
 	return c, nil
 }
 
-// fullSpace lists the tensors h trains in full space.
-func fullSpace(m *model.Model, h *subspace.Hook) []model.Tensor {
+// fullSpace lists the tensors r trains in full space.
+func fullSpace(m *model.Model, r *subspace.Reparam) []model.Tensor {
 	var ts []model.Tensor
 	for _, t := range m.Tensors {
-		if !subspace.IsEncoderTensor(t.Name) && h.Trainable(t) {
+		if r.Trainable(t) {
 			ts = append(ts, t)
 		}
 	}

@@ -157,7 +157,7 @@ func rebuildUpdate(o RunOptions, coords string, c *subspace.Coordinates, theta0,
 	if err != nil {
 		return nil, src, err
 	}
-	if err := r.Load(coords); err != nil {
+	if err := r.LoadCoordinates(coords); err != nil {
 		return nil, src, err
 	}
 	deltas := make([][]float32, L)

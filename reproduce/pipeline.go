@@ -267,12 +267,20 @@ func (p *pipeline) newReparam(s runSpec, counter *paramCounter) func(m *model.Mo
 		if len(s.randomDims) > 0 {
 			spec.Random, spec.Dims = subspace.KindDense, s.randomDims
 		}
-		h, n, err := spec.NewHook(m)
+		if !spec.InSubspace() {
+			f, n, err := spec.NewFreeze(m)
+			if err != nil {
+				return nil, err
+			}
+			counter.n = n
+			return f, nil
+		}
+		r, n, err := spec.NewReparam(m)
 		if err != nil {
 			return nil, err
 		}
 		counter.n = n
-		return h, nil
+		return r, nil
 	}
 }
 

@@ -252,125 +252,163 @@ func LoadBasis(path string, want Expect) (*Basis, error) {
 
 // readBasis reads the basis in f, whose bytes fh holds; path names it.
 func readBasis(path string, f *safetensors.File, fh io.ReaderAt, want Expect) (*Basis, error) {
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("subspace: %s: %s", path, fmt.Sprintf(format, args...))
+	rd := &basisReader{path: path, f: f, fh: fh}
+	lts, err := rd.readHeader(want)
+	if err != nil {
+		return nil, err
 	}
-	meta := f.Metadata()
+	if err := rd.readBlocks(lts); err != nil {
+		return nil, err
+	}
+	rd.b.id = fileID(f.Metadata(), rd.b.blocks)
+	return rd.b, nil
+}
+
+// basisReader reads a basis file in two steps: the header (metadata,
+// checked against what the caller expects), then the blocks of its scope.
+type basisReader struct {
+	path string
+	f    *safetensors.File
+	fh   io.ReaderAt
+	b    *Basis // the basis read so far
+}
+
+// fail is an error naming the file.
+func (rd *basisReader) fail(format string, args ...any) error {
+	return fmt.Errorf("subspace: %s: %s", rd.path, fmt.Sprintf(format, args...))
+}
+
+// readHeader checks the metadata against want, starts rd.b without its
+// blocks and returns the file's layer layout.
+func (rd *basisReader) readHeader(want Expect) (model.LayerLayout, error) {
+	meta := rd.f.Metadata()
 	if meta[metaFormat] != formatName {
-		return nil, fail("not a subspace file (metadata format %q, want %q; make one with `subtune extract`)", meta[metaFormat], formatName)
+		return nil, rd.fail("not a subspace file (metadata format %q, want %q; make one with `subtune extract`)", meta[metaFormat], formatName)
 	}
 	if v := meta[metaVersion]; v != strconv.Itoa(formatVersion) {
-		return nil, fail("subspace file version %q, this subtune reads %d", v, formatVersion)
+		return nil, rd.fail("subspace file version %q, this subtune reads %d", v, formatVersion)
 	}
 	L, err1 := strconv.Atoi(meta[metaNumLayers])
 	D, err2 := strconv.Atoi(meta[metaLayerSize])
 	if err1 != nil || err2 != nil || L <= 0 || D <= 0 {
-		return nil, fail("invalid num_layers %q or layer_size %q", meta[metaNumLayers], meta[metaLayerSize])
+		return nil, rd.fail("invalid num_layers %q or layer_size %q", meta[metaNumLayers], meta[metaLayerSize])
 	}
 	if want.NumLayers != 0 && L != want.NumLayers {
-		return nil, fail("the basis has %d encoder layers, the model %d", L, want.NumLayers)
+		return nil, rd.fail("the basis has %d encoder layers, the model %d", L, want.NumLayers)
 	}
 	if want.LayerSize != 0 && D != want.LayerSize {
-		return nil, fail("the basis has %d parameters per layer, the model %d (a different architecture)", D, want.LayerSize)
+		return nil, rd.fail("the basis has %d parameters per layer, the model %d (a different architecture)", D, want.LayerSize)
 	}
 	if want.Theta0Hash != "" && meta[metaTheta0] != want.Theta0Hash {
-		return nil, fail("the basis was extracted around θ0 %.12s…, but the model's encoder hashes to %.12s… (a different base model)",
+		return nil, rd.fail("the basis was extracted around θ0 %.12s…, but the model's encoder hashes to %.12s… (a different base model)",
 			meta[metaTheta0], want.Theta0Hash)
 	}
 	var lts model.LayerLayout
 	if err := json.Unmarshal([]byte(meta[metaLayerTensors]), &lts); err != nil {
-		return nil, fail("layer_tensors: %v", err)
+		return nil, rd.fail("layer_tensors: %v", err)
 	}
 	if err := lts.Check(D); err != nil {
-		return nil, fail("layer_tensors: %v", err)
+		return nil, rd.fail("layer_tensors: %v", err)
 	}
 	if want.LayerTensors != nil && !lts.Equal(want.LayerTensors) {
-		return nil, fail("the basis's layer layout differs from the model's")
+		return nil, rd.fail("the basis's layer layout differs from the model's")
 	}
 	dt := want.DType
 	if dt == "" {
 		dt = safetensors.DType(meta[metaDType])
 	}
 	if dt != safetensors.F32 && dt != safetensors.BF16 {
-		return nil, fail("in-memory dtype %q: want F32 or BF16", dt)
+		return nil, rd.fail("in-memory dtype %q: want F32 or BF16", dt)
 	}
-	b := &Basis{Kind: KindIntrinsic, Scope: meta[metaScope], Rows: meta[metaRows], NumLayers: L, LayerSize: D,
-		Theta0Hash: meta[metaTheta0], Source: path, DType: dt}
+	rd.b = &Basis{Kind: KindIntrinsic, Scope: meta[metaScope], Rows: meta[metaRows], NumLayers: L, LayerSize: D,
+		Theta0Hash: meta[metaTheta0], Source: rd.path, DType: dt}
+	return lts, nil
+}
 
-	addBlock := func(name string, layer int) (int, error) {
-		sig, err := f.Float32(name + sigmaSuffix)
-		if err != nil {
-			return 0, fmt.Errorf("subspace: %w", err)
-		}
-		bl := block{name: name, layer: layer, dim: len(sig)}
-		for _, v := range sig {
-			if !(v >= 0) || math.IsInf(float64(v), 0) {
-				return 0, fail("%s: singular value %v: want a finite number ≥ 0", name+sigmaSuffix, v)
-			}
-			bl.sigma = append(bl.sigma, float64(v))
-		}
-		if bl.dim == 0 {
-			return 0, fail("%s has no directions", name)
-		}
-		b.blocks = append(b.blocks, bl)
-		return len(b.blocks) - 1, nil
-	}
-	addSeg := func(bi int, tensor string, off, n int) error {
-		info, ok := f.Info(tensor)
-		d := b.blocks[bi].dim
-		if !ok || len(info.Shape) != 2 || info.Shape[0] != d || info.Shape[1] != n {
-			return fail("tensor %s is missing or not [%d, %d]", tensor, d, n)
-		}
-		s := segment{block: bi, off: off, n: n}
-		if err := readRows(f, fh, tensor, info, dt, &s); err != nil {
-			return fail("%s: %v", tensor, err)
-		}
-		if i := firstOutOfRange(s.f32, s.b16); i >= 0 {
-			return fail("%s: element %d is not a number of magnitude at most %g, as every entry of a unit direction is", tensor, i, maxEntry)
-		}
-		b.blocks[bi].segs = append(b.blocks[bi].segs, len(b.segs))
-		b.segs = append(b.segs, s)
-		return nil
-	}
-	switch b.Scope {
+// readBlocks reads the blocks of rd.b's scope and their segments: one
+// block per layer, per tensor of each layer (lts) or for the whole encoder.
+func (rd *basisReader) readBlocks(lts model.LayerLayout) error {
+	L, D := rd.b.NumLayers, rd.b.LayerSize
+	switch rd.b.Scope {
 	case ScopeLayer:
 		for l := 0; l < L; l++ {
-			bi, err := addBlock(layerName(l), l)
+			bi, err := rd.addBlock(layerName(l), l)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			if err := addSeg(bi, layerName(l)+basisSuffix, l*D, D); err != nil {
-				return nil, err
+			if err := rd.addSeg(bi, layerName(l)+basisSuffix, l*D, D); err != nil {
+				return err
 			}
 		}
 	case ScopeMatrix:
 		for l := 0; l < L; l++ {
 			for _, lt := range lts {
 				name := layerName(l) + "." + lt.Name
-				bi, err := addBlock(name, l)
+				bi, err := rd.addBlock(name, l)
 				if err != nil {
-					return nil, err
+					return err
 				}
-				if err := addSeg(bi, name+basisSuffix, l*D+lt.Offset, lt.Size); err != nil {
-					return nil, err
+				if err := rd.addSeg(bi, name+basisSuffix, l*D+lt.Offset, lt.Size); err != nil {
+					return err
 				}
 			}
 		}
 	case ScopeGlobal:
-		bi, err := addBlock(encoderName, -1)
+		bi, err := rd.addBlock(encoderName, -1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for l := 0; l < L; l++ {
-			if err := addSeg(bi, layerName(l)+basisSuffix, l*D, D); err != nil {
-				return nil, err
+			if err := rd.addSeg(bi, layerName(l)+basisSuffix, l*D, D); err != nil {
+				return err
 			}
 		}
 	default:
-		return nil, fail("unknown scope %q", b.Scope)
+		return rd.fail("unknown scope %q", rd.b.Scope)
 	}
-	b.id = fileID(meta, b.blocks)
-	return b, nil
+	return nil
+}
+
+// addBlock reads the singular values of block name (of layer, -1 for the
+// whole encoder) and returns the block's index.
+func (rd *basisReader) addBlock(name string, layer int) (int, error) {
+	sig, err := rd.f.Float32(name + sigmaSuffix)
+	if err != nil {
+		return 0, fmt.Errorf("subspace: %w", err)
+	}
+	bl := block{name: name, layer: layer, dim: len(sig)}
+	for _, v := range sig {
+		if !(v >= 0) || math.IsInf(float64(v), 0) {
+			return 0, rd.fail("%s: singular value %v: want a finite number ≥ 0", name+sigmaSuffix, v)
+		}
+		bl.sigma = append(bl.sigma, float64(v))
+	}
+	if bl.dim == 0 {
+		return 0, rd.fail("%s has no directions", name)
+	}
+	rd.b.blocks = append(rd.b.blocks, bl)
+	return len(rd.b.blocks) - 1, nil
+}
+
+// addSeg reads the directions of block bi over the n encoder numbers from
+// off, stored in tensor.
+func (rd *basisReader) addSeg(bi int, tensor string, off, n int) error {
+	b := rd.b
+	info, ok := rd.f.Info(tensor)
+	d := b.blocks[bi].dim
+	if !ok || len(info.Shape) != 2 || info.Shape[0] != d || info.Shape[1] != n {
+		return rd.fail("tensor %s is missing or not [%d, %d]", tensor, d, n)
+	}
+	s := segment{block: bi, off: off, n: n}
+	if err := readRows(rd.f, rd.fh, tensor, info, b.DType, &s); err != nil {
+		return rd.fail("%s: %v", tensor, err)
+	}
+	if i := firstOutOfRange(s.f32, s.b16); i >= 0 {
+		return rd.fail("%s: element %d is not a number of magnitude at most %g, as every entry of a unit direction is", tensor, i, maxEntry)
+	}
+	b.blocks[bi].segs = append(b.blocks[bi].segs, len(b.segs))
+	b.segs = append(b.segs, s)
+	return nil
 }
 
 // maxEntry bounds the entries of a basis file's directions: no entry of a

@@ -105,7 +105,7 @@ func BenchmarkTrainStepBase(b *testing.B) {
 			m := newModel()
 			th := &timedHook{}
 			if tc.kind == "" {
-				th.Hook = FreezeHook(false)
+				th.StepHook = Freeze{}
 			} else {
 				basis, err := NewRandomBasis(tc.kind, L, D, d, 1, tc.dt)
 				if err != nil {
@@ -115,7 +115,7 @@ func BenchmarkTrainStepBase(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				th.Hook = r.Hook(m, 1e-2, false)
+				th.StepHook = r
 				th.BeforeForward()
 			}
 			loop := trainloop.New(m, ws, trainloop.Config{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000, Hook: th})
@@ -145,21 +145,21 @@ func BenchmarkTrainStepBase(b *testing.B) {
 	}
 }
 
-// timedHook measures the time a Hook's passes take inside the loop.
+// timedHook measures the time a hook's passes take inside the loop.
 type timedHook struct {
-	*Hook
+	trainloop.StepHook
 	spent time.Duration
 }
 
 func (t *timedHook) BeforeForward() {
 	s := time.Now()
-	t.Hook.BeforeForward()
+	t.StepHook.BeforeForward()
 	t.spent += time.Since(s)
 }
 
 func (t *timedHook) AfterBackward() {
 	s := time.Now()
-	t.Hook.AfterBackward()
+	t.StepHook.AfterBackward()
 	t.spent += time.Since(s)
 }
 

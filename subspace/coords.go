@@ -10,7 +10,7 @@ import (
 	"github.com/subtune/subtune/trajectory"
 )
 
-// The coordinates file Save writes: one [h, d] tensor "<block>.z" per block
+// The coordinates file SaveCoordinates writes: one [h, d] tensor "<block>.z" per block
 // (and "<block>.lambda", [1], for SAID), with Coordinates as its metadata.
 const (
 	coordFormat  = "subtune-subspace-coordinates"
@@ -20,7 +20,7 @@ const (
 
 // Coordinates describes a coordinates file: the subspace a run trained in
 // and how, everything needed to rebuild the run's update Vᵀz̄ from the file
-// and the basis. Save writes it and ReadCoordinates reads it; both live
+// and the basis. SaveCoordinates writes it and ReadCoordinates reads it; both live
 // here so that no other package reads the metadata by its keys.
 type Coordinates struct {
 	Kind  string `json:"kind"`           // KindIntrinsic, KindDense, KindFastfood or KindSAID
@@ -177,7 +177,7 @@ func (r *Reparam) Coordinates() (*Coordinates, error) {
 		Dims: dims, Ensemble: r.opts.Ensemble, InitStd: r.opts.InitStd, Seed: r.opts.Seed}, nil
 }
 
-// Tensors are what r learned, as Save stores them: one [h, d] tensor
+// Tensors are what r learned, as SaveCoordinates stores them: one [h, d] tensor
 // "<block>.z" per block (and "<block>.lambda", [1], for SAID). They share
 // r's memory.
 func (r *Reparam) Tensors() map[string]safetensors.Tensor {
@@ -204,8 +204,9 @@ func (r *Reparam) SetTensors(read func(name string, dst []float32) error) error 
 	return nil
 }
 
-// Save writes the copies (and λ) to path, described by Coordinates.
-func (r *Reparam) Save(path string) error {
+// SaveCoordinates writes the copies (and λ) to path, described by
+// Coordinates.
+func (r *Reparam) SaveCoordinates(path string) error {
 	c, err := r.Coordinates()
 	if err != nil {
 		return err
@@ -216,9 +217,9 @@ func (r *Reparam) Save(path string) error {
 	return nil
 }
 
-// Load restores what Save wrote. The file must come from a Reparam over
-// the same basis with the same ensemble size.
-func (r *Reparam) Load(path string) error {
+// LoadCoordinates restores what SaveCoordinates wrote. The file must come
+// from a Reparam over the same basis with the same ensemble size.
+func (r *Reparam) LoadCoordinates(path string) error {
 	f, err := safetensors.Open(path)
 	if err != nil {
 		return fmt.Errorf("subspace: %w", err)

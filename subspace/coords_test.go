@@ -44,7 +44,7 @@ func TestCoordinatesRecordTheRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			path := filepath.Join(t.TempDir(), CoordinatesFile)
-			if err := r.Save(path); err != nil {
+			if err := r.SaveCoordinates(path); err != nil {
 				t.Fatal(err)
 			}
 			got, err := ReadCoordinates(path)

@@ -61,7 +61,9 @@
 // the mean of h copies (paper Eq. 4) for every block b of a Basis: an
 // extracted file (LoadBasis) or a random basis (NewRandomBasis: dense,
 // fastfood, said). Materialize and ProjectGrad are the two memory-bound
-// passes a step adds; Hook plugs them into the trainer.
+// passes a step adds. A Reparam is itself the trainer's hook
+// (trainer.ParamHook), as is Freeze, the Freeze baseline; Spec builds
+// either from the command line's choice.
 //
 // # Where the paper is silent
 //

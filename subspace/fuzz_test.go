@@ -149,7 +149,7 @@ func FuzzLoadCoordinates(f *testing.F) {
 			r.Lambda[0] = 2.5
 		}
 		path := filepath.Join(f.TempDir(), "z.safetensors")
-		if err := r.Save(path); err != nil {
+		if err := r.SaveCoordinates(path); err != nil {
 			f.Fatal(err)
 		}
 		data, err := os.ReadFile(path)
@@ -224,7 +224,7 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	coords := filepath.Join(t.TempDir(), "z.safetensors")
-	if err := r.Save(coords); err != nil {
+	if err := r.SaveCoordinates(coords); err != nil {
 		t.Fatal(err)
 	}
 	// rewrite writes a changed copy of path.
@@ -268,7 +268,7 @@ func TestLoadRejectsBadValues(t *testing.T) {
 			if tc.path == basis {
 				_, err = LoadBasis(path, Expect{})
 			} else {
-				err = r.Load(path)
+				err = r.LoadCoordinates(path)
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
 				t.Fatalf("got %v, want an error naming %s and saying %q", err, path, tc.want)

@@ -9,95 +9,63 @@ import (
 	"github.com/subtune/subtune/optim"
 )
 
-// CoordinatesFile is the name Hook.Save gives the learned coordinates
-// inside a run's output directory (and inside each resumable checkpoint).
+// CoordinatesFile is the name a Reparam's Save gives the learned
+// coordinates inside a run's output directory (and inside each resumable
+// checkpoint).
 const CoordinatesFile = "subspace_coordinates.safetensors"
-
-// Hook adapts a Reparam to the trainer's re-parameterisation interface
-// (trainer.ParamHook): the encoder is fixed at θ0 + Vᵀz̄ and only z (and λ)
-// are trained in it, while the embeddings and the task head stay trained in
-// full space at the run's learning rate, as in the paper. With a nil
-// Reparam it is the paper's Freeze baseline: the encoder stays at θ0.
-type Hook struct {
-	r                *Reparam
-	m                *model.Model
-	lr               float64
-	freezeEmbeddings bool
-}
-
-// Hook returns the trainer adapter for r on model m, with the subspace
-// coordinates at learning rate lr (the paper: 0.01). freezeEmbeddings also
-// keeps the embeddings at their initial values (the strict variant, where
-// only z and the head are trained).
-func (r *Reparam) Hook(m *model.Model, lr float64, freezeEmbeddings bool) *Hook {
-	return &Hook{r: r, m: m, lr: lr, freezeEmbeddings: freezeEmbeddings}
-}
-
-// FreezeHook is the Freeze baseline: nothing of the encoder is trained.
-func FreezeHook(freezeEmbeddings bool) *Hook { return &Hook{freezeEmbeddings: freezeEmbeddings} }
 
 // IsEncoderTensor reports whether a model tensor belongs to an encoder layer.
 func IsEncoderTensor(name string) bool { return strings.Contains(name, ".encoder.layer.") }
 
-// Trainable keeps the encoder out of the full-space optimiser.
-func (h *Hook) Trainable(t model.Tensor) bool {
+func isEmbeddingTensor(name string) bool { return strings.Contains(name, ".embeddings.") }
+
+// trainedInFullSpace is what both the subspace run and the Freeze baseline
+// leave to the full-space optimiser: everything but the encoder, less the
+// embeddings when they are frozen too.
+func trainedInFullSpace(t model.Tensor, freezeEmbeddings bool) bool {
 	if IsEncoderTensor(t.Name) {
 		return false
 	}
-	if isEmbeddingTensor(t.Name) {
-		return !h.freezeEmbeddings
-	}
-	return true
+	return !freezeEmbeddings || !isEmbeddingTensor(t.Name)
 }
 
-// Groups are z (and λ).
-func (h *Hook) Groups() []optim.Group {
-	if h.r == nil {
-		return nil
+func fullSpaceWords(freezeEmbeddings bool) string {
+	if freezeEmbeddings {
+		return "head only"
 	}
-	return h.r.Groups(h.lr)
+	return "embeddings and head"
 }
 
-// BeforeForward materialises θ from z.
-func (h *Hook) BeforeForward() {
-	if h.r != nil {
-		h.r.Materialize(h.m)
-	}
+// A Reparam is a trainer.ParamHook: the encoder is fixed at θ0 + Vᵀz̄ and
+// only z (and λ) are trained in it, at the learning rate of its Options,
+// while the embeddings and the task head stay trained in full space at the
+// run's learning rate, as in the paper.
+
+// Trainable keeps the encoder (and frozen embeddings) out of the
+// full-space optimiser.
+func (r *Reparam) Trainable(t model.Tensor) bool {
+	return trainedInFullSpace(t, r.opts.FreezeEmbeddings)
 }
 
-// AfterBackward projects ∇θ onto the coordinates.
-func (h *Hook) AfterBackward() {
-	if h.r != nil {
-		h.r.ProjectGrad(h.m)
-	}
-}
+// BeforeForward materialises θ from z in the model r was built on.
+func (r *Reparam) BeforeForward() { r.Materialize(r.m) }
+
+// AfterBackward projects that model's ∇θ onto the coordinates.
+func (r *Reparam) AfterBackward() { r.ProjectGrad(r.m) }
 
 // Save writes the coordinates to dir/CoordinatesFile.
-func (h *Hook) Save(dir string) error {
-	if h.r == nil {
-		return nil
-	}
-	return h.r.Save(filepath.Join(dir, CoordinatesFile))
+func (r *Reparam) Save(dir string) error {
+	return r.SaveCoordinates(filepath.Join(dir, CoordinatesFile))
 }
 
 // Load reads them back from dir/CoordinatesFile.
-func (h *Hook) Load(dir string) error {
-	if h.r == nil {
-		return nil
-	}
-	return h.r.Load(filepath.Join(dir, CoordinatesFile))
+func (r *Reparam) Load(dir string) error {
+	return r.LoadCoordinates(filepath.Join(dir, CoordinatesFile))
 }
 
 // Describe says what is trained, for the log.
-func (h *Hook) Describe() string {
-	emb := "embeddings and head"
-	if h.freezeEmbeddings {
-		emb = "head only"
-	}
-	if h.r == nil {
-		return "freeze: encoder fixed at θ0; full-space training of the " + emb
-	}
-	b := h.r.basis
+func (r *Reparam) Describe() string {
+	b := r.basis
 	dims := map[int]int{}
 	for _, bl := range b.blocks {
 		dims[bl.dim]++
@@ -109,11 +77,12 @@ func (h *Hook) Describe() string {
 		}
 	}
 	s := fmt.Sprintf("subspace (%s, %s scope): %s × h=%d copies = %d subspace coordinates",
-		b.Kind, b.Scope, shape, h.r.opts.Ensemble, len(h.r.Z))
-	if h.r.Lambda != nil {
-		s += fmt.Sprintf(" + %d SAID scales", len(h.r.Lambda))
+		b.Kind, b.Scope, shape, r.opts.Ensemble, len(r.Z))
+	if r.Lambda != nil {
+		s += fmt.Sprintf(" + %d SAID scales", len(r.Lambda))
 	}
-	return s + fmt.Sprintf(" at lr %g; encoder = θ0 + Vᵀz̄ (%s); full-space training of the %s", h.lr, b.Source, emb)
+	return s + fmt.Sprintf(" at lr %g; encoder = θ0 + Vᵀz̄ (%s); full-space training of the %s",
+		r.opts.LearningRate, b.Source, fullSpaceWords(r.opts.FreezeEmbeddings))
 }
 
 func blockWord(scope string, n int) string {
@@ -127,5 +96,32 @@ func blockWord(scope string, n int) string {
 	return w
 }
 
-// Reparam is the re-parameterisation h trains, nil for the Freeze baseline.
-func (h *Hook) Reparam() *Reparam { return h.r }
+// Freeze is the paper's Freeze baseline as a trainer.ParamHook: the encoder
+// stays at θ0 and only the embeddings (unless Embeddings is set) and the
+// head are trained.
+type Freeze struct {
+	Embeddings bool // also keep the embeddings at their initial values
+}
+
+// Trainable keeps the encoder (and frozen embeddings) out of the optimiser.
+func (f Freeze) Trainable(t model.Tensor) bool { return trainedInFullSpace(t, f.Embeddings) }
+
+// Groups is empty: nothing is trained beyond the full-space tensors.
+func (Freeze) Groups() []optim.Group { return nil }
+
+// BeforeForward does nothing: the encoder's weights are θ0 throughout.
+func (Freeze) BeforeForward() {}
+
+// AfterBackward does nothing: the encoder's gradient is not used.
+func (Freeze) AfterBackward() {}
+
+// Save writes nothing: the model's weights are all the run learned.
+func (Freeze) Save(string) error { return nil }
+
+// Load reads nothing.
+func (Freeze) Load(string) error { return nil }
+
+// Describe says what is trained, for the log.
+func (f Freeze) Describe() string {
+	return "freeze: encoder fixed at θ0; full-space training of the " + fullSpaceWords(f.Embeddings)
+}

@@ -23,10 +23,18 @@ type Options struct {
 	// copy at zero (θ = θ0, Aghajanyan et al.'s convention), which makes
 	// the copies identical.
 	InitStd float64
+	// LearningRate is that of z (and λ) in Groups (the paper: 0.01).
+	LearningRate float64
+	// FreezeEmbeddings keeps the embeddings at their initial values too
+	// (the strict variant, where only z and the head are trained).
+	FreezeEmbeddings bool
 }
 
-// DefaultOptions are the paper's settings: h = 16, N(0, 1) copies.
-func DefaultOptions() Options { return Options{Ensemble: 16, Seed: 42, InitStd: 1} }
+// DefaultOptions are the paper's settings: h = 16, N(0, 1) copies, z
+// learning at DefaultLearningRate.
+func DefaultOptions() Options {
+	return Options{Ensemble: 16, Seed: 42, InitStd: 1, LearningRate: DefaultLearningRate}
+}
 
 // Reparam re-parameterises a model's encoder in a Basis (paper Eq. 4):
 //
@@ -38,7 +46,8 @@ func DefaultOptions() Options { return Options{Ensemble: 16, Seed: 42, InitStd: 
 //
 // Each step the caller runs Materialize (z → θ into the model's weights),
 // the forward and backward passes, then ProjectGrad (∇θ → ∇z), then the
-// optimiser over Groups. Neither allocates beyond a few closures.
+// optimiser over Groups. Neither allocates beyond a few closures. As a
+// trainer.ParamHook (hook.go) it does so on the model it was built on.
 //
 // Every copy receives the same gradient, (1/h)V∇θ, so from their different
 // starting points the copies move in lockstep under AdamW without weight
@@ -50,6 +59,7 @@ func DefaultOptions() Options { return Options{Ensemble: 16, Seed: 42, InitStd: 
 type Reparam struct {
 	basis *Basis
 	opts  Options
+	m     *model.Model // the model it was built on
 
 	// Z holds every block's copies, block after block, each block as h rows
 	// of its dimension; ZGrad its gradient. Lambda and LambdaGrad hold the
@@ -65,7 +75,7 @@ type Reparam struct {
 	encOff  int       // where the encoder starts in model.Data
 	encSize int
 
-	basisSHA256 string // of an intrinsic basis's file, hashed at the first Save
+	basisSHA256 string // of an intrinsic basis's file, hashed at the first SaveCoordinates
 }
 
 // New re-parameterises m's encoder in b, taking m's current encoder
@@ -90,7 +100,7 @@ func New(m *model.Model, b *Basis, o Options) (*Reparam, error) {
 		}
 	}
 	L, D := c.NumHiddenLayers, c.LayerSize()
-	r := &Reparam{basis: b, opts: o, encOff: m.LayerOffset(0), encSize: L * D}
+	r := &Reparam{basis: b, opts: o, m: m, encOff: m.LayerOffset(0), encSize: L * D}
 	for l := 1; l < L; l++ {
 		if m.LayerOffset(l) != r.encOff+l*D {
 			return nil, fmt.Errorf("subspace: encoder layer %d is not contiguous with layer 0 in the model's buffer", l)
@@ -215,9 +225,10 @@ func (r *Reparam) ProjectGrad(m *model.Model) {
 	}
 }
 
-// Groups returns the trained numbers as AdamW groups at learning rate lr
-// (the paper: 0.01) without weight decay.
-func (r *Reparam) Groups(lr float64) []optim.Group {
+// Groups returns the trained numbers as AdamW groups at the learning rate
+// of r's Options, without weight decay.
+func (r *Reparam) Groups() []optim.Group {
+	lr := r.opts.LearningRate
 	gs := []optim.Group{{Name: "subspace.z", Data: r.Z, Grad: r.ZGrad, LR: lr}}
 	if r.Lambda != nil {
 		gs = append(gs, optim.Group{Name: "subspace.lambda", Data: r.Lambda, Grad: r.LambdaGrad, LR: lr})

@@ -17,8 +17,12 @@ import (
 	"github.com/subtune/subtune/trajectory"
 )
 
-// The Hook is what `subtune finetune` plugs into the trainer.
-var _ trainer.ParamHook = (*Hook)(nil)
+// A Reparam, or the Freeze baseline, is what `subtune finetune` plugs into
+// the trainer.
+var (
+	_ trainer.ParamHook = (*Reparam)(nil)
+	_ trainer.ParamHook = Freeze{}
+)
 
 // TestIdentityBasisEqualsFullTraining: when V is the identity restricted to
 // a few coordinates per layer, training z with AdamW is training those
@@ -55,14 +59,14 @@ func TestIdentityBasisEqualsFullTraining(t *testing.T) {
 				}
 			}
 			b := explicitBasis(L, D, len(coords), rows)
-			r, err := New(m1, b, Options{Ensemble: tc.h, Seed: 9, InitStd: tc.initStd})
+			const lr = 1e-2
+			r, err := New(m1, b, Options{Ensemble: tc.h, Seed: 9, InitStd: tc.initStd, LearningRate: lr})
 			if err != nil {
 				t.Fatal(err)
 			}
 			r.Materialize(m1)
 			copy(m2.Data, m1.Data) // the full run starts where θ0 + Vᵀz̄ starts
-			const lr = 1e-2
-			opt1 := optim.NewAdamW(r.Groups(lr))
+			opt1 := optim.NewAdamW(r.Groups())
 			var full []optim.Group
 			for l := 0; l < L; l++ {
 				for _, j := range coords {
@@ -446,7 +450,7 @@ func TestLoadBasisRejectsMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Save(coords); err != nil {
+	if err := r.SaveCoordinates(coords); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -494,11 +498,11 @@ func TestSaveLoad(t *testing.T) {
 	}
 	r.Lambda[1] = 2.5
 	path := filepath.Join(t.TempDir(), "z.safetensors")
-	if err := r.Save(path); err != nil {
+	if err := r.SaveCoordinates(path); err != nil {
 		t.Fatal(err)
 	}
 	r2, _ := New(m, b, Options{Ensemble: 3, Seed: 99, InitStd: 1})
-	if err := r2.Load(path); err != nil {
+	if err := r2.LoadCoordinates(path); err != nil {
 		t.Fatal(err)
 	}
 	if maxAbsDiff(r.Z, r2.Z) != 0 || maxAbsDiff(r.Lambda, r2.Lambda) != 0 {
@@ -506,11 +510,11 @@ func TestSaveLoad(t *testing.T) {
 	}
 	b3, _ := NewRandomBasis(KindSAID, 2, c.LayerSize(), 4, 2, "")
 	r3, _ := New(m, b3, Options{Ensemble: 3, Seed: 1, InitStd: 1})
-	if err := r3.Load(path); err == nil || !strings.Contains(err.Error(), "belong to basis") {
+	if err := r3.LoadCoordinates(path); err == nil || !strings.Contains(err.Error(), "belong to basis") {
 		t.Errorf("loading into another basis: %v", err)
 	}
 	r4, _ := New(m, b, Options{Ensemble: 2, Seed: 1, InitStd: 1})
-	if err := r4.Load(path); err == nil || !strings.Contains(err.Error(), "copies") {
+	if err := r4.LoadCoordinates(path); err == nil || !strings.Contains(err.Error(), "copies") {
 		t.Errorf("loading into another ensemble size: %v", err)
 	}
 }
@@ -547,17 +551,17 @@ func TestHookInTrainer(t *testing.T) {
 			m := tinyModel(t, 2, 8)
 			c := m.Config
 			theta0 := append([]float32(nil), m.Data...)
-			var h *Hook
+			var h trainer.ParamHook
 			var r *Reparam
 			if tc.freeze {
-				h = FreezeHook(true)
+				h = Freeze{Embeddings: true}
 			} else {
 				b, _ := NewRandomBasis(KindDense, 2, c.LayerSize(), 4, 1, safetensors.F32)
 				var err error
 				if r, err = New(m, b, DefaultOptions()); err != nil {
 					t.Fatal(err)
 				}
-				h = r.Hook(m, 1e-2, false)
+				h = r
 			}
 			ws := m.NewWorkspace(3, 6, 0)
 			loop := trainloop.New(m, ws, trainloop.Config{LearningRate: 1e-3, MaxGradNorm: 1, TotalSteps: 10, Hook: h})
@@ -681,8 +685,8 @@ func TestExpandProjectAdjoint(t *testing.T) {
 			if b.Kind == KindSAID {
 				want += L
 			}
-			if r.NumTrainable() != want || len(r.Groups(0.01)) != 1+len(r.Lambda)/L {
-				t.Errorf("%d trainable in %d groups, want %d", r.NumTrainable(), len(r.Groups(0.01)), want)
+			if r.NumTrainable() != want || len(r.Groups()) != 1+len(r.Lambda)/L {
+				t.Errorf("%d trainable in %d groups, want %d", r.NumTrainable(), len(r.Groups()), want)
 			}
 			if r.Basis() != b || r.Options().Ensemble != 3 {
 				t.Error("accessors")

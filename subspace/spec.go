@@ -2,7 +2,6 @@ package subspace
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/subtune/subtune/internal/argcheck"
 	"github.com/subtune/subtune/model"
@@ -86,24 +85,30 @@ func (s Spec) validateChoice() error {
 	return nil
 }
 
-// NewHook builds the trainer hook for m and returns it with the number of
-// numbers it trains (full-space tensors plus z and λ).
-func (s Spec) NewHook(m *model.Model) (*Hook, int, error) {
+// InSubspace reports whether s trains the encoder in a subspace (an
+// extracted or a random one) rather than leaving it as it is.
+func (s Spec) InSubspace() bool { return s.BasisFile != "" || s.Random != "" }
+
+// NewFreeze returns the Freeze baseline's hook, which is what an Active
+// Spec that is not InSubspace trains, with the number of numbers it
+// trains.
+func (s Spec) NewFreeze(m *model.Model) (Freeze, int, error) {
+	if err := s.Validate(); err != nil {
+		return Freeze{}, 0, err
+	}
+	f := Freeze{Embeddings: s.FreezeEmbeddings}
+	return f, s.countFullSpace(m), nil
+}
+
+// NewReparam re-parameterises m's encoder in the subspace s chooses (s must
+// be InSubspace) and returns it with the number of numbers the run trains
+// (full-space tensors plus z and λ).
+func (s Spec) NewReparam(m *model.Model) (*Reparam, int, error) {
 	if err := s.Validate(); err != nil {
 		return nil, 0, err
 	}
-	full := 0
-	for _, t := range m.Tensors {
-		if IsEncoderTensor(t.Name) {
-			continue
-		}
-		if s.FreezeEmbeddings && isEmbeddingTensor(t.Name) {
-			continue
-		}
-		full += t.Size
-	}
-	if s.BasisFile == "" && s.Random == "" {
-		return FreezeHook(s.FreezeEmbeddings), full, nil
+	if !s.InSubspace() {
+		return nil, 0, fmt.Errorf("subspace: no subspace chosen (--subspace or --random_subspace)")
 	}
 	var b *Basis
 	var err error
@@ -121,11 +126,12 @@ func (s Spec) NewHook(m *model.Model) (*Hook, int, error) {
 	if s.InitStd != nil {
 		opts.InitStd = *s.InitStd
 	}
+	opts.LearningRate, opts.FreezeEmbeddings = s.LearningRate, s.FreezeEmbeddings
 	r, err := New(m, b, opts)
 	if err != nil {
 		return nil, 0, err
 	}
-	return r.Hook(m, s.LearningRate, s.FreezeEmbeddings), full + r.NumTrainable(), nil
+	return r, s.countFullSpace(m) + r.NumTrainable(), nil
 }
 
 // randomBasis is the random basis s names for a model of c.
@@ -139,4 +145,13 @@ func (s Spec) randomBasis(c model.Config) (*Basis, error) {
 	return NewRandomBasisDims(s.Random, c.LayerSize(), s.Dims, s.Seed, s.RandomDType)
 }
 
-func isEmbeddingTensor(name string) bool { return strings.Contains(name, ".embeddings.") }
+// countFullSpace counts the numbers of m trained in full space under s.
+func (s Spec) countFullSpace(m *model.Model) int {
+	n := 0
+	for _, t := range m.Tensors {
+		if trainedInFullSpace(t, s.FreezeEmbeddings) {
+			n += t.Size
+		}
+	}
+	return n
+}

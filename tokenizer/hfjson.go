@@ -104,73 +104,14 @@ func loadTokenizerJSON(src folder, tc *tokenizerConfig) (*Tokenizer, error) {
 	}
 	switch modelType {
 	case "WordPiece":
-		t.kind = KindWordPiece
-		names = wordPieceNames(tc)
-		if pre.Type != "BertPreTokenizer" {
-			return nil, bad("unsupported pre_tokenizer %q for WordPiece (want BertPreTokenizer)", pre.Type)
-		}
-		var n hfNormalizer
-		if err := decodeOptional(f.Normalizer, &n); err != nil {
-			return nil, bad("normalizer: %v", err)
-		}
-		switch n.Type {
-		case "":
-		case "BertNormalizer":
-			t.normalizer = &bertNormalizer{
-				cleanText:    n.CleanText,
-				chineseChars: n.HandleChineseChars,
-				stripAccents: n.StripAccents != nil && *n.StripAccents || n.StripAccents == nil && n.Lowercase,
-				lowercase:    n.Lowercase,
-			}
-			t.src.stripAccents = n.StripAccents
-		default:
-			return nil, bad("unsupported normalizer %q (want BertNormalizer)", n.Type)
-		}
-		if f.Model.UnkToken != nil {
-			names.unk = *f.Model.UnkToken
-		}
-		prefix, maxChars := "##", 100
-		if f.Model.ContinuingSubwordPrefix != nil {
-			prefix = *f.Model.ContinuingSubwordPrefix
-		}
-		if f.Model.MaxInputCharsPerWord != nil {
-			maxChars = *f.Model.MaxInputCharsPerWord
-		}
-		if maxChars < 0 {
-			return nil, bad("model.max_input_chars_per_word %d: want 0 or more", maxChars)
-		}
-		unk, ok := t.vocab[names.unk]
-		if !ok {
-			return nil, bad("unk_token %q is not in the vocab", names.unk)
-		}
-		t.wordPiece = &wordPiece{vocab: t.vocab, prefix: prefix, maxChars: maxChars, unk: unk}
+		names, err = t.jsonWordPiece(&f, pre, tc, bad)
 	case "BPE":
-		t.kind = KindBPE
-		names = bpeNames(tc)
-		if string(f.Normalizer) != "" && string(f.Normalizer) != "null" {
-			return nil, bad("unsupported normalizer for byte-level BPE (want null)")
-		}
-		if pre.Type != "ByteLevel" || pre.UseRegex != nil && !*pre.UseRegex {
-			return nil, bad("unsupported pre_tokenizer %q for BPE (want ByteLevel with use_regex)", pre.Type)
-		}
-		if f.Model.Dropout != nil && *f.Model.Dropout > 0 || f.Model.ByteFallback ||
-			f.Model.ContinuingSubwordPrefix != nil && *f.Model.ContinuingSubwordPrefix != "" ||
-			f.Model.EndOfWordSuffix != nil && *f.Model.EndOfWordSuffix != "" {
-			return nil, bad("unsupported BPE options (dropout, byte_fallback, continuing_subword_prefix or end_of_word_suffix)")
-		}
-		t.prefixSpace = pre.AddPrefixSpace
-		merges, err := decodeMerges(f.Model.Merges)
-		if err != nil {
-			return nil, bad("model.merges: %v", err)
-		}
-		if err := t.setBPE(merges, func(i int) string { return fmt.Sprintf("%s: model.merges[%d]", path, i) }); err != nil {
-			return nil, err
-		}
-		if f.Model.UnkToken != nil {
-			names.unk = *f.Model.UnkToken
-		}
+		names, err = t.jsonBPE(&f, pre, tc, path, bad)
 	default:
-		return nil, bad("unsupported model type %q (want WordPiece or BPE)", f.Model.Type)
+		err = bad("unsupported model type %q (want WordPiece or BPE)", f.Model.Type)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if f.Padding != nil && f.Padding.PadToken != "" {
 		names.pad = f.Padding.PadToken
@@ -178,7 +119,97 @@ func loadTokenizerJSON(src folder, tc *tokenizerConfig) (*Tokenizer, error) {
 	if err := t.setPostProcessor(f.PostProcessor, &names); err != nil {
 		return nil, bad("post_processor: %v", err)
 	}
+	added, err := jsonAddedTokens(&f, tc, bad)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.finish(names, added); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}
 
+// jsonWordPiece sets t up as the WordPiece model of f, with its BERT
+// normaliser, and returns its special tokens' names; bad makes an error
+// naming the file.
+func (t *Tokenizer) jsonWordPiece(f *hfFile, pre hfPreTokenizer, tc *tokenizerConfig, bad func(string, ...any) error) (specialNames, error) {
+	t.kind = KindWordPiece
+	names := wordPieceNames(tc)
+	if pre.Type != "BertPreTokenizer" {
+		return names, bad("unsupported pre_tokenizer %q for WordPiece (want BertPreTokenizer)", pre.Type)
+	}
+	var n hfNormalizer
+	if err := decodeOptional(f.Normalizer, &n); err != nil {
+		return names, bad("normalizer: %v", err)
+	}
+	switch n.Type {
+	case "":
+	case "BertNormalizer":
+		t.normalizer = &bertNormalizer{
+			cleanText:    n.CleanText,
+			chineseChars: n.HandleChineseChars,
+			stripAccents: n.StripAccents != nil && *n.StripAccents || n.StripAccents == nil && n.Lowercase,
+			lowercase:    n.Lowercase,
+		}
+		t.src.stripAccents = n.StripAccents
+	default:
+		return names, bad("unsupported normalizer %q (want BertNormalizer)", n.Type)
+	}
+	if f.Model.UnkToken != nil {
+		names.unk = *f.Model.UnkToken
+	}
+	prefix, maxChars := "##", 100
+	if f.Model.ContinuingSubwordPrefix != nil {
+		prefix = *f.Model.ContinuingSubwordPrefix
+	}
+	if f.Model.MaxInputCharsPerWord != nil {
+		maxChars = *f.Model.MaxInputCharsPerWord
+	}
+	if maxChars < 0 {
+		return names, bad("model.max_input_chars_per_word %d: want 0 or more", maxChars)
+	}
+	unk, ok := t.vocab[names.unk]
+	if !ok {
+		return names, bad("unk_token %q is not in the vocab", names.unk)
+	}
+	t.wordPiece = &wordPiece{vocab: t.vocab, prefix: prefix, maxChars: maxChars, unk: unk}
+	return names, nil
+}
+
+// jsonBPE sets t up as the byte-level BPE model of f, read from path, and
+// returns its special tokens' names; bad makes an error naming the file.
+func (t *Tokenizer) jsonBPE(f *hfFile, pre hfPreTokenizer, tc *tokenizerConfig, path string, bad func(string, ...any) error) (specialNames, error) {
+	t.kind = KindBPE
+	names := bpeNames(tc)
+	if string(f.Normalizer) != "" && string(f.Normalizer) != "null" {
+		return names, bad("unsupported normalizer for byte-level BPE (want null)")
+	}
+	if pre.Type != "ByteLevel" || pre.UseRegex != nil && !*pre.UseRegex {
+		return names, bad("unsupported pre_tokenizer %q for BPE (want ByteLevel with use_regex)", pre.Type)
+	}
+	if f.Model.Dropout != nil && *f.Model.Dropout > 0 || f.Model.ByteFallback ||
+		f.Model.ContinuingSubwordPrefix != nil && *f.Model.ContinuingSubwordPrefix != "" ||
+		f.Model.EndOfWordSuffix != nil && *f.Model.EndOfWordSuffix != "" {
+		return names, bad("unsupported BPE options (dropout, byte_fallback, continuing_subword_prefix or end_of_word_suffix)")
+	}
+	t.prefixSpace = pre.AddPrefixSpace
+	merges, err := decodeMerges(f.Model.Merges)
+	if err != nil {
+		return names, bad("model.merges: %v", err)
+	}
+	if err := t.setBPE(merges, func(i int) string { return fmt.Sprintf("%s: model.merges[%d]", path, i) }); err != nil {
+		return names, err
+	}
+	if f.Model.UnkToken != nil {
+		names.unk = *f.Model.UnkToken
+	}
+	return names, nil
+}
+
+// jsonAddedTokens lists the added tokens of f, then, as transformers does,
+// those of tokenizer_config.json's added_tokens_decoder that f lacks (Save
+// writes the flags of special tokens there).
+func jsonAddedTokens(f *hfFile, tc *tokenizerConfig, bad func(string, ...any) error) ([]addedToken, error) {
 	added := make([]addedToken, 0, len(f.AddedTokens))
 	for i, a := range f.AddedTokens {
 		if a.ID == nil {
@@ -186,9 +217,6 @@ func loadTokenizerJSON(src folder, tc *tokenizerConfig) (*Tokenizer, error) {
 		}
 		added = append(added, a.token(*a.ID, false))
 	}
-	// transformers adds the tokens of tokenizer_config.json's
-	// added_tokens_decoder that tokenizer.json lacks (Save writes the
-	// flags of special tokens there).
 	have := map[string]bool{}
 	for _, a := range added {
 		have[a.Content] = true
@@ -198,10 +226,7 @@ func loadTokenizerJSON(src folder, tc *tokenizerConfig) (*Tokenizer, error) {
 			added = append(added, a)
 		}
 	}
-	if err := t.finish(names, added); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return t, nil
+	return added, nil
 }
 
 func decodeOptional(raw json.RawMessage, v any) error {

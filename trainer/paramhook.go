@@ -1,9 +1,6 @@
 package trainer
 
-import (
-	"github.com/subtune/subtune/model"
-	"github.com/subtune/subtune/optim"
-)
+import "github.com/subtune/subtune/trainloop"
 
 // ParamHook changes what a run trains. Full fine-tuning needs none; the
 // subspace re-parameterisation (θℓ = θ0ℓ + Vℓ·z̄ℓ) and its baselines
@@ -22,19 +19,9 @@ import (
 // has restored the state) so that m.Data always holds the θ the next
 // forward pass, an evaluation or a checkpoint sees.
 type ParamHook interface {
-	// Trainable selects the model tensors that stay trained in full space
-	// (e.g. embeddings and the head); the others get no optimiser state.
-	Trainable(t model.Tensor) bool
-	// Groups returns the optimiser groups of the reparameterisation's own
-	// parameters (z, λ), each with its own learning rate and weight decay.
-	// Their Data and Grad slices must stay valid for the whole run.
-	Groups() []optim.Group
-	// BeforeForward writes θ, materialised from the current parameters,
-	// into the model's weights.
-	BeforeForward()
-	// AfterBackward turns the model's accumulated gradient into the Grad of
-	// Groups() (e.g. grad z = (1/h) Vᵀ ∇θ).
-	AfterBackward()
+	// Trainable, Groups, AfterBackward and BeforeForward are what the loop
+	// calls each step.
+	trainloop.StepHook
 	// Save writes what the run learned beyond the model's weights (z, λ)
 	// into dir: the output directory, and every resumable checkpoint.
 	Save(dir string) error

@@ -31,14 +31,18 @@ type Config struct {
 
 // StepHook re-parameterises a model's training. Full training needs none.
 type StepHook interface {
-	// Trainable selects the model tensors the optimiser updates.
+	// Trainable selects the model tensors that stay trained in full space
+	// (e.g. embeddings and the head); the others get no optimiser state.
 	Trainable(t model.Tensor) bool
-	// Groups returns the optimiser groups of the hook's own parameters.
+	// Groups returns the optimiser groups of the hook's own parameters
+	// (z, λ), each with its own learning rate and weight decay. Their Data
+	// and Grad slices must stay valid for the whole run.
 	Groups() []optim.Group
 	// AfterBackward turns the model's accumulated gradient into the Grad
-	// of Groups().
+	// of Groups() (e.g. grad z = (1/h) Vᵀ ∇θ).
 	AfterBackward()
-	// BeforeForward writes the weights the next forward pass uses.
+	// BeforeForward writes θ, materialised from the hook's parameters,
+	// into the model's weights: those the next forward pass uses.
 	BeforeForward()
 }
 

@@ -72,12 +72,22 @@ func (o *subspaceOptions) paramHook(a *trainer.Args, log io.Writer) (func(m *mod
 	}
 	o.out = savedAdapter{base: runBase(a), merged: o.saveMerged}
 	return func(m *model.Model) (trainer.ParamHook, error) {
-		h, n, err := s.NewHook(m)
-		if err != nil {
-			return nil, err
+		var h trainer.ParamHook
+		var n int
+		if s.InSubspace() {
+			r, nr, err := s.NewReparam(m)
+			if err != nil {
+				return nil, err
+			}
+			h, n, o.out.reparam = r, nr, r
+		} else {
+			f, nf, err := s.NewFreeze(m)
+			if err != nil {
+				return nil, err
+			}
+			h, n = f, nf
 		}
 		fmt.Fprintf(log, "subspace fine-tuning: %d numbers trained\n", n)
-		o.out.hook = h
 		return h, nil
 	}, nil
 }
@@ -98,23 +108,23 @@ func runBase(a *trainer.Args) adapter.Base {
 // savedAdapter writes a subspace run's final model: its adapter, and the
 // merged model unless --save_merged_model=false.
 type savedAdapter struct {
-	base   adapter.Base
-	merged bool
-	hook   *subspace.Hook
-	dir    string
-	size   int64 // of the adapter's weights, once written
+	base    adapter.Base
+	merged  bool
+	reparam *subspace.Reparam // nil for the Freeze baseline
+	dir     string
+	size    int64 // of the adapter's weights, once written
 }
 
 func (o *savedAdapter) save(dir string, m *model.Model) error {
-	if o.merged || o.hook == nil || o.hook.Reparam() == nil {
+	if o.merged || o.reparam == nil {
 		if err := checkpoint.Save(dir, m, safetensors.F32); err != nil {
 			return err
 		}
 	}
-	if o.hook == nil || o.hook.Reparam() == nil {
+	if o.reparam == nil {
 		return nil // the Freeze baseline: nothing trained in a subspace
 	}
-	size, err := adapter.Write(dir, m, o.hook, o.base)
+	size, err := adapter.Write(dir, m, o.reparam, o.base)
 	if err != nil {
 		return err
 	}
