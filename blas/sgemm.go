@@ -96,8 +96,8 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 }
 
 // check validates the shapes and handles the degenerate cases; it reports
-// whether there is a product left to compute.
-func check[T float32 | float64](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, beta T) bool {
+// whether there is a product left to compute. B may be rounded to bfloat16.
+func check[T float32 | float64, U float32 | float64 | uint16](transA, transB bool, m, n, k int, a []T, lda int, b []U, ldb int, c []T, ldc int, beta T) bool {
 	if m == 0 || n == 0 {
 		return false
 	}
@@ -119,7 +119,7 @@ func check[T float32 | float64](transA, transB bool, m, n, k int, a []T, lda int
 	return true
 }
 
-func checkMatrix[T float32 | float64](name string, x []T, rows, cols, ld int) {
+func checkMatrix[T float32 | float64 | uint16](name string, x []T, rows, cols, ld int) {
 	if rows == 0 || cols == 0 {
 		return
 	}

@@ -1,0 +1,120 @@
+package blas
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
+
+// bfloat16 keeps float32's sign and 8-bit exponent and the top 7 of its 23
+// fraction bits: 8 significant bits, a unit roundoff of 2⁻⁹. The product of
+// two bfloat16 numbers has at most 16 significant bits and is exact in
+// float32, so a bf16 GEMM with float32 accumulation differs from the exact
+// product of its rounded inputs by float32 summation error alone.
+
+// BF16 rounds x to bfloat16, to nearest with ties to even as PyTorch's
+// autocast and the AVX512_BF16 conversion instructions do, and returns its
+// bits. NaN stays a (quiet) NaN; values past bfloat16's largest become ±Inf.
+func BF16(x float32) uint16 {
+	u := math.Float32bits(x)
+	if u&0x7fffffff > 0x7f800000 {
+		return uint16(u>>16) | 0x40
+	}
+	u += 0x7fff + (u>>16)&1
+	return uint16(u >> 16)
+}
+
+// FromBF16 is the float32 whose bits are the bfloat16 b's, extended by zeros:
+// exact.
+func FromBF16(b uint16) float32 { return math.Float32frombits(uint32(b) << 16) }
+
+// BF16Matrix is a rows×cols row-major matrix rounded to bfloat16 once, for a
+// GEMM operand used many times between two changes: a layer's weights,
+// rounded once per optimiser step rather than once per product.
+type BF16Matrix struct {
+	Rows, Cols int
+	data       []uint16 // row-major, stride Cols
+}
+
+// Round sets m to the rows×cols matrix x (row stride ld) rounded to
+// bfloat16, reusing m's storage when it is large enough.
+func (m *BF16Matrix) Round(rows, cols int, x []float32, ld int) {
+	checkMatrix("x", x, rows, cols, ld)
+	if cap(m.data) < rows*cols {
+		m.data = make([]uint16, rows*cols)
+	}
+	m.Rows, m.Cols, m.data = rows, cols, m.data[:rows*cols]
+	roundRows(m.data, cols, x, ld, rows, cols)
+}
+
+// roundRows rounds the rows×cols matrix x (stride ld) into dst (stride ldd).
+func roundRows(dst []uint16, ldd int, x []float32, ld, rows, cols int) {
+	for i := range rows {
+		d, s := dst[i*ldd:i*ldd+cols], x[i*ld:i*ld+cols]
+		for j, v := range s {
+			d[j] = BF16(v)
+		}
+	}
+}
+
+// BF16Supported reports whether this CPU multiplies bfloat16 in hardware:
+// AVX512_BF16 (AMD Zen 4 and later, Intel since Cooper Lake) or AMX-BF16
+// (Intel since Sapphire Rapids).
+func BF16Supported() bool {
+	return cpu.X86.HasAVX512BF16 || cpu.X86.HasAMXBF16
+}
+
+// ErrNoBF16Build is returned by the bf16 GEMMs of a build without oneDNN.
+var ErrNoBF16Build = errors.New("bf16 GEMM needs oneDNN: build with -tags dnnl (Debian: libdnnl-dev), without purego")
+
+// errNoBF16CPU names what this CPU lacks; nil when it has it.
+func errNoBF16CPU() error {
+	if BF16Supported() {
+		return nil
+	}
+	return fmt.Errorf("bf16 GEMM needs a CPU with AVX512_BF16 or AMX-BF16 instructions, which this one lacks")
+}
+
+// GemmBF16 computes C = alpha·op(A)·op(B) + beta·C as PyTorch's CPU autocast
+// does: A and B rounded to bfloat16 (see BF16), products accumulated in
+// float32, C float32. Shapes and strides are Sgemm's, and like Sgemm it
+// panics on slices too short for them; it does not read C when beta is 0.
+// Subnormal inputs and results are flushed to zero, as the hardware does.
+// It returns an error, and leaves C alone, when this build or this CPU
+// cannot multiply in bfloat16 (see BF16Check).
+func GemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
+	if err := BF16Check(); err != nil {
+		return err
+	}
+	if !check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta) {
+		return nil
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	var w BF16Matrix
+	w.Round(br, bc, b, ldb)
+	return gemmBF16(transA, transB, m, n, k, alpha, a, lda, &w, beta, c, ldc)
+}
+
+// GemmBF16W is GemmBF16 with B already rounded: op(B) is w when transB is
+// false (w k×n) and wᵀ otherwise (w n×k).
+func GemmBF16W(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, w *BF16Matrix, beta float32, c []float32, ldc int) error {
+	if err := BF16Check(); err != nil {
+		return err
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	if w.Rows != br || w.Cols != bc {
+		panic(fmt.Sprintf("blas: GemmBF16W wants B %d×%d, got %d×%d", br, bc, w.Rows, w.Cols))
+	}
+	if !check(transA, transB, m, n, k, a, lda, w.data, bc, c, ldc, beta) {
+		return nil
+	}
+	return gemmBF16(transA, transB, m, n, k, alpha, a, lda, w, beta, c, ldc)
+}

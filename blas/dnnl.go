@@ -1,0 +1,333 @@
+//go:build dnnl && cgo && !purego
+
+package blas
+
+/*
+#cgo LDFLAGS: -ldnnl -lgomp
+#include <stdlib.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+
+// From libgomp, the OpenMP runtime Debian's oneDNN is built with.
+void omp_set_num_threads(int);
+
+static dnnl_engine_t subtune_engine;
+
+static dnnl_status_t subtune_dnnl_init(void) {
+	return dnnl_engine_create(&subtune_engine, dnnl_cpu, 0);
+}
+
+static int subtune_has_bf16_isa(void) {
+	dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+	return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
+// oneDNN sizes and runs its parallel regions by the calling thread's
+// OpenMP thread count. In libgomp that count belongs to the calling thread
+// alone (no OMP_NUM_THREADS or global state changes), so setting it to 1
+// before every call keeps oneDNN on the caller's core, and Go's scheduler
+// spreads the work, as it does for OpenBLAS.
+static void subtune_serial(void) { omp_set_num_threads(1); }
+
+// subtune_matmul_create makes the primitive C = alpha·A·B + beta·C for
+// bfloat16 A (m×k) and B (k×n) with the given strides (element counts, row
+// then column), float32 C with row stride ldc. The scratchpad is the
+// caller's, so that one primitive can run on several threads at once.
+static dnnl_status_t subtune_matmul_create(dnnl_primitive_t *prim,
+		int64_t m, int64_t n, int64_t k,
+		int64_t as0, int64_t as1, int64_t bs0, int64_t bs1, int64_t ldc,
+		float alpha, float beta) {
+	subtune_serial();
+	dnnl_memory_desc_t a, b, c;
+	dnnl_dims_t ad = {m, k}, bd = {k, n}, cd = {m, n};
+	dnnl_dims_t as = {as0, as1}, bs = {bs0, bs1}, cs = {ldc, 1};
+	dnnl_status_t st;
+	if ((st = dnnl_memory_desc_init_by_strides(&a, 2, ad, dnnl_bf16, as)) != dnnl_success) return st;
+	if ((st = dnnl_memory_desc_init_by_strides(&b, 2, bd, dnnl_bf16, bs)) != dnnl_success) return st;
+	if ((st = dnnl_memory_desc_init_by_strides(&c, 2, cd, dnnl_f32, cs)) != dnnl_success) return st;
+	dnnl_matmul_desc_t desc;
+	if ((st = dnnl_matmul_desc_init(&desc, &a, &b, NULL, &c)) != dnnl_success) return st;
+	dnnl_primitive_attr_t attr;
+	if ((st = dnnl_primitive_attr_create(&attr)) != dnnl_success) return st;
+	dnnl_post_ops_t po = NULL;
+	dnnl_primitive_desc_t pd = NULL;
+	if ((st = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) != dnnl_success) goto out;
+	if (alpha != 1 && (st = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha)) != dnnl_success) goto out;
+	if (beta != 0) {
+		if ((st = dnnl_post_ops_create(&po)) != dnnl_success) goto out;
+		if ((st = dnnl_post_ops_append_sum(po, beta)) != dnnl_success) goto out;
+		if ((st = dnnl_primitive_attr_set_post_ops(attr, po)) != dnnl_success) goto out;
+	}
+	if ((st = dnnl_primitive_desc_create(&pd, &desc, attr, subtune_engine, NULL)) != dnnl_success) goto out;
+	st = dnnl_primitive_create(prim, pd);
+out:
+	if (pd != NULL) dnnl_primitive_desc_destroy(pd);
+	if (po != NULL) dnnl_post_ops_destroy(po);
+	dnnl_primitive_attr_destroy(attr);
+	return st;
+}
+
+static const char *subtune_matmul_impl(dnnl_primitive_t prim) {
+	const_dnnl_primitive_desc_t pd;
+	const char *impl = "";
+	if (dnnl_primitive_get_primitive_desc(prim, &pd) != dnnl_success) return impl;
+	dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+	return impl;
+}
+
+// subtune_matmul_run executes prim on the caller's thread; a, b and c are
+// only used during the call.
+static dnnl_status_t subtune_matmul_run(dnnl_primitive_t prim, void *a, void *b, void *c) {
+	subtune_serial();
+	const_dnnl_primitive_desc_t pd;
+	dnnl_status_t st;
+	if ((st = dnnl_primitive_get_primitive_desc(prim, &pd)) != dnnl_success) return st;
+	const dnnl_memory_desc_t *amd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+	const dnnl_memory_desc_t *bmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	const dnnl_memory_desc_t *cmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+	const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+	dnnl_memory_t am = NULL, bm = NULL, cm = NULL, sm = NULL;
+	dnnl_stream_t s = NULL;
+	void *scratch = NULL;
+	size_t ssize = smd != NULL ? dnnl_memory_desc_get_size(smd) : 0;
+	int nargs = 3;
+	dnnl_exec_arg_t args[4];
+	if ((st = dnnl_memory_create(&am, amd, subtune_engine, a)) != dnnl_success) goto out;
+	if ((st = dnnl_memory_create(&bm, bmd, subtune_engine, b)) != dnnl_success) goto out;
+	if ((st = dnnl_memory_create(&cm, cmd, subtune_engine, c)) != dnnl_success) goto out;
+	args[0].arg = DNNL_ARG_SRC; args[0].memory = am;
+	args[1].arg = DNNL_ARG_WEIGHTS; args[1].memory = bm;
+	args[2].arg = DNNL_ARG_DST; args[2].memory = cm;
+	if (ssize > 0) {
+		if ((scratch = malloc(ssize)) == NULL) { st = dnnl_out_of_memory; goto out; }
+		if ((st = dnnl_memory_create(&sm, smd, subtune_engine, scratch)) != dnnl_success) goto out;
+		args[3].arg = DNNL_ARG_SCRATCHPAD; args[3].memory = sm;
+		nargs = 4;
+	}
+	if ((st = dnnl_stream_create(&s, subtune_engine, dnnl_stream_default_flags)) != dnnl_success) goto out;
+	if ((st = dnnl_primitive_execute(prim, s, nargs, args)) != dnnl_success) goto out;
+	st = dnnl_stream_wait(s);
+out:
+	if (s != NULL) dnnl_stream_destroy(s);
+	if (sm != NULL) dnnl_memory_destroy(sm);
+	if (cm != NULL) dnnl_memory_destroy(cm);
+	if (bm != NULL) dnnl_memory_destroy(bm);
+	if (am != NULL) dnnl_memory_destroy(am);
+	free(scratch);
+	return st;
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// dnnlError is the outcome of the first BF16Check, which also creates the
+// engine.
+var (
+	dnnlOnce  sync.Once
+	dnnlError error
+)
+
+// BF16Check returns nil when the bf16 GEMMs can run, and otherwise an error
+// naming what is missing: the CPU's instructions, or oneDNN's use of them
+// (which DNNL_MAX_CPU_ISA can restrict).
+func BF16Check() error {
+	dnnlOnce.Do(func() {
+		if err := errNoBF16CPU(); err != nil {
+			dnnlError = err
+			return
+		}
+		if C.subtune_has_bf16_isa() == 0 {
+			dnnlError = fmt.Errorf("oneDNN does not use this CPU's AVX512_BF16 instructions (is DNNL_MAX_CPU_ISA set?)")
+			return
+		}
+		if st := C.subtune_dnnl_init(); st != C.dnnl_success {
+			dnnlError = fmt.Errorf("oneDNN: creating the CPU engine: %s", status(st))
+		}
+	})
+	return dnnlError
+}
+
+func status(st C.dnnl_status_t) string { return C.GoString(C.dnnl_status2str(st)) }
+
+// BF16Describe names oneDNN's version and the matmul implementations the
+// bf16 GEMMs have used so far, e.g. "oneDNN 2.6.3, brg:avx512_core_bf16,
+// 2 threads", for logs and benchmarks.
+func BF16Describe() string {
+	v := C.dnnl_version()
+	impls := map[string]bool{}
+	matmuls.Lock()
+	for _, mm := range matmuls.m {
+		impls[mm.impl] = true
+	}
+	matmuls.Unlock()
+	names := make([]string, 0, len(impls))
+	for name := range impls {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	used := "no product yet"
+	if len(names) > 0 {
+		used = strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("oneDNN %d.%d.%d, %s, %s", v.major, v.minor, v.patch, used, threadCount())
+}
+
+// matmulKey is everything a matmul primitive is specialised for.
+type matmulKey struct {
+	transA, transB bool
+	m, n, k        int
+	lda, ldb, ldc  int
+	alpha, beta    float32
+}
+
+type matmul struct {
+	prim C.dnnl_primitive_t
+	impl string
+}
+
+// matmuls holds one primitive per key, created on first use and kept for
+// the life of the process: a model has a few dozen shapes, and creating a
+// primitive costs far more than running a small one.
+var matmuls = struct {
+	sync.Mutex
+	m map[matmulKey]*matmul
+}{m: map[matmulKey]*matmul{}}
+
+func getMatmul(key matmulKey) (*matmul, error) {
+	matmuls.Lock()
+	defer matmuls.Unlock()
+	if mm, ok := matmuls.m[key]; ok {
+		return mm, nil
+	}
+	// Strides of op(A) (m×k) and op(B) (k×n), row then column.
+	as0, as1 := key.lda, 1
+	if key.transA {
+		as0, as1 = 1, key.lda
+	}
+	bs0, bs1 := key.ldb, 1
+	if key.transB {
+		bs0, bs1 = 1, key.ldb
+	}
+	var prim C.dnnl_primitive_t
+	st := C.subtune_matmul_create(&prim, C.int64_t(key.m), C.int64_t(key.n), C.int64_t(key.k),
+		C.int64_t(as0), C.int64_t(as1), C.int64_t(bs0), C.int64_t(bs1), C.int64_t(key.ldc),
+		C.float(key.alpha), C.float(key.beta))
+	if st != C.dnnl_success {
+		return nil, fmt.Errorf("oneDNN: creating the bf16 matmul %d×%d×%d: %s", key.m, key.n, key.k, status(st))
+	}
+	mm := &matmul{prim: prim, impl: C.GoString(C.subtune_matmul_impl(prim))}
+	matmuls.m[key] = mm
+	return mm, nil
+}
+
+// bf16Pool recycles the rounded copies of A.
+var bf16Pool sync.Pool
+
+func getBF16(n int) *[]uint16 {
+	if p, ok := bf16Pool.Get().(*[]uint16); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]uint16, n)
+	return &s
+}
+
+// gemmBF16 splits the product across Threads() cores like Sgemm, each part
+// rounding its own rows of A and running one primitive on its own thread.
+// The caller has checked the shapes and the CPU.
+func gemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, w *BF16Matrix, beta float32, c []float32, ldc int) error {
+	parts := max(1, min(threads, int(GemmFlops(m, n, k)/minFlopsPerPart)))
+	if m < n && parts > 1 {
+		// Split by columns of C: A is shared, rounded once.
+		ar := roundA(transA, m, k, a, lda)
+		defer bf16Pool.Put(ar)
+		size := (n + parts - 1) / parts
+		return parallel(n, size, func(lo, cols int) error {
+			bOff := lo
+			if transB {
+				bOff = lo * w.Cols
+			}
+			return runMatmul(transA, transB, m, cols, k, alpha, *ar, w.data[bOff:], w.Cols, beta, c[lo:], ldc)
+		})
+	}
+	size := (m + parts - 1) / parts
+	return parallel(m, size, func(lo, rows int) error {
+		aOff := lo * lda
+		if transA {
+			aOff = lo
+		}
+		ar := roundA(transA, rows, k, a[aOff:], lda)
+		defer bf16Pool.Put(ar)
+		return runMatmul(transA, transB, rows, n, k, alpha, *ar, w.data, w.Cols, beta, c[lo*ldc:], ldc)
+	})
+}
+
+// roundA rounds op(A) (m×k) as it is stored, k×m when transA, into a
+// compact pooled buffer.
+func roundA(transA bool, m, k int, a []float32, lda int) *[]uint16 {
+	rows, cols := m, k
+	if transA {
+		rows, cols = k, m
+	}
+	p := getBF16(rows * cols)
+	roundRows(*p, cols, a, lda, rows, cols)
+	return p
+}
+
+// runMatmul multiplies the compact rounded A (m×k, or k×m when transA) by
+// B (row stride ldb) on the calling goroutine's thread.
+func runMatmul(transA, transB bool, m, n, k int, alpha float32, a, b []uint16, ldb int, beta float32, c []float32, ldc int) error {
+	lda := k
+	if transA {
+		lda = m
+	}
+	mm, err := getMatmul(matmulKey{transA, transB, m, n, k, lda, ldb, ldc, alpha, beta})
+	if err != nil {
+		return err
+	}
+	st := C.subtune_matmul_run(mm.prim, unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0]))
+	if st != C.dnnl_success {
+		return fmt.Errorf("oneDNN: bf16 matmul %d×%d×%d (%s): %s", m, n, k, mm.impl, status(st))
+	}
+	return nil
+}
+
+// parallel runs f on [lo, lo+size) pieces of [0, total), one goroutine each
+// but the last, which runs on the caller's; it returns the first error.
+func parallel(total, size int, f func(lo, count int) error) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs error
+	)
+	record := func(err error) {
+		if err != nil {
+			mu.Lock()
+			if errs == nil {
+				errs = err
+			}
+			mu.Unlock()
+		}
+	}
+	for lo := 0; lo < total; lo += size {
+		count := min(size, total-lo)
+		if lo+count >= total {
+			record(f(lo, count))
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			record(f(lo, count))
+		}()
+	}
+	wg.Wait()
+	return errs
+}
