@@ -1,0 +1,239 @@
+//go:build dnnl && cgo && !purego
+
+package blas
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The bf16 GEMMs are checked against a float64 product of the inputs
+// rounded to bfloat16 (see BF16). bfloat16 has an 8-bit significand, so each
+// product of two rounded inputs has at most 16 significant bits and is exact
+// in float32 (24 bits); the fused multiply-adds of AVX512_BF16 (VDPBF16PS)
+// and AMX add it with one rounding. What remains is float32 summation of k
+// terms, bounded as for sgemm by reference (check.go): 2·(k+3)·2⁻²⁴ times
+// |alpha|·Σ|a·b| + |beta·c|. A GEMM that rounds its inputs any other way
+// (truncation, or no rounding) misses that bound by orders of magnitude:
+// one input off by one bfloat16 step moves a product by 2⁻⁸ of itself.
+
+func requireBF16(t testing.TB) {
+	t.Helper()
+	if err := BF16Check(); err != nil {
+		if !BF16Supported() && !strings.Contains(err.Error(), "AVX512_BF16") {
+			t.Fatalf("BF16Check() = %v, which does not name the missing instructions", err)
+		}
+		t.Skip(err)
+	}
+}
+
+// roundedCopy is x rounded to bfloat16 and back: the values the GEMM
+// multiplies.
+func roundedCopy(x []float32) []float32 {
+	r := make([]float32, len(x))
+	for i, v := range x {
+		r[i] = FromBF16(BF16(v))
+	}
+	return r
+}
+
+// opRows returns op(X)'s rows (rows×cols of it) as float64, contiguous.
+func opRows(trans bool, rows, cols int, x []float32, ld int) []float64 {
+	out := make([]float64, rows*cols)
+	for i := range rows {
+		for p := range cols {
+			if trans {
+				out[i*cols+p] = float64(x[p*ld+i])
+			} else {
+				out[i*cols+p] = float64(x[i*ld+p])
+			}
+		}
+	}
+	return out
+}
+
+func TestGemmBF16(t *testing.T) {
+	requireBF16(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	type shape struct{ m, n, k int }
+	shapes := []shape{
+		{1, 1, 1},
+		{5, 3, 7},
+		{17, 33, 31},  // tails past every block of 16 and 32
+		{64, 48, 80},  // whole blocks
+		{37, 29, 300}, // k past one block
+		{4, 6, 0},
+		{300, 90, 200}, // split across goroutines by rows
+		{70, 310, 190}, // and by columns
+	}
+	for _, s := range shapes {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				for _, ab := range [][2]float32{{1, 0}, {1, 1}, {-0.5, 0.25}, {2, 1}} {
+					for _, pad := range []int{0, 3} {
+						name := fmt.Sprintf("%dx%dx%d_%v%v_a%g_b%g_pad%d", s.m, s.n, s.k, ta, tb, ab[0], ab[1], pad)
+						t.Run(name, func(t *testing.T) {
+							checkGemmBF16(t, rng, ta, tb, s.m, s.n, s.k, ab[0], ab[1], pad)
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+func checkGemmBF16(t *testing.T, rng *rand.Rand, ta, tb bool, m, n, k int, alpha, beta float32, pad int) {
+	ar, ac := m, k
+	if ta {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tb {
+		br, bc = n, k
+	}
+	lda, ldb, ldc := ac+pad, bc+pad, n+pad
+	a, b := randSlice(rng, max(ar*lda, 1)), randSlice(rng, max(br*ldb, 1))
+	c := randSlice(rng, m*ldc+guard)
+	if beta == 0 {
+		// C is not read when beta is 0: NaN there must not show.
+		for i := range m {
+			for j := range n {
+				c[i*ldc+j] = float32(math.NaN())
+			}
+		}
+	}
+	c0 := slices.Clone(c)
+	end := (m-1)*ldc + n
+	if err := GemmBF16(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c[:end], ldc); err != nil {
+		t.Fatal(err)
+	}
+	opA := opRows(ta, m, k, roundedCopy(a), lda)
+	opB := opRows(!tb, n, k, roundedCopy(b), ldb) // op(B)'s columns
+	for i := range m {
+		for j := range n {
+			var cij float64
+			if beta != 0 {
+				cij = float64(c0[i*ldc+j])
+			}
+			want, tol := reference(opA[i*k:(i+1)*k], opB[j*k:(j+1)*k], alpha, beta, cij)
+			if got := float64(c[i*ldc+j]); !(math.Abs(got-want) <= tol) {
+				t.Fatalf("C[%d][%d] = %g, want %g ± %.1e", i, j, got, want, tol)
+			}
+		}
+	}
+	if err := untouched("GemmBF16", c, c0, m, n, ldc); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same product with B rounded beforehand is the same computation.
+	var w BF16Matrix
+	w.Round(br, bc, b, ldb)
+	cw := slices.Clone(c0)
+	if err := GemmBF16W(ta, tb, m, n, k, alpha, a, lda, &w, beta, cw[:end], ldc); err != nil {
+		t.Fatal(err)
+	}
+	for i := range m {
+		for j := range n {
+			if x, y := math.Float32bits(c[i*ldc+j]), math.Float32bits(cw[i*ldc+j]); x != y {
+				t.Fatalf("GemmBF16W: C[%d][%d] = %g, GemmBF16 gave %g", i, j, cw[i*ldc+j], c[i*ldc+j])
+			}
+		}
+	}
+}
+
+// TestGemmBF16RoundsInputs fails when the inputs are multiplied at float32
+// precision: against the float32 inputs' exact product the result must miss
+// float32's bound (reference) on most entries, and keep within bfloat16's.
+// With each input off by at most 2⁻⁹ of itself, each product is off by at
+// most 2⁻⁸+2⁻¹⁸ of itself. For k = 64 the typical miss, about
+// 2⁻⁹·(2/3)^½/√k ≈ 2·10⁻⁴ of Σ|a·b|, is 25 times float32's bound.
+func TestGemmBF16RoundsInputs(t *testing.T) {
+	requireBF16(t)
+	const m, n, k = 32, 32, 64
+	rng := rand.New(rand.NewPCG(5, 6))
+	a, b, c := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
+	if err := GemmBF16(false, false, m, n, k, 1, a, k, b, n, 0, c, n); err != nil {
+		t.Fatal(err)
+	}
+	opA, opB := opRows(false, m, k, a, k), opRows(true, n, k, b, n)
+	missed := 0
+	for i := range m {
+		for j := range n {
+			x, y := opA[i*k:(i+1)*k], opB[j*k:(j+1)*k]
+			want, tol := reference(x, y, 1, 0, 0)
+			var sum float64
+			for p := range k {
+				sum += math.Abs(x[p] * y[p])
+			}
+			d := math.Abs(float64(c[i*n+j]) - want)
+			if d > tol {
+				missed++
+			}
+			if bf16Tol := (0x1p-8+0x1p-18)*sum + tol; d > bf16Tol {
+				t.Fatalf("C[%d][%d] = %g, want %g ± %.1e", i, j, c[i*n+j], want, bf16Tol)
+			}
+		}
+	}
+	if missed < m*n/2 {
+		t.Errorf("only %d of %d entries differ from the float32 product by more than float32 rounding: the inputs were not rounded to bfloat16", missed, m*n)
+	}
+}
+
+// TestGemmBF16Ties multiplies single numbers that sit exactly between two
+// bfloat16 values: the product shows which way each was rounded.
+func TestGemmBF16Ties(t *testing.T) {
+	requireBF16(t)
+	for _, tc := range []struct{ a, b, want float32 }{
+		{1 + 0x1p-8, 1, 1},            // down to even
+		{1 + 3*0x1p-8, 1, 1 + 0x1p-6}, // up to even
+		{1 + 3*0x1p-8, -3, -3 * (1 + 0x1p-6)},
+		{1 + 0x1p-8 + 0x1p-20, 1, 1 + 0x1p-7}, // past the tie: up
+	} {
+		c := []float32{0}
+		if err := GemmBF16(false, false, 1, 1, 1, 1, []float32{tc.a}, 1, []float32{tc.b}, 1, 0, c, 1); err != nil {
+			t.Fatal(err)
+		}
+		if c[0] != tc.want {
+			t.Errorf("%g·%g = %g, want %g", tc.a, tc.b, c[0], tc.want)
+		}
+	}
+}
+
+// TestGemmBF16Concurrent runs one primitive on several goroutines at once:
+// each must have its own scratchpad.
+func TestGemmBF16Concurrent(t *testing.T) {
+	requireBF16(t)
+	const m, n, k = 96, 80, 128
+	rng := rand.New(rand.NewPCG(7, 8))
+	a, b := randSlice(rng, m*k), randSlice(rng, n*k)
+	want := make([]float32, m*n)
+	if err := GemmBF16(false, true, m, n, k, 1, a, k, b, k, 0, want, n); err != nil {
+		t.Fatal(err)
+	}
+	before := len(matmuls.m)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			c := make([]float32, m*n)
+			for range 20 {
+				if err := GemmBF16(false, true, m, n, k, 1, a, k, b, k, 0, c, n); err != nil {
+					t.Error(err)
+					return
+				}
+				if !slices.Equal(c, want) {
+					t.Errorf("goroutine %d: product differs from the first", g)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if after := len(matmuls.m); after != before {
+		t.Errorf("%d primitives created for a shape already cached", after-before)
+	}
+}
