@@ -239,12 +239,18 @@ func getBF16(n int) *[]uint16 {
 	return &s
 }
 
+// minRowsPerPart is the fewest rows of C a part gets when the product is
+// split by rows. oneDNN 2.6's fast kernels (brg:avx512_core_bf16) want C
+// dense, which a split by columns is not: it runs the slower gemm:jit, so
+// rows are split unless there are too few.
+const minRowsPerPart = 64
+
 // gemmBF16 splits the product across Threads() cores like Sgemm, each part
 // rounding its own rows of A and running one primitive on its own thread.
 // The caller has checked the shapes and the CPU.
 func gemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, w *BF16Matrix, beta float32, c []float32, ldc int) error {
 	parts := max(1, min(threads, int(GemmFlops(m, n, k)/minFlopsPerPart)))
-	if m < n && parts > 1 {
+	if m < minRowsPerPart*parts && m < n && parts > 1 {
 		// Split by columns of C: A is shared, rounded once.
 		ar := roundA(transA, m, k, a, lda)
 		defer bf16Pool.Put(ar)

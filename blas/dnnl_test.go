@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The bf16 GEMMs are checked against a float64 product of the inputs
@@ -236,4 +239,115 @@ func TestGemmBF16Concurrent(t *testing.T) {
 	if after := len(matmuls.m); after != before {
 		t.Errorf("%d primitives created for a shape already cached", after-before)
 	}
+}
+
+// bertShapes are BERT-base's dense products at batch 8 × 128 tokens
+// (m = 1024), as the layers call them: forward x·Wᵀ, the input gradient
+// dy·W and the weight gradient dyᵀ·x.
+var bertShapes = []struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+	weights        bool // B is a weight matrix, rounded once per step
+}{
+	{"qkv-out_x·Wᵀ", false, true, 1024, 768, 768, true},
+	{"ffn-up_x·Wᵀ", false, true, 1024, 3072, 768, true},
+	{"ffn-down_x·Wᵀ", false, true, 1024, 768, 3072, true},
+	{"ffn-up_dy·W", false, false, 1024, 768, 3072, true},
+	{"ffn-up_dyᵀ·x", true, false, 3072, 768, 1024, false},
+}
+
+// BenchmarkGemmBF16 times each shape with Sgemm and with the bf16 GEMM in
+// turn, in one loop, so that both see the same load: the bf16 side as the
+// model would call it, weights rounded beforehand (GemmBF16W) and
+// activations rounded in the call (GemmBF16). It reports each side's mean
+// and best GFLOP/s and the ratio of the means.
+func BenchmarkGemmBF16(b *testing.B) {
+	requireBF16(b)
+	for _, s := range bertShapes {
+		for _, t := range slices.Compact([]int{1, runtime.NumCPU()}) {
+			b.Run(fmt.Sprintf("%s_%dx%dx%d/threads=%d", s.name, s.m, s.n, s.k, t), func(b *testing.B) {
+				defer SetThreads(Threads())
+				SetThreads(t)
+				benchmarkGemmBF16(b, s.transA, s.transB, s.m, s.n, s.k, s.weights)
+			})
+		}
+	}
+}
+
+func benchmarkGemmBF16(b *testing.B, ta, tb bool, m, n, k int, weights bool) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	ar, ac := m, k
+	if ta {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tb {
+		br, bc = n, k
+	}
+	a, w, c := randSlice(rng, ar*ac), randSlice(rng, br*bc), make([]float32, m*n)
+	var wr BF16Matrix
+	wr.Round(br, bc, w, bc)
+	bf16 := func() error {
+		if weights {
+			return GemmBF16W(ta, tb, m, n, k, 1, a, ac, &wr, 0, c, n)
+		}
+		return GemmBF16(ta, tb, m, n, k, 1, a, ac, w, bc, 0, c, n)
+	}
+	if err := bf16(); err != nil { // creates the primitives
+		b.Fatal(err)
+	}
+	load := loadavg()
+	var elapsed, best [2]time.Duration
+	for b.Loop() {
+		for i := range 2 {
+			start := time.Now()
+			if i == 0 {
+				Sgemm(ta, tb, m, n, k, 1, a, ac, w, bc, 0, c, n)
+			} else if err := bf16(); err != nil {
+				b.Fatal(err)
+			}
+			d := time.Since(start)
+			elapsed[i] += d
+			if best[i] == 0 || d < best[i] {
+				best[i] = d
+			}
+		}
+	}
+	b.ReportMetric(0, "ns/op") // the sum of both sides: meaningless
+	flops := GemmFlops(m, n, k)
+	for i, side := range []string{"sgemm", "bf16"} {
+		b.ReportMetric(flops*float64(b.N)/elapsed[i].Seconds()/1e9, side+"-GFLOP/s")
+		b.ReportMetric(flops/best[i].Seconds()/1e9, side+"-best-GFLOP/s")
+	}
+	b.ReportMetric(elapsed[0].Seconds()/elapsed[1].Seconds(), "bf16/sgemm")
+	b.ReportMetric(best[0].Seconds()/best[1].Seconds(), "best-bf16/sgemm")
+	b.Logf("sgemm: %s; bf16: %s (%s); load average %s before, %s after",
+		Describe(), BF16Describe(), implsFor(ta, tb, k), load, loadavg())
+}
+
+// implsFor lists the primitives made for products of depth k, with the
+// part of the product each computes: m×n and implementation.
+func implsFor(ta, tb bool, k int) string {
+	matmuls.Lock()
+	defer matmuls.Unlock()
+	var impls []string
+	for key, mm := range matmuls.m {
+		if key.transA == ta && key.transB == tb && key.k == k {
+			impls = append(impls, fmt.Sprintf("%d×%d %s", key.m, key.n, mm.impl))
+		}
+	}
+	slices.Sort(impls)
+	return strings.Join(impls, ", ")
+}
+
+// loadavg is /proc/loadavg's 1-, 5- and 15-minute load: the machine may be
+// shared, and the numbers mean little without it.
+func loadavg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
