@@ -49,8 +49,12 @@ func (m *BF16Matrix) Round(rows, cols int, x []float32, ld int) {
 	roundRows(m.data, cols, x, ld, rows, cols)
 }
 
-// roundRows rounds the rows×cols matrix x (stride ld) into dst (stride ldd).
-func roundRows(dst []uint16, ldd int, x []float32, ld, rows, cols int) {
+// roundRows rounds the rows×cols matrix x (stride ld) into dst (stride
+// ldd): roundRowsGo, or the same in AVX512_BF16 instructions where a build
+// with oneDNN runs on a CPU that has them.
+var roundRows = roundRowsGo
+
+func roundRowsGo(dst []uint16, ldd int, x []float32, ld, rows, cols int) {
 	for i := range rows {
 		d, s := dst[i*ldd:i*ldd+cols], x[i*ld:i*ld+cols]
 		for j, v := range s {
@@ -60,10 +64,11 @@ func roundRows(dst []uint16, ldd int, x []float32, ld, rows, cols int) {
 }
 
 // BF16Supported reports whether this CPU multiplies bfloat16 in hardware:
-// AVX512_BF16 (AMD Zen 4 and later, Intel since Cooper Lake) or AMX-BF16
-// (Intel since Sapphire Rapids).
+// AVX512_BF16, which AMD has since Zen 4 and Intel since Cooper Lake (with
+// AMX-BF16 beside it since Sapphire Rapids, which oneDNN uses when present).
 func BF16Supported() bool {
-	return cpu.X86.HasAVX512BF16 || cpu.X86.HasAMXBF16
+	x := cpu.X86
+	return x.HasAVX512BF16 && x.HasAVX512BW && x.HasAVX512VL
 }
 
 // ErrNoBF16Build is returned by the bf16 GEMMs of a build without oneDNN.
@@ -74,7 +79,7 @@ func errNoBF16CPU() error {
 	if BF16Supported() {
 		return nil
 	}
-	return fmt.Errorf("bf16 GEMM needs a CPU with AVX512_BF16 or AMX-BF16 instructions, which this one lacks")
+	return fmt.Errorf("bf16 GEMM needs a CPU with AVX512_BF16 instructions, which this one lacks")
 }
 
 // GemmBF16 computes C = alpha·op(A)·op(B) + beta·C as PyTorch's CPU autocast

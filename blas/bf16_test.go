@@ -2,6 +2,7 @@ package blas
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -45,4 +46,16 @@ func TestBF16MatrixRound(t *testing.T) {
 			t.Errorf("entry %d = %g, want %g", i, got, w)
 		}
 	}
+}
+
+// BenchmarkRoundBF16 times rounding a 1024×3072 activation, which the bf16
+// GEMMs do on every call.
+func BenchmarkRoundBF16(b *testing.B) {
+	const rows, cols = 1024, 3072
+	x := randSlice(rand.New(rand.NewPCG(1, 2)), rows*cols)
+	var m BF16Matrix
+	for b.Loop() {
+		m.Round(rows, cols, x, cols)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(rows*cols), "ns/element")
 }

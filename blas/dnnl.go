@@ -11,6 +11,31 @@ package blas
 // From libgomp, the OpenMP runtime Debian's oneDNN is built with.
 void omp_set_num_threads(int);
 
+#include <stdint.h>
+#include <immintrin.h>
+
+// subtune_round_bf16 is roundRowsGo in VCVTNEPS2BF16, which also rounds to
+// nearest even but flushes subnormal inputs to zero, as the bf16 dot
+// product instructions do with subnormal bfloat16: the products are the
+// same. Compiled for AVX512_BF16 alone, called only on CPUs that have it.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+static void subtune_round_bf16(uint16_t *dst, int64_t ldd, const float *x, int64_t ld, int64_t rows, int64_t cols) {
+	for (int64_t i = 0; i < rows; i++) {
+		const float *s = x + i*ld;
+		uint16_t *d = dst + i*ldd;
+		int64_t j = 0;
+		for (; j + 16 <= cols; j += 16) {
+			__m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(s + j));
+			_mm256_storeu_si256((__m256i *)(d + j), (__m256i)v);
+		}
+		if (j < cols) {
+			__mmask16 m = (__mmask16)((1u << (cols - j)) - 1);
+			__m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, s + j));
+			_mm256_mask_storeu_epi16(d + j, m, (__m256i)v);
+		}
+	}
+}
+
 static dnnl_engine_t subtune_engine;
 
 static dnnl_status_t subtune_dnnl_init(void) {
@@ -152,6 +177,21 @@ func BF16Check() error {
 		}
 	})
 	return dnnlError
+}
+
+func init() {
+	if BF16Supported() {
+		roundRows = roundRowsAVX512
+	}
+}
+
+func roundRowsAVX512(dst []uint16, ldd int, x []float32, ld, rows, cols int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	_ = dst[(rows-1)*ldd+cols-1]
+	_ = x[(rows-1)*ld+cols-1]
+	C.subtune_round_bf16((*C.uint16_t)(&dst[0]), C.int64_t(ldd), (*C.float)(&x[0]), C.int64_t(ld), C.int64_t(rows), C.int64_t(cols))
 }
 
 func status(st C.dnnl_status_t) string { return C.GoString(C.dnnl_status2str(st)) }

@@ -60,6 +60,43 @@ func opRows(trans bool, rows, cols int, x []float32, ld int) []float64 {
 	return out
 }
 
+// TestRoundRowsAVX512 checks the AVX512_BF16 rounding against BF16 on
+// random bit patterns (every exponent, NaNs, infinities, subnormals, ties)
+// in rows of 37, which leave a tail after two vectors of 16, with a stride.
+func TestRoundRowsAVX512(t *testing.T) {
+	requireBF16(t)
+	const rows, cols, ld = 3000, 37, 41
+	rng := rand.New(rand.NewPCG(9, 10))
+	x := make([]float32, rows*ld)
+	for i := range x {
+		bits := rng.Uint32()
+		if i%7 == 0 {
+			bits = bits&^0xffff | 0x8000 // a tie
+		}
+		x[i] = math.Float32frombits(bits)
+	}
+	got, want := make([]uint16, rows*cols), make([]uint16, rows*cols)
+	roundRowsAVX512(got, cols, x, ld, rows, cols)
+	roundRowsGo(want, cols, x, ld, rows, cols)
+	for i := range rows {
+		for j := range cols {
+			v, g, w := x[i*ld+j], got[i*cols+j], want[i*cols+j]
+			switch bits := math.Float32bits(v); {
+			case math.IsNaN(float64(v)):
+				if !math.IsNaN(float64(FromBF16(g))) {
+					t.Fatalf("%#08x (NaN) rounded to %#04x", bits, g)
+				}
+			case bits&0x7f800000 == 0: // zero or subnormal: flushed to zero
+				if g != uint16(bits>>16)&0x8000 {
+					t.Fatalf("%#08x (subnormal) rounded to %#04x, want a signed zero", bits, g)
+				}
+			case g != w:
+				t.Fatalf("%#08x rounded to %#04x, want %#04x", bits, g, w)
+			}
+		}
+	}
+}
+
 func TestGemmBF16(t *testing.T) {
 	requireBF16(t)
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -258,24 +295,47 @@ var bertShapes = []struct {
 }
 
 // BenchmarkGemmBF16 times each shape with Sgemm and with the bf16 GEMM in
-// turn, in one loop, so that both see the same load: the bf16 side as the
-// model would call it, weights rounded beforehand (GemmBF16W) and
-// activations rounded in the call (GemmBF16). It reports each side's mean
-// and best GFLOP/s and the ratio of the means.
+// turn, in one loop, so that all sides see the same load: Sgemm with the
+// kernel family in use and, when it is not the most capable this CPU runs,
+// with that one too (switching before each product, as BenchmarkFamilies
+// does); the bf16 side as the model would call it, weights rounded
+// beforehand (GemmBF16W) and activations rounded in the call (GemmBF16).
+// It reports each side's mean and best GFLOP/s and the ratios of bf16's to
+// each Sgemm's.
 func BenchmarkGemmBF16(b *testing.B) {
 	requireBF16(b)
+	orig := CoreName()
+	families := []string{orig}
+	if l := cpuLevel(); l >= 0 && familyLevel(orig) < l {
+		families = append(families, ladder[l])
+	}
 	for _, s := range bertShapes {
 		for _, t := range slices.Compact([]int{1, runtime.NumCPU()}) {
 			b.Run(fmt.Sprintf("%s_%dx%dx%d/threads=%d", s.name, s.m, s.n, s.k, t), func(b *testing.B) {
 				defer SetThreads(Threads())
 				SetThreads(t)
-				benchmarkGemmBF16(b, s.transA, s.transB, s.m, s.n, s.k, s.weights)
+				benchmarkGemmBF16(b, families, s.transA, s.transB, s.m, s.n, s.k, s.weights)
 			})
 		}
 	}
 }
 
-func benchmarkGemmBF16(b *testing.B, ta, tb bool, m, n, k int, weights bool) {
+// useFamily makes OpenBLAS run family f, checked.
+func useFamily(b *testing.B, f string) {
+	coreMu.Lock()
+	defer coreMu.Unlock()
+	if strings.EqualFold(f, openblasCore()) {
+		return
+	}
+	if err := switchCore(f); err != nil {
+		b.Fatal(err)
+	}
+	if err := checkKernels(openblasSgemm, openblasSgemvT); err != nil {
+		b.Fatalf("%s kernels: %v", f, err)
+	}
+}
+
+func benchmarkGemmBF16(b *testing.B, families []string, ta, tb bool, m, n, k int, weights bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	ar, ac := m, k
 	if ta {
@@ -297,12 +357,17 @@ func benchmarkGemmBF16(b *testing.B, ta, tb bool, m, n, k int, weights bool) {
 	if err := bf16(); err != nil { // creates the primitives
 		b.Fatal(err)
 	}
+	defer useFamily(b, families[0])
+	sides := append(slices.Clone(families), "bf16")
+	elapsed, best := make([]time.Duration, len(sides)), make([]time.Duration, len(sides))
 	load := loadavg()
-	var elapsed, best [2]time.Duration
 	for b.Loop() {
-		for i := range 2 {
+		for i, side := range sides {
+			if i < len(families) {
+				useFamily(b, side)
+			}
 			start := time.Now()
-			if i == 0 {
+			if i < len(families) {
 				Sgemm(ta, tb, m, n, k, 1, a, ac, w, bc, 0, c, n)
 			} else if err := bf16(); err != nil {
 				b.Fatal(err)
@@ -314,16 +379,20 @@ func benchmarkGemmBF16(b *testing.B, ta, tb bool, m, n, k int, weights bool) {
 			}
 		}
 	}
-	b.ReportMetric(0, "ns/op") // the sum of both sides: meaningless
+	b.ReportMetric(0, "ns/op") // the sum of all sides: meaningless
 	flops := GemmFlops(m, n, k)
-	for i, side := range []string{"sgemm", "bf16"} {
+	bf := len(sides) - 1
+	for i, side := range sides {
 		b.ReportMetric(flops*float64(b.N)/elapsed[i].Seconds()/1e9, side+"-GFLOP/s")
 		b.ReportMetric(flops/best[i].Seconds()/1e9, side+"-best-GFLOP/s")
+		if i != bf {
+			b.ReportMetric(elapsed[i].Seconds()/elapsed[bf].Seconds(), "bf16/"+side)
+			b.ReportMetric(best[i].Seconds()/best[bf].Seconds(), "best-bf16/"+side)
+		}
 	}
-	b.ReportMetric(elapsed[0].Seconds()/elapsed[1].Seconds(), "bf16/sgemm")
-	b.ReportMetric(best[0].Seconds()/best[1].Seconds(), "best-bf16/sgemm")
-	b.Logf("sgemm: %s; bf16: %s (%s); load average %s before, %s after",
-		Describe(), BF16Describe(), implsFor(ta, tb, k), load, loadavg())
+	useFamily(b, families[0])
+	b.Logf("sgemm: %s (sides: %s); bf16: %s (%s); load average %s before, %s after",
+		Describe(), strings.Join(families, ", "), BF16Describe(), implsFor(ta, tb, k), load, loadavg())
 }
 
 // implsFor lists the primitives made for products of depth k, with the
