@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/subtune
 
-.PHONY: deps test-deps build test fuzz bench reproduce clean
+.PHONY: deps deps-dnnl test-deps build test test-bf16 fuzz bench bench-bf16 reproduce clean
 
 # deps installs OpenBLAS (the GEMM behind every dense layer) when missing.
 deps:
@@ -12,6 +12,16 @@ deps:
 		echo "installing libopenblas-dev"; \
 		SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenblas-dev >/dev/null; \
+	fi
+
+# deps-dnnl adds oneDNN (libdnnl-dev, 2.6 on Debian 12), optional: only a
+# build with -tags dnnl uses it, for the bfloat16 GEMM (blas.GemmBF16). The
+# default build, make test and CI do without it.
+deps-dnnl: deps
+	@if [ ! -e /usr/include/oneapi/dnnl/dnnl.h ]; then \
+		echo "installing libdnnl-dev"; \
+		SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libdnnl-dev >/dev/null; \
 	fi
 
 # test-deps adds Slurm and munge: the reproduce tests start a real
@@ -37,6 +47,14 @@ test: test-deps
 # ARGS passes more flags, e.g. make reproduce ARGS="--tasks sst2,stsb,cola".
 reproduce: build
 	./$(BIN) reproduce $(ARGS)
+
+# test-bf16 runs the bfloat16 GEMM's tests (they skip on a CPU without
+# AVX512_BF16); bench-bf16 times it against sgemm on BERT-base's shapes.
+test-bf16: deps-dnnl
+	$(GO) test -tags dnnl ./blas
+
+bench-bf16: deps-dnnl
+	$(GO) test -tags dnnl -run '^$$' -bench GemmBF16 -benchtime 10x ./blas
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./blas ./model
