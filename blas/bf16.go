@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"golang.org/x/sys/cpu"
 )
@@ -100,9 +101,24 @@ func GemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	if transB {
 		br, bc = n, k
 	}
-	var w BF16Matrix
+	buf := getBF16(br * bc)
+	defer bf16Pool.Put(buf)
+	w := BF16Matrix{data: (*buf)[:0]}
 	w.Round(br, bc, b, ldb)
 	return gemmBF16(transA, transB, m, n, k, alpha, a, lda, &w, beta, c, ldc)
+}
+
+// bf16Pool recycles the rounded copies of the operands that come as
+// float32: activations, a few megabytes each.
+var bf16Pool sync.Pool
+
+func getBF16(n int) *[]uint16 {
+	if p, ok := bf16Pool.Get().(*[]uint16); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]uint16, n)
+	return &s
 }
 
 // GemmBF16W is GemmBF16 with B already rounded: op(B) is w when transB is

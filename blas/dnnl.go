@@ -267,18 +267,6 @@ func getMatmul(key matmulKey) (*matmul, error) {
 	return mm, nil
 }
 
-// bf16Pool recycles the rounded copies of A.
-var bf16Pool sync.Pool
-
-func getBF16(n int) *[]uint16 {
-	if p, ok := bf16Pool.Get().(*[]uint16); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
-	}
-	s := make([]uint16, n)
-	return &s
-}
-
 // minRowsPerPart is the fewest rows of C a part gets when the product is
 // split by rows. oneDNN 2.6's fast kernels (brg:avx512_core_bf16) want C
 // dense, which a split by columns is not: it runs the slower gemm:jit, so

@@ -278,9 +278,9 @@ func TestGemmBF16Concurrent(t *testing.T) {
 	}
 }
 
-// bertShapes are BERT-base's dense products at batch 8 × 128 tokens
-// (m = 1024), as the layers call them: forward x·Wᵀ, the input gradient
-// dy·W and the weight gradient dyᵀ·x.
+// bertShapes are BERT-base's products at batch 8 × 128 tokens (m = 1024),
+// as the layers call them: forward x·Wᵀ, the input gradient dy·W and the
+// weight gradient dyᵀ·x; and attention's per head and sequence.
 var bertShapes = []struct {
 	name           string
 	transA, transB bool
@@ -292,6 +292,11 @@ var bertShapes = []struct {
 	{"ffn-down_x·Wᵀ", false, true, 1024, 768, 3072, true},
 	{"ffn-up_dy·W", false, false, 1024, 768, 3072, true},
 	{"ffn-up_dyᵀ·x", true, false, 3072, 768, 1024, false},
+	// One head of attention on one sequence of 128: both operands are
+	// activations, and the products small enough for the per-call cost to
+	// show.
+	{"attention_q·kᵀ", false, true, 128, 128, 64, false},
+	{"attention_p·v", false, false, 128, 64, 128, false},
 }
 
 // BenchmarkGemmBF16 times each shape with Sgemm and with the bf16 GEMM in
