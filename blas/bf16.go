@@ -40,7 +40,8 @@ type BF16Matrix struct {
 }
 
 // Round sets m to the rows×cols matrix x (row stride ld) rounded to
-// bfloat16, reusing m's storage when it is large enough.
+// bfloat16 (see BF16; subnormals may become zero, as the bf16 GEMMs treat
+// them anyway), reusing m's storage when it is large enough.
 func (m *BF16Matrix) Round(rows, cols int, x []float32, ld int) {
 	checkMatrix("x", x, rows, cols, ld)
 	if cap(m.data) < rows*cols {

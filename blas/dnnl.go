@@ -185,6 +185,7 @@ func init() {
 	}
 }
 
+// roundRowsAVX512 checks the bounds the C loop relies on.
 func roundRowsAVX512(dst []uint16, ldd int, x []float32, ld, rows, cols int) {
 	if rows == 0 || cols == 0 {
 		return
