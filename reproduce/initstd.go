@@ -128,5 +128,5 @@ func initStdSection(r *reproduction, res *report.Results) (report.Section, []rep
 	claims := initStdClaims(res, r.o.Tasks, h)
 	b.WriteString("\n" + report.ClaimList(claims...))
 	b.WriteString("\n" + initStdChoice(claims) + "\n")
-	return report.Section{Title: "Initialisation of z", Markdown: b.String()}, []report.AnalysisTable{t}, nil
+	return report.Section{Title: "Initialisation of z", Markdown: b.String(), Claims: claims}, []report.AnalysisTable{t}, nil
 }

@@ -135,7 +135,8 @@ func outlierSection(r *reproduction, res *report.Results) (report.Section, []rep
 		"chance (CoLA 0.00, SST-2 50.92, MRPC 68.38); random positions cost under 3 points.\n\n")
 	b.WriteString(ablation.Markdown("Method"))
 	b.WriteString(r.runsNote(ablation))
-	b.WriteString("\n" + report.ClaimList(outlierClaim(res, r.o.Tasks)))
+	claim := outlierClaim(res, r.o.Tasks)
+	b.WriteString("\n" + report.ClaimList(claim))
 	seed := r.o.Profile.Seeds[0]
 	for _, task := range r.o.Tasks {
 		f := files[runKey{task, report.Intrinsic, seed}]
@@ -150,7 +151,7 @@ func outlierSection(r *reproduction, res *report.Results) (report.Section, []rep
 		b.WriteString("\n" + figureLinks(paths, title))
 		fmt.Fprintf(&b, "\nFrom `%s`.\n", f.Path())
 	}
-	return report.Section{Title: "Outlier dimensions (paper Sec. 4.5, Tables 3–4, Fig. 4)", Markdown: b.String()},
+	return report.Section{Title: "Outlier dimensions (paper Sec. 4.5, Tables 3–4, Fig. 4)", Markdown: b.String(), Claims: []report.Claim{claim}},
 		[]report.AnalysisTable{stats, ablation}, nil
 }
 
