@@ -277,3 +277,15 @@ func signed(x float64) string {
 	}
 	return s
 }
+
+// ClaimList writes claims as a Markdown list, one generated sentence
+// each, and says how they were decided.
+func ClaimList(claims ...Claim) string {
+	var b strings.Builder
+	b.WriteString("Decided from the seeds, as Table 1's ordering (paired per-seed differences, 95% Student-t interval, " +
+		"equivalence margin ±" + fmt1(EquivalenceMargin) + " points):\n\n")
+	for _, c := range claims {
+		b.WriteString("- " + c.String() + "\n")
+	}
+	return b.String()
+}

@@ -77,6 +77,7 @@ type resultsJSON struct {
 	Runs        []Run           `json:"runs"`
 	Spectra     []Spectrum      `json:"spectra"`
 	Analyses    []AnalysisTable `json:"analyses,omitempty"`
+	Claims      []Claim         `json:"claims,omitempty"`
 }
 
 // MarshalJSON encodes r with snake_case keys; empty lists are written as
@@ -85,7 +86,7 @@ func (r Results) MarshalJSON() ([]byte, error) {
 	j := resultsJSON{
 		Model: r.Model, Profile: r.Profile, Tasks: r.Tasks, Seeds: r.Seeds,
 		WallSeconds: jsonnum.Float(r.WallSeconds), Command: r.Command,
-		Runs: r.Runs, Spectra: r.Spectra, Analyses: r.Analyses,
+		Runs: r.Runs, Spectra: r.Spectra, Analyses: r.Analyses, Claims: r.Claims,
 	}
 	if j.Tasks == nil {
 		j.Tasks = []string{}
@@ -111,7 +112,7 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 	*r = Results{
 		Model: j.Model, Profile: j.Profile, Tasks: j.Tasks, Seeds: j.Seeds,
 		WallSeconds: float64(j.WallSeconds), Command: j.Command,
-		Runs: j.Runs, Spectra: j.Spectra, Analyses: j.Analyses,
+		Runs: j.Runs, Spectra: j.Spectra, Analyses: j.Analyses, Claims: j.Claims,
 	}
 	return nil
 }

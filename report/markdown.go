@@ -21,8 +21,9 @@ import (
 // Section is an extra part of REPORT.md (a later analysis's table and
 // figures), written after the spectra and before the list of runs.
 type Section struct {
-	Title    string // without "#"; written as a level-2 heading
-	Markdown string // body; figure links relative to the report directory
+	Title    string  // without "#"; written as a level-2 heading
+	Markdown string  // body; figure links relative to the report directory
+	Claims   []Claim // the claims its Markdown states, for results.json
 }
 
 // File names WriteMarkdown writes in its directory, besides the figures.
@@ -43,6 +44,10 @@ func WriteMarkdown(r Results, dir string, extra ...Section) error {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("report: %w", err)
+	}
+	r.Claims = CheckOrdering(r).Claims
+	for _, s := range extra {
+		r.Claims = append(r.Claims, s.Claims...)
 	}
 	if err := r.Save(filepath.Join(dir, ResultsFile)); err != nil {
 		return err

@@ -68,6 +68,7 @@ func failing() Results {
 }
 
 func TestWriteMarkdownGolden(t *testing.T) {
+	transferClaim := CheckClaim(failing(), "Transferred", ">", "Random", []Pair{{Task: "sst2", Left: Transfer("mrpc"), Right: Random}})
 	for _, tc := range []struct {
 		name    string
 		r       Results
@@ -77,7 +78,8 @@ func TestWriteMarkdownGolden(t *testing.T) {
 		{"fixture", fixture(), nil, []string{"spectrum_cola", "spectrum_sst2", "spectrum_stsb"}},
 		{"failing", failing(), []Section{{
 			Title:    "Transfer",
-			Markdown: MarkdownTable([]string{"from \\ to", "SST-2"}, [][]string{{"MRPC", "72.5 ± 0.7"}}),
+			Markdown: MarkdownTable([]string{"from \\ to", "SST-2"}, [][]string{{"MRPC", "72.5 ± 0.7"}}) + "\n" + ClaimList(transferClaim),
+			Claims:   []Claim{transferClaim},
 		}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,6 +106,23 @@ func TestWriteMarkdownGolden(t *testing.T) {
 			}
 			if !sameRuns(back.Runs, tc.r.Runs) {
 				t.Errorf("results.json runs differ from the input")
+			}
+			// Its claims are the report's: Table 1's ordering and the
+			// sections', each sentence as REPORT.md states it.
+			want := CheckOrdering(tc.r).Claims
+			for _, s := range tc.extra {
+				want = append(want, s.Claims...)
+			}
+			if len(back.Claims) != len(want) {
+				t.Errorf("results.json has %d claims, want %d", len(back.Claims), len(want))
+			}
+			for i, c := range back.Claims {
+				if i < len(want) && c.String() != want[i].String() {
+					t.Errorf("claim %d read back as %q, want %q", i, c, want[i])
+				}
+				if !strings.Contains(string(md), c.String()) {
+					t.Errorf("REPORT.md lacks the claim %q", c)
+				}
 			}
 			for _, f := range tc.figures {
 				for _, ext := range []string{".png", ".svg"} {

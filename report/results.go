@@ -49,6 +49,10 @@ type Results struct {
 	// Analyses are the tables of the analyses beyond Table 1, each number
 	// with the runs behind it.
 	Analyses []AnalysisTable
+	// Claims are the paper's claims decided from the seeds: Table 1's
+	// ordering, then the analyses', each with the sentence REPORT.md
+	// writes (WriteMarkdown fills them in).
+	Claims []Claim
 }
 
 // Save writes r to path as indented JSON, atomically.

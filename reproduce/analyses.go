@@ -16,10 +16,11 @@ const (
 	AnalysisDims       = "dims"       // subspace dimension d (Tables 5–6)
 	AnalysisTrajectory = "trajectory" // trajectory length t and spacing (per epoch or per N steps, first t or evenly spaced)
 	AnalysisRows       = "rows"       // raw, delta or centred rows
+	AnalysisInitStd    = "init_std"   // z's starting standard deviation: 0, 1/√h, 1
 )
 
 // AnalysisNames lists the analyses in the order they run and are reported.
-var AnalysisNames = []string{AnalysisOutliers, AnalysisTransfer, AnalysisUnified, AnalysisDims, AnalysisTrajectory, AnalysisRows}
+var AnalysisNames = []string{AnalysisOutliers, AnalysisTransfer, AnalysisUnified, AnalysisDims, AnalysisTrajectory, AnalysisRows, AnalysisInitStd}
 
 // ParseAnalyses reads a comma-separated list of analyses; "all" stands for
 // every one, "" and "none" for none.
@@ -60,6 +61,7 @@ func analysisDefs() map[string]analysisDef {
 		AnalysisDims:       dimsSweep.def(),
 		AnalysisTrajectory: trajectoryDef(),
 		AnalysisRows:       rowsSweep.def(),
+		AnalysisInitStd:    {name: AnalysisInitStd, jobs: initStdJobs, section: initStdSection},
 	}
 }
 

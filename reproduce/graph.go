@@ -231,8 +231,13 @@ func (r *reproduction) stageInputs(n *node) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s\ndata=%s\nmethod=%s random=%d freeze=%t ensemble=%d subspace_lr=%g",
-		args, r.o.DataDir, s.method, s.random, s.freeze, pr.Ensemble, pr.SubspaceLR), nil
+	in := fmt.Sprintf("%s\ndata=%s\nmethod=%s random=%d freeze=%t ensemble=%d subspace_lr=%g",
+		args, r.o.DataDir, s.method, s.random, s.freeze, pr.Ensemble, pr.SubspaceLR)
+	if s.initStd != nil {
+		// Only when set, so that the keys of runs made before it existed hold.
+		in += fmt.Sprintf(" init_std=%g", *s.initStd)
+	}
+	return in, nil
 }
 
 // modelHash is the SHA-256 of the model folder's files, read once.

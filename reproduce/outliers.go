@@ -135,6 +135,8 @@ func outlierSection(r *reproduction, res *report.Results) (report.Section, []rep
 		"chance (CoLA 0.00, SST-2 50.92, MRPC 68.38); random positions cost under 3 points.\n\n")
 	b.WriteString(ablation.Markdown("Method"))
 	b.WriteString(r.runsNote(ablation))
+	claim := outlierClaim(res, r.o.Tasks)
+	b.WriteString("\n" + report.ClaimList(claim))
 	seed := r.o.Profile.Seeds[0]
 	for _, task := range r.o.Tasks {
 		f := files[runKey{task, report.Intrinsic, seed}]
@@ -149,6 +151,14 @@ func outlierSection(r *reproduction, res *report.Results) (report.Section, []rep
 		b.WriteString("\n" + figureLinks(paths, title))
 		fmt.Fprintf(&b, "\nFrom `%s`.\n", f.Path())
 	}
-	return report.Section{Title: "Outlier dimensions (paper Sec. 4.5, Tables 3–4, Fig. 4)", Markdown: b.String()},
+	return report.Section{Title: "Outlier dimensions (paper Sec. 4.5, Tables 3–4, Fig. 4)", Markdown: b.String(), Claims: []report.Claim{claim}},
 		[]report.AnalysisTable{stats, ablation}, nil
+}
+
+// outlierClaim is Table 3's "outliers matter": disabling the outlier
+// positions costs more than disabling as many random ones, so random
+// positions disabled score higher.
+func outlierClaim(res *report.Results, tasks []string) report.Claim {
+	return report.CheckClaim(*res, "Random positions disabled", ">", "Outliers disabled",
+		report.SameTaskPairs(tasks, report.DisableRandom, report.DisableOutliers))
 }

@@ -51,6 +51,8 @@ type runSpec struct {
 	random     int    // or inside a dense random subspace of this dimension per layer
 	randomDims []int  // or of these dimensions, one per layer
 	freeze     bool   // or train the head only
+	// initStd starts z's copies at N(0, initStd²) (nil: the default).
+	initStd *float64
 	// disable makes full fine-tuning hold some positions at zero (the
 	// outlier ablation).
 	disable func(m *model.Model) (*outliers.DisableMask, error)
@@ -260,7 +262,7 @@ func (p *pipeline) newReparam(s runSpec, counter *paramCounter) func(m *model.Mo
 			return h, nil
 		}
 		spec := subspace.Spec{Ensemble: pr.Ensemble, LearningRate: pr.SubspaceLR, Seed: uint64(p.seed),
-			BasisFile: s.basis, FreezeEncoder: s.freeze}
+			BasisFile: s.basis, FreezeEncoder: s.freeze, InitStd: s.initStd}
 		if s.random > 0 {
 			spec.Random, spec.Dim = subspace.KindDense, s.random
 		}

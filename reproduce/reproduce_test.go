@@ -140,8 +140,9 @@ func TestRunAnalyses(t *testing.T) {
 	// random 3; dims d=2 and d=8→6 (d=4 is Table 1's); t=2 (t=6 and t=8→6
 	// are Table 1's); spacing: the per-epoch run, its subspace's run and
 	// first 2 (its other sides are t=2 and Table 1's); raw and centered
-	// rows; the two ablation runs.
-	const perPipe = 4 + 1 + 3 + 2 + 1 + 3 + 2 + 2
+	// rows; the two ablation runs; z started at σ = 0 and 1/√h (σ = 1 is
+	// Table 1's).
+	const perPipe = 4 + 1 + 3 + 2 + 1 + 3 + 2 + 2 + 2
 	if n := len(res.Runs); n != 2*2*perPipe {
 		t.Errorf("%d runs, want %d", n, 2*2*perPipe)
 	}
@@ -165,7 +166,7 @@ func TestRunAnalyses(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"transfer/scores", "transfer/drop", "unified/scores", "dims/scores", "trajectory/scores",
-		"trajectory/spacing", "trajectory/spacing_diff", "rows/scores", "outliers/outliers", "outliers/ablation"} {
+		"trajectory/spacing", "trajectory/spacing_diff", "rows/scores", "outliers/outliers", "outliers/ablation", "init_std/scores"} {
 		if _, ok := tables[want]; !ok {
 			t.Errorf("no analysis table %s", want)
 		}
@@ -189,7 +190,8 @@ func TestRunAnalyses(t *testing.T) {
 	}
 	for _, want := range []string{"## Transfer between tasks", "### Spacing", "`full_epoch`", "`intrinsic_epoch`", "`intrinsic_first2`", "## Unified subspace", "## Subspace dimension", "## Trajectory length",
 		"## Rows of the trajectory matrix", "## Outlier dimensions", "Zero-shot (d=1)", "transfer_scores.png", "dims.png",
-		"trajectory.png", "outliers_sst2.png", "| transfer:cola", "| disable_random"} {
+		"trajectory.png", "outliers_sst2.png", "| transfer:cola", "| disable_random", "## Initialisation of z",
+		"- Transferred > Random ", "- Unified ≈ Full ", "- Zero-shot > Random (d=2) ", "- Random positions disabled > Outliers disabled "} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("REPORT.md lacks %q", want)
 		}

@@ -39,7 +39,7 @@ func paperSettings(pr Profile) []setting {
 		{"training examples", train, "the whole training set"},
 		{"seeds", fmt.Sprint(len(pr.Seeds)), notStated("five, to put a 95% interval on every claim")},
 		{"initial z", fmt.Sprintf("N(0, %g²) per copy", subspace.DefaultOptions().InitStd),
-			notStated("the paper says only \"different initialization\"; torch.randn's scale, until the init_std sweep decides")},
+			notStated("the paper says only \"different initialization\"; torch.randn's scale; --analyses init_std compares σ = 0 and 1/√h with it from the seeds")},
 		{"random baseline", "dense Gaussian directions, orthonormalised, as many per layer as the intrinsic subspace keeps",
 			notStated("\"random subspace of the same size\"; orthonormal as Eq. 1's P, matched layer by layer")},
 	}

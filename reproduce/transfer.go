@@ -102,36 +102,38 @@ func transferSection(r *reproduction, res *report.Results) (report.Section, []re
 	b.WriteString("\navg: the mean drop of a source's subspace over the other tasks.\n")
 	b.WriteString(r.runsNote(drop) + "\n")
 	b.WriteString(figureLinks(dropFig, "transfer drop"))
-	findings, err := transferFindings(r, scores, drop)
+	claim := transferClaim(res, tasks)
+	findings, err := transferFindings(r, claim, drop)
 	if err != nil {
 		return report.Section{}, nil, err
 	}
 	b.WriteString("\n" + findings)
-	return report.Section{Title: "Transfer between tasks (paper Sec. 4.3, Fig. 2)", Markdown: b.String()},
+	return report.Section{Title: "Transfer between tasks (paper Sec. 4.3, Fig. 2)", Markdown: b.String(), Claims: []report.Claim{claim}},
 		[]report.AnalysisTable{scores, drop}, nil
 }
 
-// transferFindings states the paper's two claims against the numbers:
-// transferred subspaces beat random ones, and those of small tasks
-// transfer better.
-func transferFindings(r *reproduction, scores, drop report.AnalysisTable) (string, error) {
-	tasks := r.o.Tasks
-	rnd := len(tasks)
-	beat, pairs := 0, 0
-	for j := range tasks {
-		for i := range tasks {
-			a, z := scores.Cells[i][j].Mean, scores.Cells[rnd][j].Mean
-			if i == j || math.IsNaN(a) || math.IsNaN(z) {
-				continue
-			}
-			pairs++
-			if a > z {
-				beat++
+// transferClaim is the paper's "transferred subspaces beat random ones":
+// every task B in every other task A's subspace against B's random
+// subspace, decided from the seeds.
+func transferClaim(res *report.Results, tasks []string) report.Claim {
+	var pairs []report.Pair
+	for _, b := range tasks {
+		for _, a := range tasks {
+			if a != b {
+				pairs = append(pairs, report.Pair{Task: b, Left: report.Transfer(a), Right: report.Random})
 			}
 		}
 	}
+	return report.CheckClaim(*res, "Transferred", ">", "Random", pairs)
+}
+
+// transferFindings states the paper's claim that transferred subspaces
+// beat random ones (transferClaim), and each source's mean drop
+// (the paper: subspaces of small tasks transfer better).
+func transferFindings(r *reproduction, claim report.Claim, drop report.AnalysisTable) (string, error) {
+	tasks := r.o.Tasks
 	var b strings.Builder
-	fmt.Fprintf(&b, "Transferred subspaces beat the target's random subspace in %d of %d pairs (the paper: transferred beat random).", beat, pairs)
+	b.WriteString(report.ClaimList(claim))
 	var parts []string
 	for i, a := range tasks {
 		n, err := r.pipe(a, r.o.Profile.Seeds[0]).trainExamples()
@@ -140,7 +142,7 @@ func transferFindings(r *reproduction, scores, drop report.AnalysisTable) (strin
 		}
 		parts = append(parts, fmt.Sprintf("%s %s (%d training examples)", glue.DisplayName(a), fmtPoints(drop.Cells[i][len(tasks)].Mean), n))
 	}
-	fmt.Fprintf(&b, " Mean drop of each source's subspace: %s (the paper: subspaces from small tasks transfer better than from large ones).\n",
+	fmt.Fprintf(&b, "\nMean drop of each source's subspace: %s (the paper: subspaces from small tasks transfer better than from large ones).\n",
 		strings.Join(parts, ", "))
 	return b.String(), nil
 }

@@ -58,6 +58,9 @@ also in results.json) and figures:
               task and seed (full_epoch, Table 1's schedule and seed)
               records one checkpoint per epoch
   rows        raw, delta and centred rows of the trajectory matrix
+  init_std    intrinsic runs with z's copies started at N(0, σ²) for
+              σ = 0, 1/√h and 1 (the default), each compared with the
+              default from the seeds
 
 "all" runs every one. A run that equals one of Table 1's is reused; every
 extra run is skipped when it has finished, and the log counts the runs
@@ -81,7 +84,7 @@ func (ro *reproduceOptions) addFlags(f *pflag.FlagSet) {
 	ro.src.addFlags(f)
 	f.StringVar(&ro.tasks, "tasks", "sst2", "comma-separated GLUE tasks (default sst2: the task on which the shipped model measurably beats random initialisation, see its card)")
 	f.StringVar(&ro.profile, "profile", "quick", "settings: quick or paper")
-	f.StringVar(&ro.analyses, "analyses", "", "comma-separated analyses beyond Table 1: outliers, transfer, unified, dims, trajectory, rows, or all")
+	f.StringVar(&ro.analyses, "analyses", "", "comma-separated analyses beyond Table 1: outliers, transfer, unified, dims, trajectory, rows, init_std, or all")
 	f.StringVar(&ro.rows, "rows", "", "rows of the trajectory matrix: raw (the checkpoints, the paper's Eq. 2), delta (θk − θ0) or centered (default: the profile's)")
 	f.IntSliceVar(&ro.seeds, "seeds", nil, "seeds (default: the profile's)")
 	f.Float64Var(&ro.epochs, "num_train_epochs", 0, "epochs of every run (default: the profile's)")
