@@ -36,7 +36,7 @@ func ExampleTable1() {
 	// | Random    | 82.0 ± 2.8  | 82.0 | 546              |
 	// | Intrinsic | 89.5 ± 0.7  | 89.5 | 546              |
 	//
-	// The paper's ordering Full ≈ Intrinsic > Random ≥ Freeze, decided from the seeds: 0 of 3 relations hold, 0 do not, 3 are not resolved, 0 are not checked.
+	// The paper's ordering Full ≈ Intrinsic > Random ≥ Freeze, decided from the seeds: of 3 relations, holds: 0; does not hold: 0; not resolved: 3; not checked: 0.
 	//
 	// - Full ≈ Intrinsic is not resolved: Full − Intrinsic = +1.5 points, 95% interval [−4.9, +7.9] over 2 seeds, not wholly within ±2.0 (the margin). Averaged over SST-2.
 	// - Intrinsic > Random is not resolved: Intrinsic − Random = +7.5 points, 95% interval [−11.6, +26.6] over 2 seeds, which straddles 0. Averaged over SST-2.

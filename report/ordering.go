@@ -60,8 +60,8 @@ func (o Ordering) String() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "The paper's ordering Full ≈ Intrinsic > Random ≥ Freeze, decided from the seeds: "+
-		"%d of %d relations hold, %d do not, %d are not resolved, %d are not checked.\n\n",
-		n[Holds], len(o.Claims), n[Fails], n[NotResolved], n[NotChecked])
+		"of %d relations, holds: %d; does not hold: %d; not resolved: %d; not checked: %d.\n\n",
+		len(o.Claims), n[Holds], n[Fails], n[NotResolved], n[NotChecked])
 	for _, c := range o.Claims {
 		b.WriteString("- " + c.String() + "\n")
 	}

@@ -32,7 +32,7 @@ func TestCheckOrdering(t *testing.T) {
 	}{
 		{"holds", table1(cell{"sst2", Full, 80, 1}, cell{"sst2", Intrinsic, 79, 1}, cell{"sst2", Random, 60, 1}, cell{"sst2", Freeze, 55, 1}),
 			[3]Verdict{H, H, H}, []string{
-				"3 of 3 relations hold",
+				"of 3 relations, holds: 3;",
 				"- Full ≈ Intrinsic holds: Full − Intrinsic = +1.0 points, 95% interval [+1.0, +1.0] over 3 seeds, within ±2.0 (the margin). Averaged over SST-2.",
 				"- Intrinsic > Random holds: Intrinsic − Random = +19.0 points",
 			}},
@@ -48,7 +48,7 @@ func TestCheckOrdering(t *testing.T) {
 		{"no-signal task left out", fromCells(cell{"sst2", Full, 80, 1}, cell{"sst2", Intrinsic, 79, 1}, cell{"sst2", Random, 60, 1}, cell{"sst2", Freeze, 55, 1},
 			cell{"cola", Full, 30, 1}, cell{"cola", Intrinsic, 29, 1}, cell{"cola", Random, 0, 0}, cell{"cola", Freeze, 50, 1}),
 			[3]Verdict{H, H, H}, []string{"Averaged over SST-2. Left out as no signal (a constant prediction): CoLA (Random).", "Averaged over SST-2, CoLA."}},
-		{"no runs", Results{}, [3]Verdict{C, C, C}, []string{"0 of 3 relations hold"}},
+		{"no runs", Results{}, [3]Verdict{C, C, C}, []string{"of 3 relations, holds: 0;"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := CheckOrdering(tc.r)
