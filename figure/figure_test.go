@@ -1,48 +1,14 @@
 package figure
 
 import (
-	"bytes"
-	"image/png"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-)
 
-// checkFigures asserts paths are exactly base.png and base.svg for each
-// base, and that each is a decodable, non-empty PNG or a non-empty SVG.
-func checkFigures(t *testing.T, paths []string, bases ...string) {
-	t.Helper()
-	var want []string
-	for _, b := range bases {
-		want = append(want, b+".png", b+".svg")
-	}
-	if !slices.Equal(paths, want) {
-		t.Fatalf("paths %q, want %q", paths, want)
-	}
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch filepath.Ext(p) {
-		case ".png":
-			img, err := png.Decode(bytes.NewReader(b))
-			if err != nil {
-				t.Fatalf("%s: %v", p, err)
-			}
-			if r := img.Bounds(); r.Dx() < 100 || r.Dy() < 100 {
-				t.Errorf("%s: %v image", p, r)
-			}
-		case ".svg":
-			if !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("</svg>")) || len(b) < 1000 {
-				t.Errorf("%s: not an SVG document (%d bytes)", p, len(b))
-			}
-		}
-	}
-}
+	"github.com/subtune/subtune/internal/figuretest"
+)
 
 func TestHeatmap(t *testing.T) {
 	nan := math.NaN()
@@ -76,7 +42,7 @@ func TestHeatmap(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkFigures(t, paths, base)
+			figuretest.Check(t, paths, base)
 		})
 	}
 }
@@ -87,7 +53,7 @@ func TestHeatmapFunc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFigures(t, paths, base)
+	figuretest.Check(t, paths, base)
 }
 
 func TestLinePlot(t *testing.T) {
@@ -102,7 +68,7 @@ func TestLinePlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFigures(t, paths, base)
+	figuretest.Check(t, paths, base)
 
 	if _, err := LinePlot([]Series{{Label: "bad", X: []float64{1, 2}, Y: []float64{1}}}, "t", "x", "y", base); err == nil {
 		t.Errorf("mismatched series: no error")
@@ -112,7 +78,7 @@ func TestLinePlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFigures(t, paths, base+"1")
+	figuretest.Check(t, paths, base+"1")
 }
 
 func TestLogTicks(t *testing.T) {

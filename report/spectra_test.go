@@ -1,14 +1,13 @@
 package report
 
 import (
-	"bytes"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/subtune/subtune/internal/figuretest"
 )
 
 func TestPlotSpectra(t *testing.T) {
@@ -54,7 +53,7 @@ func TestPlotSpectra(t *testing.T) {
 			for _, f := range tc.files {
 				bases = append(bases, filepath.Join(dir, f))
 			}
-			checkFigures(t, paths, bases...)
+			figuretest.Check(t, paths, bases...)
 			svg, _ := os.ReadFile(bases[0] + ".svg")
 			for _, s := range tc.text {
 				if !strings.Contains(string(svg), s) {
@@ -69,38 +68,5 @@ func TestPlotSpectraNone(t *testing.T) {
 	paths, err := PlotSpectra(Results{Tasks: []string{"sst2"}}, t.TempDir())
 	if err != nil || len(paths) != 0 {
 		t.Errorf("PlotSpectra without spectra = %q, %v", paths, err)
-	}
-}
-
-// checkFigures asserts paths are exactly base.png and base.svg for each
-// base, and that each is a decodable, non-empty PNG or a non-empty SVG.
-func checkFigures(t *testing.T, paths []string, bases ...string) {
-	t.Helper()
-	var want []string
-	for _, b := range bases {
-		want = append(want, b+".png", b+".svg")
-	}
-	if !slices.Equal(paths, want) {
-		t.Fatalf("paths %q, want %q", paths, want)
-	}
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch filepath.Ext(p) {
-		case ".png":
-			img, err := png.Decode(bytes.NewReader(b))
-			if err != nil {
-				t.Fatalf("%s: %v", p, err)
-			}
-			if r := img.Bounds(); r.Dx() < 100 || r.Dy() < 100 {
-				t.Errorf("%s: %v image", p, r)
-			}
-		case ".svg":
-			if !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("</svg>")) || len(b) < 1000 {
-				t.Errorf("%s: not an SVG document (%d bytes)", p, len(b))
-			}
-		}
 	}
 }
