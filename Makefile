@@ -4,24 +4,20 @@
 GO ?= go
 BIN := bin/subtune
 
-.PHONY: deps deps-dnnl test-deps build test test-bf16 fuzz bench bench-bf16 reproduce clean
+.PHONY: deps test-deps build test fuzz bench bench-bf16 reproduce clean
 
-# deps installs OpenBLAS (the GEMM behind every dense layer) when missing.
+# deps installs what the build links: OpenBLAS (the float32 GEMM behind
+# every dense layer) and oneDNN (libdnnl-dev, 2.6 on Debian 12: the bfloat16
+# GEMM of --bf16), when missing. A build with -tags nodnnl needs no oneDNN
+# and has no --bf16; -tags purego needs neither library.
 deps:
-	@if ! ldconfig -p | grep -q 'libopenblas\.so '; then \
-		echo "installing libopenblas-dev"; \
+	@missing=; \
+	ldconfig -p | grep -q 'libopenblas\.so ' || missing="$$missing libopenblas-dev"; \
+	[ -e /usr/include/oneapi/dnnl/dnnl.h ] || missing="$$missing libdnnl-dev"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
 		SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenblas-dev >/dev/null; \
-	fi
-
-# deps-dnnl adds oneDNN (libdnnl-dev, 2.6 on Debian 12), optional: only a
-# build with -tags dnnl uses it, for the bfloat16 GEMM (blas.GemmBF16). The
-# default build, make test and CI do without it.
-deps-dnnl: deps
-	@if [ ! -e /usr/include/oneapi/dnnl/dnnl.h ]; then \
-		echo "installing libdnnl-dev"; \
-		SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libdnnl-dev >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 # test-deps adds Slurm and munge: the reproduce tests start a real
@@ -42,19 +38,16 @@ build: deps
 test: test-deps
 	$(GO) test ./...
 	$(GO) test -tags purego ./blas ./nn ./model
+	$(GO) test -tags nodnnl ./blas ./model ./trainer
 
 # reproduce runs the paper's pipeline on the shipped model (quick profile);
 # ARGS passes more flags, e.g. make reproduce ARGS="--tasks sst2,stsb,cola".
 reproduce: build
 	./$(BIN) reproduce $(ARGS)
 
-# test-bf16 runs the bfloat16 GEMM's tests (they skip on a CPU without
-# AVX512_BF16); bench-bf16 times it against sgemm on BERT-base's shapes.
-test-bf16: deps-dnnl
-	$(GO) test -tags dnnl ./blas
-
-bench-bf16: deps-dnnl
-	$(GO) test -tags dnnl -run '^$$' -bench GemmBF16 -benchtime 10x ./blas
+# bench-bf16 times the bfloat16 GEMM against sgemm on BERT-base's shapes.
+bench-bf16: deps
+	$(GO) test -run '^$$' -bench GemmBF16 -benchtime 10x ./blas
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./blas ./model

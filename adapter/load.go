@@ -86,6 +86,7 @@ func readWeights(path string, m *model.Model, r *subspace.Reparam, c *Config) er
 			return fmt.Errorf("adapter: %w", err)
 		}
 	}
+	m.ParamsChanged()
 	for _, name := range f.Names() {
 		if !seen[name] {
 			return fmt.Errorf("adapter: %s: tensor %s is neither a subspace coordinate nor part of modules_to_save %s",

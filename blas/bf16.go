@@ -74,7 +74,7 @@ func BF16Supported() bool {
 }
 
 // ErrNoBF16Build is returned by the bf16 GEMMs of a build without oneDNN.
-var ErrNoBF16Build = errors.New("bf16 GEMM needs oneDNN: build with -tags dnnl (Debian: libdnnl-dev), without purego")
+var ErrNoBF16Build = errors.New("bf16 GEMM needs oneDNN: this build has none (built with -tags nodnnl or purego, or without cgo); build without them, with Debian's libdnnl-dev installed")
 
 // errNoBF16CPU names what this CPU lacks; nil when it has it.
 func errNoBF16CPU() error {
@@ -92,6 +92,17 @@ func errNoBF16CPU() error {
 // It returns an error, and leaves C alone, when this build or this CPU
 // cannot multiply in bfloat16 (see BF16Check).
 func GemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
+	return gemmBF16Rounding(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// GemmBF16Serial is GemmBF16 on the calling goroutine alone, for callers
+// that split the work themselves, as attention does by sequence and head.
+func GemmBF16Serial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
+	return gemmBF16Rounding(true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmBF16Rounding rounds B into a pooled buffer and multiplies.
+func gemmBF16Rounding(serial, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
 	if err := BF16Check(); err != nil {
 		return err
 	}
@@ -106,7 +117,7 @@ func GemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	defer bf16Pool.Put(buf)
 	w := BF16Matrix{data: (*buf)[:0]}
 	w.Round(br, bc, b, ldb)
-	return gemmBF16(transA, transB, m, n, k, alpha, a, lda, &w, beta, c, ldc)
+	return gemmBF16(serial, transA, transB, m, n, k, alpha, a, lda, &w, beta, c, ldc)
 }
 
 // bf16Pool recycles the rounded copies of the operands that come as
@@ -138,5 +149,5 @@ func GemmBF16W(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	if !check(transA, transB, m, n, k, a, lda, w.data, bc, c, ldc, beta) {
 		return nil
 	}
-	return gemmBF16(transA, transB, m, n, k, alpha, a, lda, w, beta, c, ldc)
+	return gemmBF16(false, transA, transB, m, n, k, alpha, a, lda, w, beta, c, ldc)
 }

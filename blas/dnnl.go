@@ -1,4 +1,4 @@
-//go:build dnnl && cgo && !purego
+//go:build !nodnnl && cgo && !purego
 
 package blas
 
@@ -275,10 +275,14 @@ func getMatmul(key matmulKey) (*matmul, error) {
 const minRowsPerPart = 64
 
 // gemmBF16 splits the product across Threads() cores like Sgemm, each part
-// rounding its own rows of A and running one primitive on its own thread.
-// The caller has checked the shapes and the CPU.
-func gemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, w *BF16Matrix, beta float32, c []float32, ldc int) error {
+// rounding its own rows of A and running one primitive on its own thread;
+// serial keeps it on the calling goroutine. The caller has checked the
+// shapes and the CPU.
+func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, w *BF16Matrix, beta float32, c []float32, ldc int) error {
 	parts := max(1, min(threads, int(GemmFlops(m, n, k)/minFlopsPerPart)))
+	if serial {
+		parts = 1
+	}
 	if m < minRowsPerPart*parts && m < n && parts > 1 {
 		// Split by columns of C: A is shared, rounded once.
 		ar := roundA(transA, m, k, a, lda)

@@ -1,4 +1,4 @@
-//go:build dnnl && cgo && !purego
+//go:build !nodnnl && cgo && !purego
 
 package blas
 

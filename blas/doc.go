@@ -16,8 +16,8 @@
 // costs. Nothing else about the process is changed.
 //
 // GemmBF16 multiplies in bfloat16 with float32 accumulation, as PyTorch's
-// CPU autocast does, through oneDNN's matmul (Debian: libdnnl-dev) in a
-// build with -tags dnnl, on CPUs with AVX512_BF16 (BF16Supported); it
+// CPU autocast does, through oneDNN's matmul (Debian: libdnnl-dev; a build
+// with -tags nodnnl goes without), on CPUs with AVX512_BF16 (BF16Supported); it
 // returns an error naming what is missing otherwise. GemmBF16W takes B
 // rounded beforehand (BF16Matrix), for weights rounded once per optimiser
 // step. oneDNN runs on the calling thread only and the product is split

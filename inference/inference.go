@@ -11,6 +11,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/hfhub"
 	"github.com/subtune/subtune/internal/argcheck"
@@ -27,6 +28,8 @@ type Options struct {
 	// length beyond the model's positions is capped with a warning. Id
 	// inputs are used as given, up to the model's limit.
 	MaxSeqLength int
+	// BF16 runs the model in bf16 mixed precision (model.SetBF16).
+	BF16 bool
 }
 
 // DefaultOptions are predict's defaults: batches of 32, texts truncated to
@@ -40,6 +43,11 @@ func (o Options) Validate() error {
 	var e argcheck.Errors
 	e.Int("--batch_size", o.BatchSize, argcheck.Positive)
 	e.Int("--max_seq_length", o.MaxSeqLength, argcheck.Positive)
+	if o.BF16 {
+		if err := blas.BF16Check(); err != nil {
+			e.Addf("--bf16: %v", err)
+		}
+	}
 	return e.Err()
 }
 
@@ -90,6 +98,9 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, opts Options) (*Predictor, er
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
+	}
+	if err := m.SetBF16(opts.BF16); err != nil {
+		return nil, fmt.Errorf("--bf16: %w", err)
 	}
 	maxLen := m.Config.PositionLimit()
 	p := &Predictor{Model: m, Tokenizer: tok, PadID: int32(m.Config.PadTokenID), opts: opts, maxLen: maxLen}

@@ -3,7 +3,6 @@ package model
 import (
 	"math"
 
-	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/nn"
 )
 
@@ -145,7 +144,8 @@ func newLayerParams(lay LayerLayout, layer []float32) layerParams {
 func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dropouts) {
 	c := m.Config
 	a := &ws.layers[l]
-	p := &m.params[l]
+	p, w := &m.params[l], &m.weights[l]
+	bf16 := m.bf16 != nil
 	B, H, I := b.B, c.HiddenSize, c.IntermediateSize
 	nh, hd := c.NumAttentionHeads, c.HeadDim()
 	n := ws.nTok
@@ -153,9 +153,9 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 	a.in = in
 
 	q, k, v := a.q[:n*H], a.k[:n*H], a.v[:n*H]
-	nn.LinearForward(q, in, p.qw, p.qb, n, H, H)
-	nn.LinearForward(k, in, p.kw, p.kb, n, H, H)
-	nn.LinearForward(v, in, p.vw, p.vb, n, H, H)
+	nn.LinearForward(q, in, w.q, p.qb, n, H, H)
+	nn.LinearForward(k, in, w.k, p.kb, n, H, H)
+	nn.LinearForward(v, in, w.v, p.vb, n, H, H)
 
 	// Per sequence and head, on its own core: scores S = Q·Kᵀ/√d, softmax
 	// over the unmasked keys, dropout on the probabilities, context = P·V.
@@ -175,26 +175,26 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 			L, start := ws.seqLen[s], ws.seqStart[s]
 			o, po := start*H+hh*hd, ws.attStart[s]+hh*L*L
 			p := probs[po : po+L*L]
-			blas.SgemmSerial(false, true, L, L, hd, scale, q[o:], H, k[o:], H, 0, p, L)
+			nn.MatmulSerial(bf16, false, true, L, L, hd, scale, q[o:], H, k[o:], H, 0, p, L)
 			nn.AttentionSoftmaxRows(p, p, ws.keep[start:start+L], 0, L, L, L)
 			if d.attention > 0 {
 				nn.DropoutAt(probsDrop[po:po+L*L], p, probsMask[po:po+L*L], d.attention, seed, po)
 			}
-			blas.SgemmSerial(false, false, L, hd, L, 1, probsDrop[po:], L, v[o:], H, 0, ctx[o:], H)
+			nn.MatmulSerial(bf16, false, false, L, hd, L, 1, probsDrop[po:], L, v[o:], H, 0, ctx[o:], H)
 		}
 	})
 
 	attnOut, res1 := a.attnOut[:n*H], a.res1[:n*H]
-	nn.LinearForward(attnOut, ctx, p.ow, p.ob, n, H, H)
+	nn.LinearForward(attnOut, ctx, w.o, p.ob, n, H, H)
 	nn.Dropout(attnOut, attnOut, a.attnMask[:n*H], d.hidden, nn.SeedFor(d.seed, siteAttentionOutput, uint64(l)))
 	addInto(res1, attnOut, in)
 	nn.LayerNormForward(a.ln1Out[:n*H], a.ln1Mean[:n], a.ln1Rstd[:n], res1, p.ln1w, p.ln1b, n, H, eps)
 
-	nn.LinearForward(a.ffnPre[:n*I], a.ln1Out[:n*H], p.iw, p.ib, n, H, I)
+	nn.LinearForward(a.ffnPre[:n*I], a.ln1Out[:n*H], w.i, p.ib, n, H, I)
 	act := ws.ffnAct[:n*I]
 	nn.ActivationForward(m.act, act, a.ffnAux, a.ffnPre[:n*I])
 	ffnOut, res2 := a.ffnOut[:n*H], a.res2[:n*H]
-	nn.LinearForward(ffnOut, act, p.fw, p.fb, n, I, H)
+	nn.LinearForward(ffnOut, act, w.f, p.fb, n, I, H)
 	nn.Dropout(ffnOut, ffnOut, a.ffnMask[:n*H], d.hidden, nn.SeedFor(d.seed, siteFFNOutput, uint64(l)))
 	addInto(res2, ffnOut, a.ln1Out[:n*H])
 	nn.LayerNormForward(a.out[:n*H], a.ln2Mean[:n], a.ln2Rstd[:n], res2, p.ln2w, p.ln2b, n, H, eps)
@@ -205,7 +205,8 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float32, d dropouts) {
 	c := m.Config
 	a := &ws.layers[l]
-	p, g := &m.params[l], &m.grads[l]
+	p, g, w := &m.params[l], &m.grads[l], &m.weights[l]
+	bf16 := m.bf16 != nil
 	B, H, I := b.B, c.HiddenSize, c.IntermediateSize
 	nh, hd := c.NumAttentionHeads, c.HeadDim()
 	n := ws.nTok
@@ -219,16 +220,16 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 	dFFN := ws.dFFN[:n*I]
 	act := ws.ffnAct[:n*I]
 	nn.ActivationRecompute(m.act, act, a.ffnAux, a.ffnPre[:n*I])
-	nn.LinearBackward(dFFN, g.fw, g.fb, dRes, act, p.fw, n, I, H, false)
+	nn.LinearBackward(dFFN, g.fw, g.fb, dRes, act, w.f, n, I, H, false)
 	nn.ActivationBackward(m.act, dFFN, dFFN, a.ffnPre[:n*I], a.ffnAux)
-	nn.LinearBackward(dLN1, g.iw, g.ib, dFFN, a.ln1Out[:n*H], p.iw, n, H, I, true)
+	nn.LinearBackward(dLN1, g.iw, g.ib, dFFN, a.ln1Out[:n*H], w.i, n, H, I, true)
 
 	// LayerNorm 1, residual, attention output dense.
 	nn.LayerNormBackward(dRes, g.ln1w, g.ln1b, dLN1, a.res1[:n*H], a.ln1Mean[:n], a.ln1Rstd[:n], p.ln1w, n, H, ws.lnScratch)
 	copy(dIn, dRes)
 	nn.DropoutBackward(dRes, dRes, a.attnMask[:n*H], d.hidden)
 	dCtx := dLN1
-	nn.LinearBackward(dCtx, g.ow, g.ob, dRes, a.ctx[:n*H], p.ow, n, H, H, false)
+	nn.LinearBackward(dCtx, g.ow, g.ob, dRes, a.ctx[:n*H], w.o, n, H, H, false)
 
 	// Attention core, per sequence and head, each on its own core.
 	att := ws.attStart[B]
@@ -246,20 +247,20 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 			o, po := ws.seqStart[s]*H+hh*hd, ws.attStart[s]+hh*L*L
 			dp := dProbs[po : po+L*L]
 			// dP = dCtx·Vᵀ; dV = Pᵀ·dCtx
-			blas.SgemmSerial(false, true, L, L, hd, 1, dCtx[o:], H, v[o:], H, 0, dp, L)
-			blas.SgemmSerial(true, false, L, hd, L, 1, probsDrop[po:], L, dCtx[o:], H, 0, dv[o:], H)
+			nn.MatmulSerial(bf16, false, true, L, L, hd, 1, dCtx[o:], H, v[o:], H, 0, dp, L)
+			nn.MatmulSerial(bf16, true, false, L, hd, L, 1, probsDrop[po:], L, dCtx[o:], H, 0, dv[o:], H)
 			if d.attention > 0 {
 				nn.DropoutBackwardAt(dp, dp, probsMask[po:po+L*L], d.attention)
 			}
 			nn.SoftmaxBackwardRows(dp, dp, probs[po:po+L*L], 0, L, L)
 			// S = scale·Q·Kᵀ: dQ = scale·dS·K; dK = scale·dSᵀ·Q
-			blas.SgemmSerial(false, false, L, hd, L, scale, dp, L, k[o:], H, 0, dq[o:], H)
-			blas.SgemmSerial(true, false, L, hd, L, scale, dp, L, q[o:], H, 0, dk[o:], H)
+			nn.MatmulSerial(bf16, false, false, L, hd, L, scale, dp, L, k[o:], H, 0, dq[o:], H)
+			nn.MatmulSerial(bf16, true, false, L, hd, L, scale, dp, L, q[o:], H, 0, dk[o:], H)
 		}
 	})
-	nn.LinearBackward(dIn, g.qw, g.qb, dq, a.in, p.qw, n, H, H, true)
-	nn.LinearBackward(dIn, g.kw, g.kb, dk, a.in, p.kw, n, H, H, true)
-	nn.LinearBackward(dIn, g.vw, g.vb, dv, a.in, p.vw, n, H, H, true)
+	nn.LinearBackward(dIn, g.qw, g.qb, dq, a.in, w.q, n, H, H, true)
+	nn.LinearBackward(dIn, g.kw, g.kb, dk, a.in, w.k, n, H, H, true)
+	nn.LinearBackward(dIn, g.vw, g.vb, dv, a.in, w.v, n, H, H, true)
 }
 
 // addInto sets dst = x + y.

@@ -22,6 +22,7 @@ func (m *Model) Forward(ws *Workspace, b *Batch, pass Pass) (float64, error) {
 	if err := m.checkBatch(ws, b); err != nil {
 		return 0, err
 	}
+	m.roundWeights()
 	c := m.Config
 	d := dropouts{seed: pass.Seed}
 	if pass.Train {

@@ -15,8 +15,8 @@ func (m *Model) classifierForward(ws *Workspace, b *Batch, d dropouts) {
 	cls := ws.gatherFirst(m, B)
 	logits := ws.Logits[:B*nl]
 	if c.ModelType == "roberta" {
-		w1, b1 := m.headTensor("classifier.dense.weight"), m.headTensor("classifier.dense.bias")
-		w2, b2 := m.headTensor("classifier.out_proj.weight"), m.headTensor("classifier.out_proj.bias")
+		w1, b1 := m.headWeight("classifier.dense.weight"), m.headTensor("classifier.dense.bias")
+		w2, b2 := m.headWeight("classifier.out_proj.weight"), m.headTensor("classifier.out_proj.bias")
 		x := ws.pooledDrop[:B*H]
 		nn.Dropout(x, cls, ws.clsMask[:B*H], d.classifier, nn.SeedFor(d.seed, siteHead1))
 		nn.LinearForward(ws.headHidden[:B*H], x, w1, b1, B, H, H)
@@ -25,7 +25,7 @@ func (m *Model) classifierForward(ws *Workspace, b *Batch, d dropouts) {
 		nn.LinearForward(logits, ws.headHiddenDrop[:B*H], w2, b2, B, H, nl)
 		return
 	}
-	wc, bc := m.headTensor("classifier.weight"), m.headTensor("classifier.bias")
+	wc, bc := m.headWeight("classifier.weight"), m.headTensor("classifier.bias")
 	m.poolerForward(ws, B)
 	nn.Dropout(ws.pooledDrop[:B*H], ws.pooled[:B*H], ws.clsMask[:B*H], d.classifier, nn.SeedFor(d.seed, siteHead1))
 	nn.LinearForward(logits, ws.pooledDrop[:B*H], wc, bc, B, H, nl)
@@ -52,7 +52,7 @@ func (m *Model) classifierBackward(ws *Workspace, b *Batch, dHidden []float32, d
 	dl := ws.dLogits[:B*nl]
 	d1, d2 := ws.dHead1[:B*H], ws.dHead2[:B*H]
 	if c.ModelType == "roberta" {
-		w1, w2 := m.headTensor("classifier.dense.weight"), m.headTensor("classifier.out_proj.weight")
+		w1, w2 := m.headWeight("classifier.dense.weight"), m.headWeight("classifier.out_proj.weight")
 		g1, gb1 := m.headGrad("classifier.dense.weight"), m.headGrad("classifier.dense.bias")
 		g2, gb2 := m.headGrad("classifier.out_proj.weight"), m.headGrad("classifier.out_proj.bias")
 		nn.LinearBackward(d1, g2, gb2, dl, ws.headHiddenDrop[:B*H], w2, B, H, nl, false)
@@ -61,7 +61,7 @@ func (m *Model) classifierBackward(ws *Workspace, b *Batch, dHidden []float32, d
 		nn.LinearBackward(d2, g1, gb1, d1, ws.pooledDrop[:B*H], w1, B, H, H, false)
 		nn.DropoutBackward(d2, d2, ws.clsMask[:B*H], d.classifier)
 	} else {
-		wc := m.headTensor("classifier.weight")
+		wc := m.headWeight("classifier.weight")
 		gc, gbc := m.headGrad("classifier.weight"), m.headGrad("classifier.bias")
 		nn.LinearBackward(d1, gc, gbc, dl, ws.pooledDrop[:B*H], wc, B, H, nl, false)
 		nn.DropoutBackward(d1, d1, ws.clsMask[:B*H], d.classifier)
@@ -87,7 +87,7 @@ func (ws *Workspace) gatherFirst(m *Model, B int) []float32 {
 // then tanh, into ws.pooled.
 func (m *Model) poolerForward(ws *Workspace, B int) {
 	H, p := m.Config.HiddenSize, m.Config.ModelType+"."
-	nn.LinearForward(ws.headHidden[:B*H], ws.cls[:B*H], m.headTensor(p+"pooler.dense.weight"), m.headTensor(p+"pooler.dense.bias"), B, H, H)
+	nn.LinearForward(ws.headHidden[:B*H], ws.cls[:B*H], m.headWeight(p+"pooler.dense.weight"), m.headTensor(p+"pooler.dense.bias"), B, H, H)
 	nn.TanhForward(ws.pooled[:B*H], ws.headHidden[:B*H])
 }
 
@@ -97,7 +97,7 @@ func (m *Model) poolerBackward(ws *Workspace, dCLS, dPooled []float32, B int) {
 	H, p := m.Config.HiddenSize, m.Config.ModelType+"."
 	nn.TanhBackward(dPooled, dPooled, ws.pooled[:B*H])
 	nn.LinearBackward(dCLS, m.headGrad(p+"pooler.dense.weight"), m.headGrad(p+"pooler.dense.bias"), dPooled, ws.cls[:B*H],
-		m.headTensor(p+"pooler.dense.weight"), B, H, H, false)
+		m.headWeight(p+"pooler.dense.weight"), B, H, H, false)
 }
 
 // scatterFirst adds d (B×H) into the first-token rows of dHidden.
@@ -118,7 +118,7 @@ func (m *Model) nspForward(ws *Workspace, b *Batch) {
 	H, B := m.Config.HiddenSize, b.B
 	ws.gatherFirst(m, B)
 	m.poolerForward(ws, B)
-	nn.LinearForward(ws.nspLogits[:2*B], ws.pooled[:B*H], m.headTensor("cls.seq_relationship.weight"), m.headTensor("cls.seq_relationship.bias"), B, H, 2)
+	nn.LinearForward(ws.nspLogits[:2*B], ws.pooled[:B*H], m.headWeight("cls.seq_relationship.weight"), m.headTensor("cls.seq_relationship.bias"), B, H, 2)
 }
 
 // nspBackward adds the next-sentence loss's gradient into dHidden, which
@@ -127,7 +127,7 @@ func (m *Model) nspBackward(ws *Workspace, b *Batch, dHidden []float32) {
 	H, B := m.Config.HiddenSize, b.B
 	d1, d2 := ws.dHead1[:B*H], ws.dHead2[:B*H]
 	nn.LinearBackward(d1, m.headGrad("cls.seq_relationship.weight"), m.headGrad("cls.seq_relationship.bias"), ws.dNSPLogits[:2*B],
-		ws.pooled[:B*H], m.headTensor("cls.seq_relationship.weight"), B, H, 2, false)
+		ws.pooled[:B*H], m.headWeight("cls.seq_relationship.weight"), B, H, 2, false)
 	m.poolerBackward(ws, d2, d1, B)
 	ws.scatterFirst(dHidden, d2, B, H)
 }
@@ -161,10 +161,10 @@ func (m *Model) mlmForward(ws *Workspace, b *Batch) {
 		copy(x[r*H:(r+1)*H], hidden[int(row)*H:int(row)*H+H])
 	}
 	bias, dw, db, lnw, lnb := m.mlmNames()
-	nn.LinearForward(ws.mlmDense[:M*H], x, m.headTensor(dw), m.headTensor(db), M, H, H)
+	nn.LinearForward(ws.mlmDense[:M*H], x, m.headWeight(dw), m.headTensor(db), M, H, H)
 	nn.ActivationForward(m.mlmAct(), ws.mlmAct[:M*H], ws.mlmAux, ws.mlmDense[:M*H])
 	nn.LayerNormForward(ws.mlmLN[:M*H], ws.mlmMean[:M], ws.mlmRstd[:M], ws.mlmAct[:M*H], m.headTensor(lnw), m.headTensor(lnb), M, H, float32(c.LayerNormEps))
-	nn.LinearForward(ws.Logits[:M*V], ws.mlmLN[:M*H], m.Data[m.wordEmb:m.wordEmb+V*H], m.headTensor(bias), M, H, V)
+	nn.LinearForward(ws.Logits[:M*V], ws.mlmLN[:M*H], m.weight(m.wordEmb, V*H), m.headTensor(bias), M, H, V)
 }
 
 func (m *Model) mlmBackward(ws *Workspace, b *Batch, dHidden []float32) {
@@ -173,11 +173,11 @@ func (m *Model) mlmBackward(ws *Workspace, b *Batch, dHidden []float32) {
 	bias, dw, db, lnw, lnb := m.mlmNames()
 	d1, d2 := ws.dMLM1[:M*H], ws.dMLM2[:M*H]
 	nn.LinearBackward(d1, m.Grad[m.wordEmb:m.wordEmb+V*H], m.headGrad(bias), ws.dLogits[:M*V], ws.mlmLN[:M*H],
-		m.Data[m.wordEmb:m.wordEmb+V*H], M, H, V, false)
+		m.weight(m.wordEmb, V*H), M, H, V, false)
 	nn.LayerNormBackward(d2, m.headGrad(lnw), m.headGrad(lnb), d1, ws.mlmAct[:M*H], ws.mlmMean[:M], ws.mlmRstd[:M],
 		m.headTensor(lnw), M, H, ws.lnScratch)
 	nn.ActivationBackward(m.mlmAct(), d2, d2, ws.mlmDense[:M*H], ws.mlmAux)
-	nn.LinearBackward(d1, m.headGrad(dw), m.headGrad(db), d2, ws.mlmIn[:M*H], m.headTensor(dw), M, H, H, false)
+	nn.LinearBackward(d1, m.headGrad(dw), m.headGrad(db), d2, ws.mlmIn[:M*H], m.headWeight(dw), M, H, H, false)
 	clear(dHidden[:ws.nTok*H])
 	for r, row := range ws.mlmHidden[:M] {
 		copy(dHidden[int(row)*H:int(row)*H+H], d1[r*H:(r+1)*H])

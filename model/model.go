@@ -25,7 +25,9 @@ type Model struct {
 	wordEmb, posEmb, typeEmb, embLNw, embLNb int
 	layerOff                                 []int
 	layer                                    LayerLayout
-	params, grads                            []layerParams // views of each layer in Data and Grad
+	params, grads                            []layerParams  // views of each layer in Data and Grad
+	weights                                  []layerWeights // each layer's dense weights, with bf16 roundings under mixed precision
+	bf16                                     *bf16Weights   // nil in float32
 }
 
 // New allocates a model with zeroed parameters. Use Init or load a
@@ -66,6 +68,7 @@ func New(c Config, head Head) (*Model, error) {
 		m.params = append(m.params, newLayerParams(m.layer, m.Layer(l)))
 		m.grads = append(m.grads, newLayerParams(m.layer, m.LayerGrad(l)))
 	}
+	m.setLayerWeights()
 	return m, nil
 }
 

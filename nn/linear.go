@@ -6,10 +6,19 @@ import (
 	"github.com/subtune/subtune/blas"
 )
 
+// Weight is a dense layer's weight matrix, outDim×inDim as PyTorch lays it
+// out, and, under bf16 mixed precision, its bfloat16 rounding, made once per
+// optimiser step by the model that owns it.
+type Weight struct {
+	F32  []float32
+	BF16 *blas.BF16Matrix // nil: the layer multiplies in float32
+}
+
 // LinearForward computes out = in·Wᵀ + b, as torch.nn.Linear does.
-// in is n×inDim, w is outDim×inDim (PyTorch's layout), b is outDim or nil,
-// out is n×outDim.
-func LinearForward(out, in, w, b []float32, n, inDim, outDim int) {
+// in is n×inDim, b is outDim or nil, out is n×outDim. With w.BF16 set the
+// product takes bfloat16 inputs and accumulates in float32, as under
+// PyTorch's CPU autocast; out stays float32.
+func LinearForward(out, in []float32, w Weight, b []float32, n, inDim, outDim int) {
 	beta := float32(0)
 	if b != nil {
 		ParallelFor(n, outDim, func(lo, hi int) {
@@ -19,26 +28,59 @@ func LinearForward(out, in, w, b []float32, n, inDim, outDim int) {
 		})
 		beta = 1
 	}
-	blas.Sgemm(false, true, n, outDim, inDim, 1, in, inDim, w, inDim, beta, out, outDim)
+	if w.BF16 != nil {
+		mustBF16(blas.GemmBF16W(false, true, n, outDim, inDim, 1, in, inDim, w.BF16, beta, out, outDim))
+		return
+	}
+	blas.Sgemm(false, true, n, outDim, inDim, 1, in, inDim, w.F32, inDim, beta, out, outDim)
 }
 
 // LinearBackward accumulates dW += doutᵀ·in and db += Σrows dout, and
 // computes din = dout·W — added to din when accumulate is set, since a layer
 // input feeding several linears (query, key, value) sums their gradients.
-// din, dW or db may be nil to skip them.
-func LinearBackward(din, dW, db, dout, in, w []float32, n, inDim, outDim int, accumulate bool) {
+// din, dW or db may be nil to skip them. With w.BF16 set both products
+// round their inputs (dout, W, in) to bfloat16, as autocast's backward does.
+func LinearBackward(din, dW, db, dout, in []float32, w Weight, n, inDim, outDim int, accumulate bool) {
 	if din != nil {
 		beta := float32(0)
 		if accumulate {
 			beta = 1
 		}
-		blas.Sgemm(false, false, n, inDim, outDim, 1, dout, outDim, w, inDim, beta, din, inDim)
+		if w.BF16 != nil {
+			mustBF16(blas.GemmBF16W(false, false, n, inDim, outDim, 1, dout, outDim, w.BF16, beta, din, inDim))
+		} else {
+			blas.Sgemm(false, false, n, inDim, outDim, 1, dout, outDim, w.F32, inDim, beta, din, inDim)
+		}
 	}
 	if dW != nil {
-		blas.Sgemm(true, false, outDim, inDim, n, 1, dout, outDim, in, inDim, 1, dW, inDim)
+		if w.BF16 != nil {
+			mustBF16(blas.GemmBF16(true, false, outDim, inDim, n, 1, dout, outDim, in, inDim, 1, dW, inDim))
+		} else {
+			blas.Sgemm(true, false, outDim, inDim, n, 1, dout, outDim, in, inDim, 1, dW, inDim)
+		}
 	}
 	if db != nil {
 		ColumnSumInto(db, dout, n, outDim)
+	}
+}
+
+// MatmulSerial computes C = alpha·op(A)·op(B) + beta·C on the calling
+// goroutine, in float32 or, with bf16 set, from bfloat16-rounded inputs
+// with float32 accumulation: attention's per-head products.
+func MatmulSerial(bf16, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if bf16 {
+		mustBF16(blas.GemmBF16Serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+		return
+	}
+	blas.SgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// mustBF16 stops on a failed bf16 GEMM. A model turns bf16 on only after
+// blas.BF16Check has passed, so the GEMM's error can only be an internal
+// failure of oneDNN, after which no result can be trusted.
+func mustBF16(err error) {
+	if err != nil {
+		panic("nn: bf16 GEMM failed after blas.BF16Check passed: " + err.Error())
 	}
 }
 

@@ -102,6 +102,7 @@ func (h *DisableMask) BeforeForward() {
 	for _, i := range h.pos {
 		h.m.Data[i] = 0
 	}
+	h.m.ParamsChanged()
 }
 
 // AfterBackward zeroes their gradient.

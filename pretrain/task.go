@@ -42,6 +42,9 @@ type pretraining struct {
 func (p *prep) newTask(start time.Time) (*pretraining, error) {
 	o, tok, cfg := p.o, p.tok, p.cfg
 	B, T := o.BatchSize, o.MaxSeqLength
+	if err := p.m.SetBF16(o.BF16); err != nil {
+		return nil, fmt.Errorf("--bf16: %w", err)
+	}
 	ws := p.m.NewWorkspace(B, T, p.maxMasked)
 	t := &pretraining{prep: p, orderEpoch: -1, start: start, blocks: make([][]uint16, B), pairBufs: make([][]uint16, B)}
 	t.loop = trainloop.New(p.m, ws, trainloop.Config{LearningRate: o.LearningRate, WeightDecay: o.WeightDecay,
@@ -60,6 +63,9 @@ func (p *prep) newTask(start time.Time) (*pretraining, error) {
 	fmt.Fprintf(o.Log, "model: %d parameters (%d layers, hidden %d, %d heads, FFN %d, vocab %d)\n",
 		p.m.NumParams(), cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, cfg.VocabSize)
 	fmt.Fprintf(o.Log, "kernels: %s\n", blas.Describe())
+	if o.BF16 {
+		fmt.Fprintf(o.Log, "bf16 mixed precision: %s\n", blas.BF16Describe())
+	}
 
 	t.batch = &model.Batch{B: B, T: T, InputIDs: make([]int32, B*T), TokenTypeIDs: make([]int32, B*T),
 		AttentionMask: make([]int32, B*T), MLMLabels: make([]int32, B*T)}

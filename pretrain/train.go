@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/internal/argcheck"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/trainloop"
@@ -62,10 +63,13 @@ type Options struct {
 	// MaxSteps) starts at the folder's step. A training_log.json in the
 	// folder (written by Export) carries the step count, tokens, wall time
 	// and learning curve on.
-	InitFrom string    `json:"model_name_or_path"`
-	Seed     uint64    `json:"seed"`
-	Resume   bool      `json:"resume" resume:"free"`
-	Log      io.Writer `json:"-"`
+	InitFrom string `json:"model_name_or_path"`
+	// BF16 trains in bf16 mixed precision (model.SetBF16). A run may
+	// change it when it resumes: the weights and optimiser stay float32.
+	BF16   bool      `json:"bf16" resume:"free"`
+	Seed   uint64    `json:"seed"`
+	Resume bool      `json:"resume" resume:"free"`
+	Log    io.Writer `json:"-"`
 
 	afterStep func() // test hook: called after every optimiser step
 }
@@ -113,6 +117,11 @@ func (o Options) Validate() error {
 	e.Int("--eval_steps", o.EvalEvery, argcheck.Positive)
 	e.Int("--save_steps", o.SaveEvery, argcheck.Positive)
 	e.Int("--eval_blocks", o.EvalBlocks, argcheck.NonNegative.With("0: no evaluation"))
+	if o.BF16 {
+		if err := blas.BF16Check(); err != nil {
+			e.Addf("--bf16: %v", err)
+		}
+	}
 	return e.Err()
 }
 

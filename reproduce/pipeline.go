@@ -108,6 +108,7 @@ func (p *pipeline) args(s runSpec) (trainer.Args, error) {
 	a.WarmupRatio = pr.WarmupRatio
 	a.Seed = p.seed
 	a.Threads = p.o.Threads
+	a.BF16 = p.o.BF16
 	a.Resume = true
 	a.SaveStrategy = "epoch"
 	a.SaveTotalLimit = 1

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/dirlock"
 	"github.com/subtune/subtune/glue"
 	"github.com/subtune/subtune/progress"
@@ -25,6 +26,7 @@ type Options struct {
 	OutputDir string
 	DataDir   string // "" for the shipped GLUE data
 	Threads   int
+	BF16      bool   // every run in bf16 mixed precision (trainer.Args.BF16)
 	Command   string // the command line, for the report
 	Log       io.Writer
 	// Analyses are the paper's analyses to run beyond Table 1, by the names
@@ -182,6 +184,11 @@ func newReproduction(o Options) (*reproduction, error) {
 	}
 	if len(o.Profile.Seeds) == 0 {
 		return nil, fmt.Errorf("profile %s has no seeds", o.Profile.Name)
+	}
+	if o.BF16 {
+		if err := blas.BF16Check(); err != nil {
+			return nil, fmt.Errorf("--bf16: %w", err)
+		}
 	}
 	switch o.Profile.Rows {
 	case subspace.RowsRaw, subspace.RowsDelta, subspace.RowsCentered:

@@ -188,6 +188,7 @@ func (r *Reparam) Materialize(m *model.Model) {
 		s := &b.segs[i]
 		b.expandSeg(s, enc[s.off:s.off+s.n], r.theta0[s.off:s.off+s.n], r.block(s.block))
 	}
+	m.ParamsChanged()
 }
 
 // ProjectGrad turns the encoder part of m.Grad (∂loss/∂θ, as Backward left

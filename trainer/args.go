@@ -71,7 +71,7 @@ type Args struct {
 	Seed                      int     `json:"seed"`
 	GroupByLength             bool    `json:"group_by_length"`
 	FP16                      bool    `json:"fp16" resume:"ifset"` // refused: CPU training is float32
-	BF16                      bool    `json:"bf16" resume:"ifset"` // refused: not yet supported
+	BF16                      bool    `json:"bf16" resume:"ifset"` // mixed precision: bfloat16 GEMMs, float32 weights (model.SetBF16)
 
 	// Evaluation, logging and checkpoints.
 	EvalStrategy    string `json:"eval_strategy" resume:"free"` // "no", "steps" or "epoch"

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,6 +91,11 @@ func TestMRPCLengths(t *testing.T) {
 // in the trainer's order with dynamic padding (their lengths are
 // bench/mrpc_lengths.txt). Run with -benchtime Nx to time N steps, as the
 // PyTorch script's --base-steps/--small-steps.
+//
+// Each runs in float32 and under bf16 mixed precision (skipped where this
+// build or CPU has none). peak_MiB is the process's peak resident memory
+// (VmHWM) so far: the peak of one configuration only when it runs alone
+// (-test.bench 'TrainStep/base/full128/bf16$').
 func BenchmarkTrainStep(b *testing.B) {
 	nn.SetThreads(*benchThreads)
 	mrpc := mrpcTrain(b)
@@ -99,11 +105,12 @@ func BenchmarkTrainStep(b *testing.B) {
 		layers, hidden, ffn int
 		heads               int
 	}{{"base", 12, 768, 3072, 12}, {"4x256", 4, 256, 1024, 4}} {
-		// fixed128: MRPC padded to 128 as run_glue's default
-		// pad_to_max_length; mrpc: dynamic padding; full128: every one of
-		// the 32×128 positions a real token, which no packing can shorten.
-		for _, padding := range []string{"fixed128", "mrpc", "full128"} {
-			b.Run(size.name+"/"+padding, func(b *testing.B) {
+		for _, run := range benchRuns() {
+			padding := run.padding
+			b.Run(size.name+"/"+padding+"/"+run.precision, func(b *testing.B) {
+				if run.precision == "bf16" && blas.BF16Check() != nil {
+					b.Skip(blas.BF16Check())
+				}
 				c := model.DefaultConfig("bert")
 				c.NumHiddenLayers, c.HiddenSize, c.IntermediateSize, c.NumAttentionHeads = size.layers, size.hidden, size.ffn, size.heads
 				c.SetLabels([]string{"0", "1"})
@@ -112,6 +119,9 @@ func BenchmarkTrainStep(b *testing.B) {
 					b.Fatal(err)
 				}
 				m.Init(1)
+				if err := m.SetBF16(run.precision == "bf16"); err != nil {
+					b.Fatal(err)
+				}
 				ws := m.NewWorkspace(32, 128, 0)
 				loop := trainloop.New(m, ws, trainloop.Config{LearningRate: 2e-5, MaxGradNorm: 1, TotalSteps: 1000})
 				padTo := 0
@@ -140,9 +150,45 @@ func BenchmarkTrainStep(b *testing.B) {
 				sec := b.Elapsed().Seconds()
 				b.ReportMetric(float64(32*i)/sec, "ex/s")
 				b.ReportMetric(float64(tokens)/float64(i)/32, "mean_len")
+				b.ReportMetric(peakRSSMiB(), "peak_MiB")
+				kernels := blas.Describe()
+				if m.BF16() {
+					kernels += "; bf16: " + blas.BF16Describe()
+				}
 				b.Logf("%d parameters, %s, %s; first lengths %v",
-					m.NumParams(), padding, blas.Describe(), lens[:min(5, len(lens))])
+					m.NumParams(), padding, kernels, lens[:min(5, len(lens))])
 			})
 		}
 	}
+}
+
+// benchRuns are BenchmarkTrainStep's paddings, each in both precisions.
+//
+// fixed128: MRPC padded to 128 as run_glue's default pad_to_max_length;
+// mrpc: dynamic padding; full128: every one of the 32×128 positions a real
+// token, which no packing can shorten.
+func benchRuns() []struct{ padding, precision string } {
+	var runs []struct{ padding, precision string }
+	for _, padding := range []string{"fixed128", "mrpc", "full128"} {
+		for _, precision := range []string{"f32", "bf16"} {
+			runs = append(runs, struct{ padding, precision string }{padding, precision})
+		}
+	}
+	return runs
+}
+
+// peakRSSMiB is the process's peak resident set (VmHWM of
+// /proc/self/status) in MiB, or 0 where there is none.
+func peakRSSMiB() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }

@@ -94,6 +94,7 @@ func (r *run) loadBest(m *model.Model, rp ParamHook, st *State) error {
 			return fmt.Errorf("loading the best model from %s: %w", dir, err)
 		}
 	}
+	m.ParamsChanged()
 	if rp != nil {
 		if err := rp.Load(dir); err != nil {
 			return fmt.Errorf("loading the best model from %s: %w", dir, err)

@@ -115,6 +115,9 @@ func Finetune(ctx context.Context, a Args, log io.Writer, hooks Hooks) (*Result,
 		return nil, err
 	}
 	fmt.Fprintf(log, "kernels: %s\n", blas.Describe())
+	if a.BF16 {
+		fmt.Fprintf(log, "bf16 mixed precision: %s\n", blas.BF16Describe())
+	}
 	res := &Result{Model: r.m}
 	if a.DoTrain {
 		if err := r.trainRun(ctx, res); err != nil {
@@ -313,6 +316,9 @@ func (r *run) loadModel() error {
 	m, rep, err := checkpoint.Load(a.ModelNameOrPath, model.SequenceClassification, checkpoint.Options{Labels: labels, Seed: uint64(a.Seed), Usage: use})
 	if err != nil {
 		return err
+	}
+	if err := m.SetBF16(a.BF16); err != nil {
+		return fmt.Errorf("--bf16: %w", err)
 	}
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(r.log, "warning: %s\n", w)

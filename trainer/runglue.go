@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/internal/argcheck"
 )
 
@@ -45,7 +46,9 @@ func (a *Args) validateRunGlue(e *argcheck.Errors) {
 		e.Addf("--fp16: subtune trains on the CPU, in float32; there is no fp16 on the CPU (leave --fp16 out)")
 	}
 	if a.BF16 {
-		e.Addf("--bf16: not yet supported; subtune trains in float32 (leave --bf16 out)")
+		if err := blas.BF16Check(); err != nil {
+			e.Addf("--bf16: %v", err)
+		}
 	}
 	if !a.UseFastTokenizer {
 		e.Addf("--use_fast_tokenizer false: subtune's tokenizers are the fast (tokenizers-library) ones; there is no slow tokenizer to fall back to")

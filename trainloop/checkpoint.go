@@ -207,6 +207,7 @@ func LoadCheckpoint(dir string, m *model.Model, opt *optim.AdamW, state any, set
 		}
 	}
 	f.Close()
+	m.ParamsChanged()
 	if opt != nil {
 		of, err := safetensors.Open(filepath.Join(dir, OptimizerFile))
 		if err != nil {

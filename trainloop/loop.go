@@ -154,6 +154,7 @@ func (l *Loop) Finish() (StepStats, error) {
 	if l.Hook != nil {
 		l.Hook.BeforeForward()
 	}
+	l.Model.ParamsChanged()
 	st := StepStats{Loss: l.lossSum / float64(l.micro), GradNorm: norm}
 	if len(l.Opt.Groups) > 0 {
 		st.LR = l.Opt.Groups[0].LR * factor

@@ -57,7 +57,7 @@ func addFinetuneFlags(fs *pflag.FlagSet, a *trainer.Args) {
 	fs.IntVar(&a.Seed, "seed", a.Seed, "seed of the new head, the data order and the dropout masks")
 	fs.BoolVar(&a.GroupByLength, "group_by_length", a.GroupByLength, "batch sequences of similar length together (less padding)")
 	fs.BoolVar(&a.FP16, "fp16", a.FP16, "refused: training runs on the CPU in float32 (accepted as false)")
-	fs.BoolVar(&a.BF16, "bf16", a.BF16, "refused: not yet supported (accepted as false)")
+	fs.BoolVar(&a.BF16, "bf16", a.BF16, "bf16 mixed precision, as torch.autocast on the CPU: dense and attention GEMMs take bfloat16 inputs, accumulate in float32; weights, gradients and optimiser stay float32 (needs AVX512_BF16 and a build with oneDNN)")
 	fs.StringVar(&a.EvalStrategy, "eval_strategy", a.EvalStrategy, "evaluate during training: no, steps or epoch")
 	fs.IntVar(&a.EvalSteps, "eval_steps", a.EvalSteps, "evaluate every N steps (implies --eval_strategy steps)")
 	fs.StringVar(&a.LoggingStrategy, "logging_strategy", a.LoggingStrategy, "log the training loss: no, steps or epoch")

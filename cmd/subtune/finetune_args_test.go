@@ -76,7 +76,6 @@ func TestRunGlueFlagsRefused(t *testing.T) {
 	}{
 		{[]string{"--fp16"}, "--fp16: subtune trains on the CPU, in float32; there is no fp16 on the CPU"},
 		{[]string{"--fp16", "True"}, "there is no fp16 on the CPU"},
-		{[]string{"--bf16"}, "--bf16: not yet supported"},
 		{[]string{"--report_to", "wandb"}, "--report_to wandb: subtune reports to no experiment tracker"},
 		{[]string{"--report_to", "none,tensorboard"}, "--report_to tensorboard"},
 		{[]string{"--use_fast_tokenizer", "False"}, "--use_fast_tokenizer false: subtune's tokenizers are the fast"},

@@ -99,6 +99,7 @@ An --output file is written only when every line succeeded.`,
 	f.StringVar(&input, "input", "-", `JSON lines to predict ("-": stdin)`)
 	f.StringVar(&output, "output", "-", `where the predictions go ("-": stdout)`)
 	f.IntVar(&o.BatchSize, "batch_size", o.BatchSize, "inputs per batch")
+	f.BoolVar(&o.BF16, "bf16", false, "bf16 mixed precision, as torch.autocast on the CPU: GEMMs take bfloat16 inputs and accumulate in float32 (needs AVX512_BF16 and a build with oneDNN)")
 	f.IntVar(&o.MaxSeqLength, "max_seq_length", o.MaxSeqLength, "tokens per text input after truncation, special tokens included (capped, with a warning, at the model's positions)")
 	f.IntVar(&threads, "threads", 0, "CPU threads for GEMM and element-wise kernels (0: all cores)")
 	return graceful(cmd)

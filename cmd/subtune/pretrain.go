@@ -108,6 +108,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 	f.BoolVar(&o.NextSentence, "next_sentence", false, "add BERT's next-sentence prediction: each sequence pairs a corpus line with the next one of its document or, half of the time, a random line of another (BertForPreTraining)")
 	f.StringVar(&o.InitFrom, "model_name_or_path", "", "start from the weights of this model folder or hub model id (its config replaces the architecture flags; new optimiser; the schedule starts at its step)")
 	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --output_dir")
+	f.BoolVar(&o.BF16, "bf16", false, "bf16 mixed precision, as torch.autocast on the CPU: GEMMs take bfloat16 inputs and accumulate in float32; weights, gradients and optimiser stay float32 (needs AVX512_BF16 and a build with oneDNN; may change on --resume)")
 	src.addFlags(f)
 	f.IntVar(&threads, "threads", 0, "threads (0: all cores); equal seeds and thread counts give bit-identical runs")
 	cmd.AddCommand(newPretrainExportCmd())

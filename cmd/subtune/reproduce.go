@@ -92,6 +92,7 @@ func (ro *reproduceOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.OutputDir, "output_dir", "", "where runs and the report go (default runs/reproduce-<profile>)")
 	f.StringVar(&o.DataDir, "data_dir", "", "GLUE root or task folder (default: the shipped data)")
 	f.IntVar(&o.Threads, "threads", 0, "threads (0: all cores), shared among --jobs")
+	f.BoolVar(&o.BF16, "bf16", false, "every run in bf16 mixed precision (finetune --bf16; needs AVX512_BF16 and a build with oneDNN)")
 	ro.sched.addFlags(f, o)
 }
 
