@@ -55,20 +55,22 @@ static int subtune_has_bf16_isa(void) {
 static void subtune_serial(void) { omp_set_num_threads(1); }
 
 // subtune_matmul_create makes the primitive C = alpha·A·B + beta·C for
-// bfloat16 A (m×k) and B (k×n) with the given strides (element counts, row
-// then column), float32 C with row stride ldc. The scratchpad is the
-// caller's, so that one primitive can run on several threads at once.
+// bfloat16 A (m×k) and B (k×n) — float32 with f32 set — with the given
+// strides (element counts, row then column), float32 C with row stride ldc.
+// The scratchpad is the caller's, so that one primitive can run on several
+// threads at once.
 static dnnl_status_t subtune_matmul_create(dnnl_primitive_t *prim,
 		int64_t m, int64_t n, int64_t k,
 		int64_t as0, int64_t as1, int64_t bs0, int64_t bs1, int64_t ldc,
-		float alpha, float beta) {
+		float alpha, float beta, int f32) {
 	subtune_serial();
 	dnnl_memory_desc_t a, b, c;
 	dnnl_dims_t ad = {m, k}, bd = {k, n}, cd = {m, n};
 	dnnl_dims_t as = {as0, as1}, bs = {bs0, bs1}, cs = {ldc, 1};
 	dnnl_status_t st;
-	if ((st = dnnl_memory_desc_init_by_strides(&a, 2, ad, dnnl_bf16, as)) != dnnl_success) return st;
-	if ((st = dnnl_memory_desc_init_by_strides(&b, 2, bd, dnnl_bf16, bs)) != dnnl_success) return st;
+	dnnl_data_type_t in = f32 ? dnnl_f32 : dnnl_bf16;
+	if ((st = dnnl_memory_desc_init_by_strides(&a, 2, ad, in, as)) != dnnl_success) return st;
+	if ((st = dnnl_memory_desc_init_by_strides(&b, 2, bd, in, bs)) != dnnl_success) return st;
 	if ((st = dnnl_memory_desc_init_by_strides(&c, 2, cd, dnnl_f32, cs)) != dnnl_success) return st;
 	dnnl_matmul_desc_t desc;
 	if ((st = dnnl_matmul_desc_init(&desc, &a, &b, NULL, &c)) != dnnl_success) return st;
@@ -102,6 +104,24 @@ static const char *subtune_matmul_impl(dnnl_primitive_t prim) {
 
 // subtune_matmul_run executes prim on the caller's thread; a, b and c are
 // only used during the call.
+// subtune_scratch returns this thread's scratchpad of at least size bytes.
+// A product runs on one thread from start to end, so the thread's buffer is
+// free whenever it starts one; kept from one product to the next, it spares
+// the kernel zeroing fresh pages for each (a malloc and free per product
+// cost a fifth of a bf16 training step).
+static __thread void *subtune_scratch_buf;
+static __thread size_t subtune_scratch_cap;
+
+static void *subtune_scratch(size_t size) {
+	if (size > subtune_scratch_cap) {
+		free(subtune_scratch_buf);
+		subtune_scratch_cap = 0;
+		if ((subtune_scratch_buf = malloc(size)) == NULL) return NULL;
+		subtune_scratch_cap = size;
+	}
+	return subtune_scratch_buf;
+}
+
 static dnnl_status_t subtune_matmul_run(dnnl_primitive_t prim, void *a, void *b, void *c) {
 	subtune_serial();
 	const_dnnl_primitive_desc_t pd;
@@ -113,8 +133,8 @@ static dnnl_status_t subtune_matmul_run(dnnl_primitive_t prim, void *a, void *b,
 	const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
 	dnnl_memory_t am = NULL, bm = NULL, cm = NULL, sm = NULL;
 	dnnl_stream_t s = NULL;
-	void *scratch = NULL;
 	size_t ssize = smd != NULL ? dnnl_memory_desc_get_size(smd) : 0;
+	void *scratch = NULL;
 	int nargs = 3;
 	dnnl_exec_arg_t args[4];
 	if ((st = dnnl_memory_create(&am, amd, subtune_engine, a)) != dnnl_success) goto out;
@@ -124,7 +144,7 @@ static dnnl_status_t subtune_matmul_run(dnnl_primitive_t prim, void *a, void *b,
 	args[1].arg = DNNL_ARG_WEIGHTS; args[1].memory = bm;
 	args[2].arg = DNNL_ARG_DST; args[2].memory = cm;
 	if (ssize > 0) {
-		if ((scratch = malloc(ssize)) == NULL) { st = dnnl_out_of_memory; goto out; }
+		if ((scratch = subtune_scratch(ssize)) == NULL) { st = dnnl_out_of_memory; goto out; }
 		if ((st = dnnl_memory_create(&sm, smd, subtune_engine, scratch)) != dnnl_success) goto out;
 		args[3].arg = DNNL_ARG_SCRATCHPAD; args[3].memory = sm;
 		nargs = 4;
@@ -138,7 +158,6 @@ out:
 	if (cm != NULL) dnnl_memory_destroy(cm);
 	if (bm != NULL) dnnl_memory_destroy(bm);
 	if (am != NULL) dnnl_memory_destroy(am);
-	free(scratch);
 	return st;
 }
 */
@@ -204,8 +223,10 @@ func BF16Describe() string {
 	v := C.dnnl_version()
 	impls := map[string]bool{}
 	matmuls.Lock()
-	for _, mm := range matmuls.m {
-		impls[mm.impl] = true
+	for key, mm := range matmuls.m {
+		if !key.f32 {
+			impls[mm.impl] = true
+		}
 	}
 	matmuls.Unlock()
 	names := make([]string, 0, len(impls))
@@ -222,6 +243,7 @@ func BF16Describe() string {
 
 // matmulKey is everything a matmul primitive is specialised for.
 type matmulKey struct {
+	f32            bool // float32 inputs (sgemmOneDNN), not bfloat16
 	transA, transB bool
 	m, n, k        int
 	lda, ldb, ldc  int
@@ -259,7 +281,7 @@ func getMatmul(key matmulKey) (*matmul, error) {
 	var prim C.dnnl_primitive_t
 	st := C.subtune_matmul_create(&prim, C.int64_t(key.m), C.int64_t(key.n), C.int64_t(key.k),
 		C.int64_t(as0), C.int64_t(as1), C.int64_t(bs0), C.int64_t(bs1), C.int64_t(key.ldc),
-		C.float(key.alpha), C.float(key.beta))
+		C.float(key.alpha), C.float(key.beta), C.int(boolInt(key.f32)))
 	if st != C.dnnl_success {
 		return nil, fmt.Errorf("oneDNN: creating the bf16 matmul %d×%d×%d: %s", key.m, key.n, key.k, status(st))
 	}
@@ -327,7 +349,7 @@ func runMatmul(transA, transB bool, m, n, k int, alpha float32, a, b []uint16, l
 	if transA {
 		lda = m
 	}
-	mm, err := getMatmul(matmulKey{transA, transB, m, n, k, lda, ldb, ldc, alpha, beta})
+	mm, err := getMatmul(matmulKey{false, transA, transB, m, n, k, lda, ldb, ldc, alpha, beta})
 	if err != nil {
 		return err
 	}
@@ -336,6 +358,34 @@ func runMatmul(transA, transB bool, m, n, k int, alpha float32, a, b []uint16, l
 		return fmt.Errorf("oneDNN: bf16 matmul %d×%d×%d (%s): %s", m, n, k, mm.impl, status(st))
 	}
 	return nil
+}
+
+// sgemmOneDNN is Sgemm through oneDNN's float32 matmul, on the calling
+// thread. subtune's float32 GEMM stays OpenBLAS's: BenchmarkSgemmOneDNN
+// measures the two on the model's shapes and keeps that choice checkable.
+func sgemmOneDNN(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
+	if err := BF16Check(); err != nil {
+		return err
+	}
+	if !check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta) {
+		return nil
+	}
+	mm, err := getMatmul(matmulKey{true, transA, transB, m, n, k, lda, ldb, ldc, alpha, beta})
+	if err != nil {
+		return err
+	}
+	st := C.subtune_matmul_run(mm.prim, unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0]))
+	if st != C.dnnl_success {
+		return fmt.Errorf("oneDNN: f32 matmul %d×%d×%d (%s): %s", m, n, k, mm.impl, status(st))
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // parallel runs f on [lo, lo+size) pieces of [0, total), one goroutine each

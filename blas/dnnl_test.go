@@ -192,6 +192,37 @@ func checkGemmBF16(t *testing.T, rng *rand.Rand, ta, tb bool, m, n, k int, alpha
 // With each input off by at most 2⁻⁹ of itself, each product is off by at
 // most 2⁻⁸+2⁻¹⁸ of itself. For k = 64 the typical miss, about
 // 2⁻⁹·(2/3)^½/√k ≈ 2·10⁻⁴ of Σ|a·b|, is 25 times float32's bound.
+// TestSgemmOneDNN checks the benchmark's oneDNN float32 side against Sgemm,
+// to float32 summation error, in every transposition.
+func TestSgemmOneDNN(t *testing.T) {
+	requireBF16(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	const m, n, k = 37, 29, 53
+	for _, ta := range []bool{false, true} {
+		for _, tb := range []bool{false, true} {
+			a, b := randSlice(rng, m*k), randSlice(rng, k*n)
+			lda, ldb := k, n
+			if ta {
+				lda = m
+			}
+			if tb {
+				ldb = k
+			}
+			want, got := randSlice(rng, m*n), make([]float32, m*n)
+			copy(got, want)
+			Sgemm(ta, tb, m, n, k, 0.5, a, lda, b, ldb, 2, want, n)
+			if err := sgemmOneDNN(ta, tb, m, n, k, 0.5, a, lda, b, ldb, 2, got, n); err != nil {
+				t.Fatal(err)
+			}
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("transA %v transB %v: C[%d] = %v, Sgemm %v", ta, tb, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 func TestGemmBF16RoundsInputs(t *testing.T) {
 	requireBF16(t)
 	const m, n, k = 32, 32, 64
@@ -305,8 +336,9 @@ var bertShapes = []struct {
 // with that one too (switching before each product, as BenchmarkFamilies
 // does); the bf16 side as the model would call it, weights rounded
 // beforehand (GemmBF16W) and activations rounded in the call (GemmBF16).
-// It reports each side's mean and best GFLOP/s and the ratios of bf16's to
-// each Sgemm's.
+// At one thread oneDNN's float32 matmul runs beside them (onednn-f32). It
+// reports each side's mean and best GFLOP/s and the ratios of bf16's to
+// each other side's.
 func BenchmarkGemmBF16(b *testing.B) {
 	requireBF16(b)
 	orig := CoreName()
@@ -363,7 +395,13 @@ func benchmarkGemmBF16(b *testing.B, families []string, ta, tb bool, m, n, k int
 		b.Fatal(err)
 	}
 	defer useFamily(b, families[0])
-	sides := append(slices.Clone(families), "bf16")
+	sides := slices.Clone(families)
+	if Threads() == 1 {
+		// oneDNN's float32 matmul, which runs on one thread here: the
+		// measurement behind keeping OpenBLAS for float32.
+		sides = append(sides, "onednn-f32")
+	}
+	sides = append(sides, "bf16")
 	elapsed, best := make([]time.Duration, len(sides)), make([]time.Duration, len(sides))
 	load := loadavg()
 	for b.Loop() {
@@ -372,9 +410,16 @@ func benchmarkGemmBF16(b *testing.B, families []string, ta, tb bool, m, n, k int
 				useFamily(b, side)
 			}
 			start := time.Now()
-			if i < len(families) {
+			var err error
+			switch {
+			case i < len(families):
 				Sgemm(ta, tb, m, n, k, 1, a, ac, w, bc, 0, c, n)
-			} else if err := bf16(); err != nil {
+			case side == "onednn-f32":
+				err = sgemmOneDNN(ta, tb, m, n, k, 1, a, ac, w, bc, 0, c, n)
+			default:
+				err = bf16()
+			}
+			if err != nil {
 				b.Fatal(err)
 			}
 			d := time.Since(start)
