@@ -56,6 +56,31 @@ func (m *BF16Matrix) Round(rows, cols int, x []float32, ld int) {
 // with oneDNN runs on a CPU that has them.
 var roundRows = roundRowsGo
 
+// minRoundPerPart is the fewest elements worth a goroutine of their own
+// when an operand is rounded: a few microseconds of work.
+const minRoundPerPart = 1 << 16
+
+// roundRowsSplit is roundRows on parts goroutines, each taking a band of
+// rows: an activation rounded before the product would otherwise keep the
+// other cores waiting.
+func roundRowsSplit(parts int, dst []uint16, ldd int, x []float32, ld, rows, cols int) {
+	if parts <= 1 || rows < parts {
+		roundRows(dst, ldd, x, ld, rows, cols)
+		return
+	}
+	var wg sync.WaitGroup
+	size := (rows + parts - 1) / parts
+	for lo := 0; lo < rows; lo += size {
+		n := min(size, rows-lo)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			roundRows(dst[lo*ldd:], ldd, x[lo*ld:], ld, n, cols)
+		}()
+	}
+	wg.Wait()
+}
+
 func roundRowsGo(dst []uint16, ldd int, x []float32, ld, rows, cols int) {
 	for i := range rows {
 		d, s := dst[i*ldd:i*ldd+cols], x[i*ld:i*ld+cols]
@@ -115,8 +140,13 @@ func gemmBF16Rounding(serial, transA, transB bool, m, n, k int, alpha float32, a
 	}
 	buf := getBF16(br * bc)
 	defer bf16Pool.Put(buf)
-	w := BF16Matrix{data: (*buf)[:0]}
-	w.Round(br, bc, b, ldb)
+	checkMatrix("b", b, br, bc, ldb)
+	w := BF16Matrix{Rows: br, Cols: bc, data: (*buf)[:br*bc]}
+	parts := 1
+	if !serial {
+		parts = max(1, min(threads, br*bc/minRoundPerPart))
+	}
+	roundRowsSplit(parts, w.data, bc, b, ldb, br, bc)
 	return gemmBF16(serial, transA, transB, m, n, k, alpha, a, lda, &w, beta, c, ldc)
 }
 
