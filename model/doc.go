@@ -38,4 +38,16 @@
 //
 // The activations a backward pass needs are kept in a Workspace, allocated
 // once for the largest batch and reused every step.
+//
+// # Mixed precision
+//
+// SetBF16 makes every GEMM — each dense layer's, the masked-LM decoder's,
+// and attention's per-head products, forward and backward — take bfloat16
+// inputs and accumulate in float32, as PyTorch's CPU autocast does (through
+// blas.GemmBF16, oneDNN). Data, Grad, the optimiser, LayerNorm, softmax,
+// the activations and the losses stay float32, and so do the activations
+// the backward keeps: each product rounds its activation operands as it
+// runs. The GEMM weights are rounded once, into a copy beside Data (half
+// their size), at the first Forward after ParamsChanged: whoever writes
+// Data (an optimiser step, a checkpoint read) calls it.
 package model
