@@ -10,7 +10,7 @@ import (
 )
 
 // bfloat16 keeps float32's sign and 8-bit exponent and the top 7 of its 23
-// fraction bits: 8 significant bits, a unit roundoff of 2⁻⁹. The product of
+// fraction bits: 8 significant bits, a unit roundoff of 2⁻⁸. The product of
 // two bfloat16 numbers has at most 16 significant bits and is exact in
 // float32, so a bf16 GEMM with float32 accumulation differs from the exact
 // product of its rounded inputs by float32 summation error alone.

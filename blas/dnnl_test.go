@@ -186,12 +186,6 @@ func checkGemmBF16(t *testing.T, rng *rand.Rand, ta, tb bool, m, n, k int, alpha
 	}
 }
 
-// TestGemmBF16RoundsInputs fails when the inputs are multiplied at float32
-// precision: against the float32 inputs' exact product the result must miss
-// float32's bound (reference) on most entries, and keep within bfloat16's.
-// With each input off by at most 2⁻⁹ of itself, each product is off by at
-// most 2⁻⁸+2⁻¹⁸ of itself. For k = 64 the typical miss, about
-// 2⁻⁹·(2/3)^½/√k ≈ 2·10⁻⁴ of Σ|a·b|, is 25 times float32's bound.
 // TestSgemmOneDNN checks the benchmark's oneDNN float32 side against Sgemm,
 // to float32 summation error, in every transposition.
 func TestSgemmOneDNN(t *testing.T) {
@@ -223,6 +217,12 @@ func TestSgemmOneDNN(t *testing.T) {
 	}
 }
 
+// TestGemmBF16RoundsInputs fails when the inputs are multiplied at float32
+// precision: against the float32 inputs' exact product the result must miss
+// float32's bound (reference) on most entries, and keep within bfloat16's.
+// With each input off by at most 2⁻⁸ of itself, each product is off by at
+// most 2⁻⁷+2⁻¹⁶ of itself. For k = 64 the typical miss, about
+// 2⁻⁸·(2/3)^½/√k ≈ 4·10⁻⁴ of Σ|a·b|, is 50 times float32's bound.
 func TestGemmBF16RoundsInputs(t *testing.T) {
 	requireBF16(t)
 	const m, n, k = 32, 32, 64
@@ -245,7 +245,7 @@ func TestGemmBF16RoundsInputs(t *testing.T) {
 			if d > tol {
 				missed++
 			}
-			if bf16Tol := (0x1p-8+0x1p-18)*sum + tol; d > bf16Tol {
+			if bf16Tol := (0x1p-7+0x1p-16)*sum + tol; d > bf16Tol {
 				t.Fatalf("C[%d][%d] = %g, want %g ± %.1e", i, j, c[i*n+j], want, bf16Tol)
 			}
 		}

@@ -44,7 +44,7 @@ func forwardBackward(t *testing.T, m *Model, ws *Workspace, b *Batch) (logits, g
 }
 
 // TestBF16AgainstFloat32 checks that mixed precision rounds (the results
-// differ from float32) and rounds no more than bfloat16's 2⁻⁹ per input
+// differ from float32) and rounds no more than bfloat16's 2⁻⁸ per input
 // can explain: the golden test measures it exactly against PyTorch.
 func TestBF16AgainstFloat32(t *testing.T) {
 	for _, tc := range []struct {

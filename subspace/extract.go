@@ -460,7 +460,7 @@ func (x *extractor) buildBases(l int) error {
 // stores: float32 checkpoints, or bfloat16 deltas (2 bytes a number).
 func (x *extractor) unitRoundoff() float64 {
 	if x.stored < 4*int64(x.D) {
-		return 0x1p-9
+		return 0x1p-8
 	}
 	return 0x1p-24
 }

@@ -26,8 +26,8 @@
 // With dtype F32 (the default) checkpoint files store θi itself ("stored":
 // "raw"). With BF16 they store the delta θi − θ0 rounded to bfloat16
 // ("stored": "delta"): a bfloat16 keeps 8 significant bits, so rounding θi
-// itself would perturb each weight by up to 2⁻⁹ of its size, about as much
-// as fine-tuning moves it, whereas rounding the delta loses only 2⁻⁹ of the
+// itself would perturb each weight by up to 2⁻⁸ of its size, about as much
+// as fine-tuning moves it, whereas rounding the delta loses only 2⁻⁸ of the
 // update. Readers get θi back either way (ReadLayer) and the delta with no
 // extra rounding (ReadDelta).
 //
