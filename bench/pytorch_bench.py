@@ -36,7 +36,25 @@ Linear/matmul/softmax/LayerNorm/GELU/Dropout ops), torch.set_num_threads(2) by d
       examples shuffled with numpy RandomState(42), batches of 32, padded
       length = max of the batch. Every JSON line says which source was used.
 
-Output: one JSON object per line on stdout (progress on stderr).
+--bf16: mixed precision as HF Trainer's --bf16 does it on CPU: the forward
+(and the loss, computed inside it) runs under torch.autocast("cpu",
+dtype=torch.bfloat16), the backward outside it; master weights, gradients
+and AdamW stay float32. Autocast gives every Linear / matmul bfloat16 inputs
+(oneDNN kernels, float32 accumulation) and bfloat16 results. (a) runs the
+layer's forward under autocast too.
+
+Output: one JSON object per line on stdout (progress on stderr). Every line
+carries "dtype": "bf16" or "f32". The env line names the GEMM kernels:
+OpenBLAS's core, and oneDNN's version and ISA with the implementation it
+picks for a bfloat16 matmul (the one autocast uses). Result lines carry the
+process's peak memory: "peak_rss_mib" is the peak resident set size during
+that run alone (Linux: the high-water mark is reset before the run through
+/proc/self/clear_refs and read from VmHWM afterwards), "peak_rss_over_start_mib"
+that peak minus the resident size when the run started (what the run added:
+activations, gradients, optimiser state), and "maxrss_delta_mib" how much
+getrusage's ru_maxrss grew during the run -- the same where the reset
+works, only a lower bound where it does not (a run that stays below an
+earlier run's peak adds nothing to the process's high-water mark).
 """
 
 import argparse
@@ -54,7 +72,10 @@ for _i, _a in enumerate(sys.argv):
         _v = _a.split("=", 1)[1] if "=" in _a else sys.argv[_i + 1]
         os.environ["OPENBLAS_CORETYPE"] = _v
 
+import contextlib  # noqa: E402
 import ctypes  # noqa: E402
+import resource  # noqa: E402
+import tempfile  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -90,10 +111,101 @@ def openblas_info():
     return {"openblas_core": None}
 
 
+DTYPE = "f32"  # "bf16" under --bf16
+
+
 def emit(obj):
     obj.setdefault("torch", torch.__version__)
     obj.setdefault("threads", torch.get_num_threads())
+    obj.setdefault("dtype", DTYPE)
     print(json.dumps(obj), flush=True)
+
+
+def autocast():
+    """The forward's precision context: autocast to bfloat16 under --bf16."""
+    if DTYPE == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def onednn_info():
+    """oneDNN as torch was built with it (torch.__config__.show()), and what
+    it runs a bfloat16 matmul with: the ISA it detected and the
+    implementation it picked, from its verbose log (written to fd 1, so
+    captured there)."""
+    info = {"mkldnn_available": torch.backends.mkldnn.is_available(),
+            "mkldnn_enabled": torch.backends.mkldnn.enabled}
+    for line in torch.__config__.show().splitlines():
+        line = line.strip().lstrip("- ").strip()
+        if "DNN" in line or "ideep" in line.lower():
+            info.setdefault("onednn_build", line)
+        elif line.startswith("CPU capability usage"):
+            info["aten_cpu_capability"] = line.split(":", 1)[1].strip()
+    a = torch.randn(64, 768).to(torch.bfloat16)
+    b = torch.randn(768, 768).to(torch.bfloat16)
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            os.dup2(tmp.fileno(), 1)
+            try:
+                with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
+                    torch.matmul(a, b)
+            finally:
+                sys.stdout.flush()
+                os.dup2(saved, 1)
+            tmp.seek(0)
+            lines = tmp.read().decode(errors="replace").splitlines()
+    finally:
+        os.close(saved)
+    for line in lines:
+        f = line.split(",")
+        if line.startswith("onednn_verbose,info,oneDNN"):
+            info["onednn_version"] = f[2].strip()
+        elif line.startswith("onednn_verbose,info,cpu,isa:"):
+            info["onednn_isa"] = line.split("isa:", 1)[1].strip()
+        elif line.startswith("onednn_verbose,exec,cpu,matmul") and len(f) > 4:
+            info["onednn_bf16_matmul_impl"] = f[4]
+    return info
+
+
+def _status_kib(field):
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class PeakMemory:
+    """Peak memory of one run, see the module docstring."""
+
+    def __enter__(self):
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")  # reset the peak RSS (VmHWM) to the current RSS
+            self.reset = True
+        except OSError:
+            self.reset = False
+        self.rss0 = _status_kib("VmRSS")
+        self.maxrss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        return self
+
+    def __exit__(self, *exc):
+        self.maxrss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        self.hwm = _status_kib("VmHWM")
+        return False
+
+    def fields(self):
+        mib = lambda kib: round(kib / 1024, 1)
+        out = {"maxrss_delta_mib": mib(self.maxrss1 - self.maxrss0)}
+        if self.reset and self.hwm is not None and self.rss0 is not None:
+            out["peak_rss_mib"] = mib(self.hwm)
+            out["peak_rss_over_start_mib"] = mib(self.hwm - self.rss0)
+        return out
 
 
 def model_cfg(size):
@@ -183,24 +295,26 @@ def bench_layer(args):
     flops = layer_flops(B, T, H, I)
 
     def fwd():
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             golden.encoder_layer(P, q, x, ext, cfg, training=False)
 
     def fwd_bwd():
-        y = golden.encoder_layer(P, q, x, ext, cfg, training=False)
-        y.backward(gout)
+        with autocast():
+            y = golden.encoder_layer(P, q, x, ext, cfg, training=False)
+        y.backward(gout.to(y.dtype))
         for p in list(P.values()) + [x]:
             p.grad = None
 
     for name, fn, fl in (("layer_forward", fwd, flops), ("layer_forward_backward", fwd_bwd, 3 * flops)):
         log(f"{name} ...")
         cal = calib_gemm()
-        ts = timeit(fn, args.warmup, args.reps)
+        with PeakMemory() as mem:
+            ts = timeit(fn, args.warmup, args.reps)
         med = statistics.median(ts)
         emit({"bench": name, "shape": f"batch {B} x seq {T}, hidden {H}, heads {nh}, ffn {I}, gelu",
               "median_ms": round(med * 1e3, 2), "min_ms": round(min(ts) * 1e3, 2),
               "gflop": round(fl / 1e9, 3), "gflops_per_s": round(fl / med / 1e9, 1),
-              "reps": args.reps, "warmup": args.warmup, "calib_gemm_gflops_before": cal,
+              "reps": args.reps, "warmup": args.warmup, **mem.fields(), "calib_gemm_gflops_before": cal,
               "calib_gemm_gflops_after": calib_gemm()})
 
 
@@ -267,7 +381,8 @@ def bench_train(args, size, padding):
 
     def step(T):
         batch = make_batch(cfg, B, T, g)
-        out = golden.model_forward(P, cfg, ARCH, batch, training=True)
+        with autocast():  # forward and loss; the backward outside, as HF Trainer
+            out = golden.model_forward(P, cfg, ARCH, batch, training=True)
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_(plist, 1.0)
         opt.step()
@@ -276,27 +391,29 @@ def bench_train(args, size, padding):
         return float(out["loss"])
 
     cal = calib_gemm()
-    for i in range(warm):
-        t0 = time.perf_counter()
-        step(lens[i])
-        log(f"{size} {padding} warmup step {i + 1}/{warm}: T={lens[i]} {time.perf_counter() - t0:.2f}s")
     ts = []
     measured = lens[warm:]
-    for i, T in enumerate(measured):
-        t0 = time.perf_counter()
-        loss = step(T)
-        ts.append(time.perf_counter() - t0)
-        log(f"{size} {padding} step {i + 1}/{steps}: T={T} {ts[-1]:.2f}s loss={loss:.4f}")
-        if not math.isfinite(loss):
-            raise SystemExit("non-finite loss")
+    with PeakMemory() as mem:
+        for i in range(warm):
+            t0 = time.perf_counter()
+            step(lens[i])
+            log(f"{size} {padding} {DTYPE} warmup step {i + 1}/{warm}: T={lens[i]} {time.perf_counter() - t0:.2f}s")
+        for i, T in enumerate(measured):
+            t0 = time.perf_counter()
+            loss = step(T)
+            ts.append(time.perf_counter() - t0)
+            log(f"{size} {padding} {DTYPE} step {i + 1}/{steps}: T={T} {ts[-1]:.2f}s loss={loss:.4f}")
+            if not math.isfinite(loss):
+                raise SystemExit("non-finite loss")
     tot = sum(ts)
     emit({"bench": "train", "model": size, "params": nparams, "padding": padding, "batch_size": B,
           "examples_per_s": round(B * steps / tot, 3), "steps": steps, "warmup_steps": warm,
           "seconds_total": round(tot, 2), "seconds_per_step_median": round(statistics.median(ts), 3),
           "seq_lens": measured, "mean_seq_len_measured": round(sum(measured) / len(measured), 2),
           "mean_seq_len_epoch": round(epoch_mean, 2), "lengths_source": src,
-          "step": "fwd(dropout 0.1)+CE+bwd+clip_grad_norm_(1.0)+AdamW+schedule+zero_grad",
-          "calib_gemm_gflops_before": cal, "calib_gemm_gflops_after": calib_gemm()})
+          "step": ("fwd(dropout 0.1)+CE" + (" under autocast(bf16)" if DTYPE == "bf16" else "")
+                   + "+bwd+clip_grad_norm_(1.0)+AdamW+schedule+zero_grad"),
+          **mem.fields(), "calib_gemm_gflops_before": cal, "calib_gemm_gflops_after": calib_gemm()})
 
 
 def main():
@@ -316,7 +433,11 @@ def main():
     ap.add_argument("--train-warmup", type=int, default=1, help="untimed warm-up steps per training benchmark")
     ap.add_argument("--mrpc", default=MRPC_DEFAULT)
     ap.add_argument("--lengths-file", default=LENGTHS_DEFAULT)
+    ap.add_argument("--bf16", action="store_true",
+                    help="forward and loss under torch.autocast('cpu', dtype=torch.bfloat16), float32 master weights")
     args = ap.parse_args()
+    global DTYPE
+    DTYPE = "bf16" if args.bf16 else "f32"
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -325,6 +446,7 @@ def main():
     env = {"bench": "env", "torch": torch.__version__, "threads": torch.get_num_threads(),
            "cpu_count": os.cpu_count(), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     env.update(openblas_info())
+    env.update(onednn_info())
     try:
         with open("/proc/cpuinfo") as f:
             info = dict(l.split(":", 1) for l in f.read().split("\n\n")[0].splitlines() if ":" in l)

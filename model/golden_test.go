@@ -43,67 +43,119 @@ func flatten2[T any](x [][]T) []T {
 	return out
 }
 
+// loadGolden reads testdata/<name>: golden.json, the checkpoint (and the
+// legacy case's separate head), and the batch of its inputs without labels.
+func loadGolden(t *testing.T, name string) (g golden, m *model.Model, b *model.Batch) {
+	t.Helper()
+	dir := filepath.Join(goldenDir, name)
+	raw, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	head := model.SequenceClassification
+	if g.Architecture == "BertForMaskedLM" {
+		head = model.MaskedLM
+	}
+	m, rep, err := checkpoint.Load(dir, head, checkpoint.Options{ConfigOverride: func(c *model.Config) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.HeadFile != "" {
+		// The legacy case keeps its head apart from the bare encoder.
+		f, err := safetensors.Open(filepath.Join(dir, g.HeadFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range f.Names() {
+			ti, ok := m.TensorInfo(n)
+			if !ok {
+				t.Fatalf("head tensor %s unknown", n)
+			}
+			if err := f.ReadFloat32Into(n, m.Data[ti.Offset:ti.Offset+ti.Size]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Close()
+	} else if len(rep.Missing) > 0 || len(rep.Unexpected) > 0 {
+		t.Fatalf("missing %v unexpected %v", rep.Missing, rep.Unexpected)
+	}
+	B, T := len(g.Inputs.InputIDs), len(g.Inputs.InputIDs[0])
+	b = &model.Batch{B: B, T: T, InputIDs: flatten2(g.Inputs.InputIDs),
+		TokenTypeIDs: flatten2(g.Inputs.TokenTypeIDs), AttentionMask: flatten2(g.Inputs.AttentionMask)}
+	return g, m, b
+}
+
+// goldenLogits flattens a golden's logits: B×labels, or B×T×vocab for
+// masked LM.
+func goldenLogits(t *testing.T, raw json.RawMessage, head model.Head) []float32 {
+	t.Helper()
+	if head == model.MaskedLM {
+		var l [][][]float32
+		must(t, json.Unmarshal(raw, &l))
+		var out []float32
+		for _, r := range l {
+			out = append(out, flatten2(r)...)
+		}
+		return out
+	}
+	var l [][]float32
+	must(t, json.Unmarshal(raw, &l))
+	return flatten2(l)
+}
+
+// flatten3 flattens B×T×H hidden states.
+func flatten3(x [][][]float32) []float32 {
+	var out []float32
+	for _, r := range x {
+		out = append(out, flatten2(r)...)
+	}
+	return out
+}
+
+// forwardRows picks from B×T×width golden values the rows the workspace
+// computed: all of them with the padding kept, else the real tokens
+// (ws.Rows). Sequence-classification logits (B×labels) are not per token
+// and are returned whole.
+func forwardRows(ws *model.Workspace, full []float32, width int, perToken bool) []float32 {
+	if ws.KeepPadding || !perToken {
+		return full
+	}
+	var out []float32
+	for _, pos := range ws.Rows() {
+		out = append(out, full[int(pos)*width:int(pos+1)*width]...)
+	}
+	return out
+}
+
+// setLabels puts the golden's labels into b.
+func setLabels(t *testing.T, g golden, m *model.Model, b *model.Batch) {
+	t.Helper()
+	switch {
+	case m.Head == model.MaskedLM:
+		var l [][]int32
+		must(t, json.Unmarshal(g.Inputs.Labels, &l))
+		b.MLMLabels = flatten2(l)
+	case m.Config.IsRegression():
+		must(t, json.Unmarshal(g.Inputs.Labels, &b.Targets))
+	default:
+		must(t, json.Unmarshal(g.Inputs.Labels, &b.Labels))
+	}
+}
+
 func TestGoldenAgainstPyTorch(t *testing.T) {
 	for _, name := range []string{"tiny-bert", "tiny-bert-regression", "tiny-bert-relu", "tiny-roberta", "tiny-bert-mlm", "tiny-bert-legacy"} {
 		t.Run(name, func(t *testing.T) {
+			g, m, b := loadGolden(t, name)
 			dir := filepath.Join(goldenDir, name)
-			raw, err := os.ReadFile(filepath.Join(dir, "golden.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var g golden
-			if err := json.Unmarshal(raw, &g); err != nil {
-				t.Fatal(err)
-			}
-			head := model.SequenceClassification
-			if g.Architecture == "BertForMaskedLM" {
-				head = model.MaskedLM
-			}
-			m, rep, err := checkpoint.Load(dir, head, checkpoint.Options{ConfigOverride: func(c *model.Config) {}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if g.HeadFile != "" {
-				// The legacy case keeps its head apart from the bare encoder.
-				f, err := safetensors.Open(filepath.Join(dir, g.HeadFile))
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, n := range f.Names() {
-					ti, ok := m.TensorInfo(n)
-					if !ok {
-						t.Fatalf("head tensor %s unknown", n)
-					}
-					if err := f.ReadFloat32Into(n, m.Data[ti.Offset:ti.Offset+ti.Size]); err != nil {
-						t.Fatal(err)
-					}
-				}
-				f.Close()
-			} else if len(rep.Missing) > 0 || len(rep.Unexpected) > 0 {
-				t.Fatalf("missing %v unexpected %v", rep.Missing, rep.Unexpected)
-			}
-			B, T := len(g.Inputs.InputIDs), len(g.Inputs.InputIDs[0])
-			b := &model.Batch{B: B, T: T, InputIDs: flatten2(g.Inputs.InputIDs),
-				TokenTypeIDs: flatten2(g.Inputs.TokenTypeIDs), AttentionMask: flatten2(g.Inputs.AttentionMask)}
-			ws := m.NewWorkspace(B, T, 0)
+			head := m.Head
+			ws := m.NewWorkspace(b.B, b.T, 0)
 
 			// Logits (for MLM: at every position, so no labels yet).
-			var wantLogits []float32
-			if head == model.MaskedLM {
-				var l [][][]float32
-				must(t, json.Unmarshal(g.Logits, &l))
-				for _, r := range l {
-					wantLogits = append(wantLogits, flatten2(r)...)
-				}
-			} else {
-				var l [][]float32
-				must(t, json.Unmarshal(g.Logits, &l))
-				wantLogits = flatten2(l)
-			}
-			var wantHidden []float32
-			for _, r := range g.LastHiddenState {
-				wantHidden = append(wantHidden, flatten2(r)...)
-			}
+			wantLogits := goldenLogits(t, g.Logits, head)
+			wantHidden := flatten3(g.LastHiddenState)
 			// With the padding kept every position matches PyTorch; packed,
 			// every real token does (the rows ws.Rows names).
 			H, V := m.Config.HiddenSize, m.Config.VocabSize
@@ -112,35 +164,15 @@ func TestGoldenAgainstPyTorch(t *testing.T) {
 				if _, err := m.Forward(ws, b, model.Pass{}); err != nil {
 					t.Fatal(err)
 				}
-				wantL, wantH := wantLogits, wantHidden
-				if !keep {
-					wantL, wantH = nil, nil
-					for _, pos := range ws.Rows() {
-						wantH = append(wantH, wantHidden[int(pos)*H:int(pos+1)*H]...)
-						if head == model.MaskedLM {
-							wantL = append(wantL, wantLogits[int(pos)*V:int(pos+1)*V]...)
-						}
-					}
-					if head != model.MaskedLM {
-						wantL = wantLogits
-					}
-				}
+				wantL := forwardRows(ws, wantLogits, V, head == model.MaskedLM)
+				wantH := forwardRows(ws, wantHidden, H, true)
 				what := fmt.Sprintf(" (KeepPadding %v)", keep)
 				compare(t, "logits"+what, ws.Logits[:len(wantL)], wantL, 1e-4, 0)
 				compare(t, "last_hidden_state"+what, ws.Hidden(m), wantH, 1e-4, 0)
 			}
 
 			// Loss and gradients.
-			switch {
-			case head == model.MaskedLM:
-				var l [][]int32
-				must(t, json.Unmarshal(g.Inputs.Labels, &l))
-				b.MLMLabels = flatten2(l)
-			case m.Config.IsRegression():
-				must(t, json.Unmarshal(g.Inputs.Labels, &b.Targets))
-			default:
-				must(t, json.Unmarshal(g.Inputs.Labels, &b.Labels))
-			}
+			setLabels(t, g, m, b)
 			loss, err := m.Forward(ws, b, model.Pass{})
 			if err != nil {
 				t.Fatal(err)

@@ -56,6 +56,22 @@ plausible implementation mistakes (wrong activation, wrong attention scale,
 ignored mask, BERT-style positions in RoBERTa) move the goldens by far more
 than the tolerance ("mutation" self-test).
 
+bf16 mixed precision
+--------------------
+For tiny-bert, tiny-roberta and tiny-bert-mlm a second golden is the same
+forward/backward in float64 with both inputs of every GEMM rounded to
+bfloat16 (round to nearest even) -- the forward and backward products of
+every dense layer (pooler, classifier and MLM head included) and attention's
+S = scale·Q·Kᵀ and P·V -- and nothing else rounded: subtune's SetBF16.
+Custom autograd Functions (_RoundedLinear, _RoundedMatmul) make the
+backward's roundings explicit: dX = r(dY)·r(W), dW = r(dY)ᵀ·r(X).  The
+self-tests check the emulation against torch.autocast("cpu", bfloat16) (an
+emulation of autocast, which additionally rounds GEMM results and their
+gradients, built from the same Functions, must agree with it to float32
+precision), measure how far correct float32 engines land from the golden
+(torch's own float32 run and runs with jittered float32 arithmetic), and
+check that the Go test's criteria pass those and fail plausible mistakes.
+
 Outputs (each case is a folder model/testdata/<case>/)
 ------------------------------------------------------
 config.json          as transformers' save_pretrained writes it (sorted keys, indent 2)
@@ -63,6 +79,8 @@ model.safetensors    HF layout; safetensors written by this script
 golden.json          inputs and golden outputs, see README.md
 grads.safetensors    F32, d loss / d parameter for every named parameter, named by
                      the canonical HF state_dict names (tied parameters once)
+golden_bf16.json     the bf16 golden's outputs and measurements (three cases), see README.md
+grads_bf16.safetensors  its gradients, as grads.safetensors
 """
 
 import argparse
@@ -232,6 +250,232 @@ def init_params(cfg, arch, seed):
     return params
 
 
+# ----------------------------------------------------------------------------
+# precision: the model's GEMMs go through an Ops object
+# ----------------------------------------------------------------------------
+
+def round_bf16(x):
+    """x rounded to the nearest bfloat16 (ties to even), kept in x's dtype."""
+    return x.to(torch.bfloat16).to(x.dtype)
+
+
+def _same(x):
+    return x
+
+
+class _RoundedLinear(torch.autograd.Function):
+    """y = ra(x)·rw(W)ᵀ + b: a dense layer's GEMM whose inputs are rounded
+    (ra: the activation, rw: the weight), computed and returned in x's dtype
+    (float64 for the goldens: the products of the rounded inputs are exact,
+    the result is not rounded). The backward's two GEMMs round their inputs
+    too: dX = rg(dY)·rw(W), dW = rg(dY)ᵀ·ra(X). The bias is no GEMM input:
+    it is added unrounded, and db = Σ dY unrounded."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, ra, rw, rg):
+        xr, wr = ra(x), rw(w)
+        ctx.save_for_backward(xr, wr)
+        ctx.rg, ctx.has_bias = rg, b is not None
+        y = torch.matmul(xr, wr.t())
+        return y + b if b is not None else y
+
+    @staticmethod
+    def backward(ctx, dy):
+        xr, wr = ctx.saved_tensors
+        dyr = ctx.rg(dy)
+        out_dim, in_dim = wr.shape
+        dx = torch.matmul(dyr, wr)
+        dw = torch.matmul(dyr.reshape(-1, out_dim).t(), xr.reshape(-1, in_dim))
+        db = dy.reshape(-1, out_dim).sum(0) if ctx.has_bias else None
+        return dx, dw, db, None, None, None
+
+
+class _RoundedMatmul(torch.autograd.Function):
+    """C = alpha·ra(A)·ra(B) on the last two dimensions (batched), one GEMM
+    with scale alpha; backward dA = alpha·rg(dC)·ra(B)ᵀ, dB = alpha·ra(A)ᵀ·rg(dC)."""
+
+    @staticmethod
+    def forward(ctx, a, b, alpha, ra, rg):
+        ar, br = ra(a), ra(b)
+        ctx.save_for_backward(ar, br)
+        ctx.rg, ctx.alpha = rg, alpha
+        return alpha * torch.matmul(ar, br)
+
+    @staticmethod
+    def backward(ctx, dc):
+        ar, br = ctx.saved_tensors
+        dcr = ctx.rg(dc)
+        da = ctx.alpha * torch.matmul(dcr, br.transpose(-1, -2))
+        db = ctx.alpha * torch.matmul(ar.transpose(-1, -2), dcr)
+        return da, db, None, None, None
+
+
+class _RoundGrad(torch.autograd.Function):
+    """Rounds the value going forward AND the gradient coming back: what a
+    cast to bfloat16, or an op with a bfloat16 result, does under autocast
+    (the gradient of a bfloat16 tensor is a bfloat16 tensor)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return round_bf16(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return round_bf16(g)
+
+
+class _RoundedTanh(torch.autograd.Function):
+    """tanh of a bfloat16 tensor under autocast: y = round(tanh(x)); the
+    backward uses the rounded output, dx = round(round(dy)·(1 − y²))."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = round_bf16(torch.tanh(x))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        (y,) = ctx.saved_tensors
+        return round_bf16(round_bf16(dy) * (1 - y * y))
+
+
+class Ops:
+    """The model's GEMMs, and the results a low-precision engine may round.
+    This one is plain PyTorch: with float32 / float64 tensors it is the
+    reference computation, and it is what torch.autocast intercepts."""
+    name = "exact"
+
+    def linear(self, x, w, b):
+        return F.linear(x, w, b)
+
+    def matmul(self, a, b):
+        return torch.matmul(a, b)
+
+    def scores(self, q, kt, scale):
+        """Attention scores Q·Kᵀ/scale."""
+        return torch.matmul(q, kt) / scale
+
+    def act(self, name, t):
+        """The FFN / MLM-head activation of a GEMM's result."""
+        return activation(name, t)
+
+    def tanh(self, t):
+        """The pooler's / RoBERTa head's tanh of a GEMM's result."""
+        return torch.tanh(t)
+
+    def ln_in(self, t):
+        """Input of the MLM head's LayerNorm."""
+        return t
+
+
+class BF16Ops(Ops):
+    """subtune's bf16 mixed precision, emulated (SetBF16): every GEMM of the
+    forward and of the backward -- each dense layer's (pooler, classifier and
+    MLM head included) and attention's Q·Kᵀ and P·V -- takes its two inputs
+    rounded to bfloat16 and accumulates exactly; GEMM results, biases and
+    everything else are not rounded. The attention scale is the GEMM's alpha
+    (S = scale·Q·Kᵀ, as subtune computes it), so the backward GEMMs round
+    dS itself, not dS·scale.
+
+    The keyword arguments switch roundings off for the self-test's
+    "mutations" (plausible implementation mistakes) and, with all of them
+    _same, give the exact computation through the custom backward formulas
+    (gradcheck)."""
+    name = "bf16"
+
+    def __init__(self, act=round_bf16, weight=round_bf16, grad=round_bf16, dense=True, attention=True):
+        self.ra, self.rw, self.rg = act, weight, grad
+        self.dense, self.attention = dense, attention
+
+    def linear(self, x, w, b):
+        if not self.dense:
+            return F.linear(x, w, b)
+        return _RoundedLinear.apply(x, w, b, self.ra, self.rw, self.rg)
+
+    def matmul(self, a, b):
+        if not self.attention:
+            return torch.matmul(a, b)
+        return _RoundedMatmul.apply(a, b, 1.0, self.ra, self.rg)
+
+    def scores(self, q, kt, scale):
+        if not self.attention:
+            return torch.matmul(q, kt) / scale
+        return _RoundedMatmul.apply(q, kt, 1.0 / scale, self.ra, self.rg)
+
+
+class AutocastEmulationOps(Ops):
+    """torch.autocast("cpu", dtype=torch.bfloat16) emulated (self-test only).
+    Besides the GEMM inputs, autocast rounds each GEMM's result, a bfloat16
+    tensor (linear = round(r(x)·r(W)ᵀ + r(b)): one rounding, bias rounded),
+    every elementwise result computed from one in bfloat16 (activation, tanh,
+    the division by √d, whose divisor becomes round(√d)), and every gradient
+    of such a tensor: the GEMMs' input, weight and bias gradients come out in
+    bfloat16. The MLM head's LayerNorm input is not rounded again (see
+    AutocastOps)."""
+    name = "autocast-emulation"
+    R = staticmethod(_RoundGrad.apply)
+
+    def linear(self, x, w, b):
+        R = self.R
+        return R(_RoundedLinear.apply(R(x), R(w), None if b is None else R(b), round_bf16, round_bf16, round_bf16))
+
+    def matmul(self, a, b):
+        R = self.R
+        return R(_RoundedMatmul.apply(R(a), R(b), 1.0, round_bf16, round_bf16))
+
+    def scores(self, q, kt, scale):
+        # a Python scalar operand takes the tensor's dtype
+        return self.R(self.matmul(q, kt) / float(round_bf16(torch.tensor(scale, dtype=torch.float64))))
+
+    def act(self, name, t):
+        # gelu / relu of a bfloat16 tensor: computed from its bfloat16 value,
+        # rounded, and so is the gradient (gelu_new, a chain of bfloat16 ops
+        # under autocast, is not emulated)
+        assert name in ("gelu", "relu"), name
+        return self.R(activation(name, t))
+
+    def tanh(self, t):
+        return _RoundedTanh.apply(t)
+
+
+# torch 1.13 gives a bfloat16 matmul to oneDNN (float32 accumulation, one
+# rounding of the result) only when M·N·K > 16³; smaller ones go to a
+# fallback that, for some operand layouts, rounds every product to bfloat16
+# and accumulates in bfloat16.
+TORCH_ONEDNN_MIN_GEMM = 16 ** 3
+
+
+class AutocastOps(Ops):
+    """Plain ops, to run under torch.autocast, with two torch 1.13 details
+    worked around so that what runs is autocast's bfloat16 semantics:
+    * a dense layer whose GEMMs (forward or backward) are too small for
+      oneDNN is computed with oneDNN's semantics by hand: inputs cast to
+      bfloat16 and back, the product in float32, the result cast to bfloat16;
+      the casts' backward round the gradients as autocast's would;
+    * CPU autocast has no mixed-dtype layer_norm (bfloat16 input, float32
+      weight: it raises), so the MLM head's LayerNorm input is cast to
+      float32 -- exactly, and what later versions compute in effect."""
+    name = "autocast"
+
+    def linear(self, x, w, b):
+        rows = x.numel() // x.shape[-1]
+        out_dim, in_dim = w.shape
+        if rows * out_dim * in_dim > TORCH_ONEDNN_MIN_GEMM:
+            return F.linear(x, w, b)
+        bf = torch.bfloat16
+        xr, wr, br = x.to(bf), w.to(bf), None if b is None else b.to(bf)
+        with torch.autocast("cpu", enabled=False):
+            y = F.linear(xr.float(), wr.float(), None if br is None else br.float())
+        return y.to(bf)
+
+    def ln_in(self, t):
+        return t.float()
+
+
+EXACT = Ops()
+
+
 def activation(name, x):
     if name == "gelu":
         return F.gelu(x)  # exact, erf based (HF GELUActivation)
@@ -252,10 +496,11 @@ def _drop(x, p, training):
     return F.dropout(x, p=p, training=True) if (training and p > 0) else x
 
 
-def encoder_layer(P, q, x, ext, cfg, training=False, mutate=None):
+def encoder_layer(P, q, x, ext, cfg, training=False, mutate=None, ops=EXACT):
     """One BertLayer (eager attention). q: name prefix ending in 'encoder.layer.<l>.';
     ext: additive mask broadcastable to (B, heads, T, T)."""
     mutate = mutate or {}
+    lin = ops.linear
     B, T, H = x.shape
     nh = cfg["num_attention_heads"]
     hd = H // nh
@@ -268,25 +513,25 @@ def encoder_layer(P, q, x, ext, cfg, training=False, mutate=None):
     def heads(t):
         return t.view(B, T, nh, hd).permute(0, 2, 1, 3)
 
-    Q = heads(F.linear(x, P[q + "attention.self.query.weight"], P[q + "attention.self.query.bias"]))
-    K = heads(F.linear(x, P[q + "attention.self.key.weight"], P[q + "attention.self.key.bias"]))
-    Vv = heads(F.linear(x, P[q + "attention.self.value.weight"], P[q + "attention.self.value.bias"]))
-    scores = torch.matmul(Q, K.transpose(-1, -2)) / scale
+    Q = heads(lin(x, P[q + "attention.self.query.weight"], P[q + "attention.self.query.bias"]))
+    K = heads(lin(x, P[q + "attention.self.key.weight"], P[q + "attention.self.key.bias"]))
+    Vv = heads(lin(x, P[q + "attention.self.value.weight"], P[q + "attention.self.value.bias"]))
+    scores = ops.scores(Q, K.transpose(-1, -2), scale)
     scores = scores + ext
     probs = torch.softmax(scores, dim=-1)
     probs = _drop(probs, p_att, training)
-    ctx = torch.matmul(probs, Vv).permute(0, 2, 1, 3).contiguous().view(B, T, H)
-    a = F.linear(ctx, P[q + "attention.output.dense.weight"], P[q + "attention.output.dense.bias"])
+    ctx = ops.matmul(probs, Vv).permute(0, 2, 1, 3).contiguous().view(B, T, H)
+    a = lin(ctx, P[q + "attention.output.dense.weight"], P[q + "attention.output.dense.bias"])
     a = _drop(a, p_hid, training)
     a = F.layer_norm(a + x, (H,), P[q + "attention.output.LayerNorm.weight"],
                      P[q + "attention.output.LayerNorm.bias"], eps)
-    i = activation(act, F.linear(a, P[q + "intermediate.dense.weight"], P[q + "intermediate.dense.bias"]))
-    o = F.linear(i, P[q + "output.dense.weight"], P[q + "output.dense.bias"])
+    i = ops.act(act, lin(a, P[q + "intermediate.dense.weight"], P[q + "intermediate.dense.bias"]))
+    o = lin(i, P[q + "output.dense.weight"], P[q + "output.dense.bias"])
     o = _drop(o, p_hid, training)
     return F.layer_norm(o + a, (H,), P[q + "output.LayerNorm.weight"], P[q + "output.LayerNorm.bias"], eps)
 
 
-def encoder_forward(P, cfg, input_ids, token_type_ids, attention_mask, training=False, mutate=None):
+def encoder_forward(P, cfg, input_ids, token_type_ids, attention_mask, training=False, mutate=None, ops=EXACT):
     """Returns last_hidden_state (B, T, H) and the position ids used."""
     mutate = mutate or {}
     pre = base_prefix(cfg)
@@ -317,16 +562,18 @@ def encoder_forward(P, cfg, input_ids, token_type_ids, attention_mask, training=
         ext = (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
     for l in range(cfg["num_hidden_layers"]):
-        x = encoder_layer(P, f"{pre}encoder.layer.{l}.", x, ext, cfg, training, mutate)
+        x = encoder_layer(P, f"{pre}encoder.layer.{l}.", x, ext, cfg, training, mutate, ops)
     return x, pos_ids
 
 
-def model_forward(P, cfg, arch, inputs, training=False, mutate=None):
+def model_forward(P, cfg, arch, inputs, training=False, mutate=None, ops=EXACT):
     """inputs: dict of torch tensors input_ids, token_type_ids, attention_mask, labels (optional).
-    Returns dict with last_hidden_state, logits, loss, (pooler_output), position_ids."""
+    Returns dict with last_hidden_state, logits, loss, (pooler_output), position_ids.
+    ops: the GEMMs (Ops: plain; BF16Ops: bf16-rounded inputs)."""
     mutate = mutate or {}
+    lin = ops.linear
     hs, pos_ids = encoder_forward(P, cfg, inputs["input_ids"], inputs["token_type_ids"],
-                                  inputs["attention_mask"], training, mutate)
+                                  inputs["attention_mask"], training, mutate, ops)
     out = {"last_hidden_state": hs, "position_ids": pos_ids}
     pre = base_prefix(cfg)
     cdrop = cfg.get("classifier_dropout")
@@ -334,23 +581,23 @@ def model_forward(P, cfg, arch, inputs, training=False, mutate=None):
         cdrop = cfg["hidden_dropout_prob"]
     labels = inputs.get("labels")
     if arch in ("BertForSequenceClassification", "BertModel"):
-        pooled = torch.tanh(F.linear(hs[:, 0], P[pre + "pooler.dense.weight"], P[pre + "pooler.dense.bias"]))
+        pooled = ops.tanh(lin(hs[:, 0], P[pre + "pooler.dense.weight"], P[pre + "pooler.dense.bias"]))
         out["pooler_output"] = pooled
         if arch == "BertModel" and "classifier.weight" not in P:
             return out
-        logits = F.linear(_drop(pooled, cdrop, training), P["classifier.weight"], P["classifier.bias"])
+        logits = lin(_drop(pooled, cdrop, training), P["classifier.weight"], P["classifier.bias"])
     elif arch == "RobertaForSequenceClassification":
         x = _drop(hs[:, 0, :], cdrop, training)
-        x = torch.tanh(F.linear(x, P["classifier.dense.weight"], P["classifier.dense.bias"]))
+        x = ops.tanh(lin(x, P["classifier.dense.weight"], P["classifier.dense.bias"]))
         x = _drop(x, cdrop, training)
-        logits = F.linear(x, P["classifier.out_proj.weight"], P["classifier.out_proj.bias"])
+        logits = lin(x, P["classifier.out_proj.weight"], P["classifier.out_proj.bias"])
     elif arch == "BertForMaskedLM":
         act = mutate.get("act", cfg["hidden_act"])
-        t = activation(act, F.linear(hs, P["cls.predictions.transform.dense.weight"],
-                                     P["cls.predictions.transform.dense.bias"]))
-        t = F.layer_norm(t, (cfg["hidden_size"],), P["cls.predictions.transform.LayerNorm.weight"],
+        t = ops.act(act, lin(hs, P["cls.predictions.transform.dense.weight"],
+                             P["cls.predictions.transform.dense.bias"]))
+        t = F.layer_norm(ops.ln_in(t), (cfg["hidden_size"],), P["cls.predictions.transform.LayerNorm.weight"],
                          P["cls.predictions.transform.LayerNorm.bias"], cfg["layer_norm_eps"])
-        logits = F.linear(t, P[pre + "embeddings.word_embeddings.weight"], P["cls.predictions.bias"])
+        logits = lin(t, P[pre + "embeddings.word_embeddings.weight"], P["cls.predictions.bias"])
         out["logits"] = logits
         if labels is not None:
             out["loss"] = F.cross_entropy(logits.view(-1, cfg["vocab_size"]), labels.view(-1), ignore_index=-100)
@@ -536,12 +783,18 @@ def dump_json(path, obj):
 # golden computation
 # ----------------------------------------------------------------------------
 
-def run_case(params32, cfg, arch, inputs, dtype):
+def run_case(params32, cfg, arch, inputs, dtype, ops=EXACT, autocast=False):
+    """Forward and backward in dtype through ops; autocast: the forward
+    under torch.autocast("cpu", bfloat16), the backward outside it."""
     P = {n: t.detach().to(dtype).clone().requires_grad_(True) for n, t in params32.items()}
     inp = dict(inputs)
     if "labels" in inp and inp["labels"].dtype.is_floating_point:
         inp["labels"] = inp["labels"].to(dtype)
-    out = model_forward(P, cfg, arch, inp)
+    if autocast:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = model_forward(P, cfg, arch, inp, ops=ops)
+    else:
+        out = model_forward(P, cfg, arch, inp, ops=ops)
     loss = out.get("loss")
     grads = None
     if loss is not None:
@@ -706,22 +959,254 @@ def write_case(name, arch, cfg_json, seed_w, seed_x, legacy=False, report=None):
 
 
 # ----------------------------------------------------------------------------
+# bf16 goldens
+# ----------------------------------------------------------------------------
+
+BF16_CASES = ("tiny-bert", "tiny-roberta", "tiny-bert-mlm")
+BF16_U = 2.0 ** -8  # bfloat16's unit roundoff: 8-bit significand, ½ ulp of 1 = 2⁻⁸
+
+# The criteria model/golden_bf16_test.go applies (keep the two in step; the
+# test's comment derives them):
+#  * e_X = ‖got − bf16‖/‖bf16‖ ≤ BF16_SPREAD · max(D_X, D_grads) for the logits,
+#    the last hidden state and each gradient, where D_X = ‖f64 − bf16‖/‖bf16‖;
+#  * c_X = ⟨got − bf16, f64 − bf16⟩/‖f64 − bf16‖² ≤ BF16_PROJECTION for the
+#    logits and for all gradients together;
+#  * gradients that are zero in exact arithmetic (the key biases'):
+#    max |got − bf16| ≤ BF16_ZERO_GRAD_ULPS · u · max |d key.weight|.
+BF16_SPREAD = 2.0
+BF16_PROJECTION = 0.5
+BF16_ZERO_GRAD_ULPS = 2.0
+BF16_JITTER_RUNS = 24
+BF16_JITTER_ULPS = 2.0
+
+
+class _Jitter(torch.autograd.Function):
+    """Multiplies the value going forward and the gradient coming back by
+    1 + k·2⁻²⁴·N(0, 1): another float32 engine's rounding, in the self-test."""
+
+    @staticmethod
+    def forward(ctx, x, k, gen):
+        ctx.k, ctx.gen = k, gen
+        return x * (1 + k * 2.0 ** -24 * torch.randn(x.shape, generator=gen, dtype=torch.float64).to(x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * (1 + ctx.k * 2.0 ** -24 * torch.randn(g.shape, generator=ctx.gen, dtype=torch.float64).to(g.dtype)), None, None
+
+
+class JitteredBF16Ops(BF16Ops):
+    """BF16Ops in float32 with every GEMM's input activation and result (and
+    their gradients) jittered by k float32 ulps: a correct bf16 engine whose
+    float32 arithmetic differs from torch's, as any other engine's does."""
+
+    def __init__(self, k, seed):
+        super().__init__()
+        self.k, self.gen = k, torch.Generator().manual_seed(seed)
+
+    def _j(self, t):
+        return _Jitter.apply(t, self.k, self.gen)
+
+    def linear(self, x, w, b):
+        return self._j(super().linear(self._j(x), w, b))
+
+    def matmul(self, a, b):
+        return self._j(super().matmul(a, b))
+
+    def scores(self, q, kt, scale):
+        return self._j(super().scores(q, kt, scale))
+
+
+# plausible mistakes in a bf16 implementation, run in float32 like an engine
+BF16_MUTATIONS = [
+    ("no rounding at all (float32 GEMMs)", lambda: EXACT),
+    ("only the weights rounded", lambda: BF16Ops(act=_same, grad=_same)),
+    ("dense layers not rounded", lambda: BF16Ops(dense=False)),
+    ("attention GEMMs not rounded", lambda: BF16Ops(attention=False)),
+    ("backward's incoming gradient dY not rounded", lambda: BF16Ops(grad=_same)),
+    ("GEMM results rounded too (autocast's bfloat16 outputs)", lambda: AutocastEmulationOps()),
+]
+
+
+def _flat(t):
+    return t.detach().double().reshape(-1)
+
+
+def bf16_compare(out, grads, ref, ref_grads, f64, f64_grads, sig):
+    """e (normwise relative error to the bf16 golden) and c (projection onto
+    the f64 reference's offset from it) for the logits, the last hidden
+    state, every significant gradient and all of them together."""
+    def ec(got, want, exact):
+        g, w, x = _flat(got), _flat(want), _flat(exact)
+        d = x - w
+        return float((g - w).norm() / w.norm()), float(torch.dot(g - w, d) / torch.dot(d, d))
+
+    res = {"logits": ec(out["logits"], ref["logits"], f64["logits"]),
+           "last_hidden_state": ec(out["last_hidden_state"], ref["last_hidden_state"], f64["last_hidden_state"])}
+    cat = lambda gs: torch.cat([_flat(gs[n]) for n in sig])
+    res["grads"] = ec(cat(grads), cat(ref_grads), cat(f64_grads))
+    res["per_grad"] = {n: ec(grads[n], ref_grads[n], f64_grads[n]) for n in sig}
+    return res
+
+
+def bf16_failures(cmp, D, zero, grads, ref_grads):
+    """The criteria of golden_bf16_test.go; returns what fails."""
+    bad = []
+    Dg = D["grads"]
+    for k in ("logits", "last_hidden_state"):
+        e, c = cmp[k]
+        if e > BF16_SPREAD * max(D[k], Dg):
+            bad.append(f"{k} e={e:.2e} > {BF16_SPREAD}·max(D, D_grads)")
+    e, c = cmp["grads"]
+    if c > BF16_PROJECTION:
+        bad.append(f"grads c={c:.2f}")
+    if cmp["logits"][1] > BF16_PROJECTION:
+        bad.append(f"logits c={cmp['logits'][1]:.2f}")
+    for n, (e, c) in cmp["per_grad"].items():
+        if e > BF16_SPREAD * max(D["per_grad"][n], Dg):
+            bad.append(f"{n} e={e:.2e} > {BF16_SPREAD}·max({D['per_grad'][n]:.2e}, {Dg:.2e})")
+    for n in zero:
+        tol = BF16_ZERO_GRAD_ULPS * BF16_U * float(ref_grads[n.replace(".bias", ".weight")].abs().max())
+        if max_abs(grads[n], ref_grads[n]) > tol:
+            bad.append(f"{n} max abs {max_abs(grads[n], ref_grads[n]):.2e} > {tol:.2e}")
+    return bad
+
+
+def write_bf16_case(name, arch, cfg_json, seed_w, seed_x, report):
+    """golden_bf16.json + grads_bf16.safetensors for one case (BF16Ops in
+    float64), with the self-tests' measurements."""
+    outdir = os.path.join(HERE, name)
+    cfg = runtime_cfg(cfg_json)
+    params = init_params(cfg, arch, seed_w)
+    inputs = make_inputs(cfg, arch, seed_x)
+
+    out64, grads64 = run_case(params, cfg, arch, inputs, torch.float64)
+    outb, gradsb = run_case(params, cfg, arch, inputs, torch.float64, BF16Ops())
+    for k in ("logits", "last_hidden_state", "loss"):
+        assert torch.isfinite(outb[k]).all(), (name, k)
+    for n, g in gradsb.items():
+        assert torch.isfinite(g).all(), (name, n)
+    sig = significant_grads(grads64)
+    zero = [n for n in grads64 if n not in sig]
+    assert all(n.endswith("attention.self.key.bias") for n in zero), zero
+
+    # D: how far the unrounded float64 computation is from the bf16 golden
+    D = bf16_compare(out64, grads64, outb, gradsb, out64, grads64, sig)
+    D = {"logits": D["logits"][0], "last_hidden_state": D["last_hidden_state"][0], "grads": D["grads"][0],
+         "per_grad": {n: v[0] for n, v in D["per_grad"].items()}}
+
+    # torch's float32 run of the same emulation: what a float32 engine gets
+    out32, grads32 = run_case(params, cfg, arch, inputs, torch.float32, BF16Ops())
+    c32 = bf16_compare(out32, grads32, outb, gradsb, out64, grads64, sig)
+    fails = {"torch float32": bf16_failures(c32, D, zero, grads32, gradsb)}
+
+    # other float32 engines: jittered runs must pass the criteria too
+    jit = []
+    for seed in range(BF16_JITTER_RUNS):
+        o, g = run_case(params, cfg, arch, inputs, torch.float32, JitteredBF16Ops(BF16_JITTER_ULPS, seed))
+        cj = bf16_compare(o, g, outb, gradsb, out64, grads64, sig)
+        jit.append(cj)
+        fails[f"jitter seed {seed}"] = bf16_failures(cj, D, zero, g, gradsb)
+
+    # mutations must fail them (or are reported as undetectable)
+    muts = {}
+    for label, mk in BF16_MUTATIONS:
+        o, g = run_case(params, cfg, arch, inputs, torch.float32, mk())
+        cm = bf16_compare(o, g, outb, gradsb, out64, grads64, sig)
+        muts[label] = (cm, bf16_failures(cm, D, zero, g, gradsb))
+
+    # PyTorch's own autocast against its emulation in float64, and against the golden
+    outa, gradsa = run_case(params, cfg, arch, inputs, torch.float32, AutocastOps(), autocast=True)
+    oute, gradse = run_case(params, cfg, arch, inputs, torch.float64, AutocastEmulationOps())
+    ca = bf16_compare(outa, gradsa, oute, gradse, out64, grads64, sig)
+    cg = bf16_compare(outa, gradsa, outb, gradsb, out64, grads64, sig)
+    autocast = {
+        "note": ("torch.autocast('cpu', bfloat16) on the float32 weights (dense layers too small for torch's "
+                 "oneDNN path computed with oneDNN's semantics, see AutocastOps) against AutocastEmulationOps "
+                 "in float64: the same roundings as the golden plus autocast's bfloat16 results and gradients"),
+        "vs_autocast_emulation": {"logits_max_abs": max_abs(outa["logits"], oute["logits"]),
+                                  "logits_rel_l2": ca["logits"][0], "grads_rel_l2": ca["grads"][0],
+                                  "grads_max_rel_l2": max(v[0] for v in ca["per_grad"].values())},
+        "vs_bf16_golden": {"logits_rel_l2": cg["logits"][0], "grads_rel_l2": cg["grads"][0],
+                           "grads_max_rel_l2": max(v[0] for v in cg["per_grad"].values())},
+    }
+
+    save_safetensors(os.path.join(outdir, "grads_bf16.safetensors"),
+                     {n: ("F32", g.float().numpy()) for n, g in gradsb.items()})
+    loss = float(outb["loss"])
+    r = lambda x: float(f"{x:.4g}")  # measurements: 4 digits are plenty
+    g = {
+        "case": name,
+        "architecture": arch,
+        "golden_precision": ("float64 forward/backward with both inputs of every GEMM rounded to bfloat16 "
+                             "(round to nearest even): forward and backward products of every dense layer "
+                             "(pooler, classifier, MLM head included) and attention's S = scale·Q·Kᵀ and P·V; "
+                             "GEMM results, biases, LayerNorm, softmax, activations, loss not rounded; "
+                             "written rounded to float32"),
+        "inputs_file": "golden.json",
+        "unit_roundoff": BF16_U,
+        "logits": f32list(outb["logits"]),
+        "loss": float(np.float32(loss)),
+        "last_hidden_state": f32list(outb["last_hidden_state"]),
+        "grads_file": "grads_bf16.safetensors",
+        "grad_global_norm": math.sqrt(sum(float((x.double() ** 2).sum()) for x in gradsb.values())),
+        "f64_vs_bf16": {
+            "note": "D = ‖f64 − bf16‖/‖bf16‖: the unrounded float64 reference (golden.json) against this golden",
+            "logits": D["logits"], "last_hidden_state": D["last_hidden_state"],
+            "loss_abs": abs(float(out64["loss"]) - loss),
+            "grads": D["grads"], "per_grad": D["per_grad"],
+        },
+        "grads_zero_in_exact_arithmetic": zero,
+        "grads_zero_in_exact_arithmetic_max_abs": {n: float(gradsb[n].abs().max()) for n in zero},
+        "torch_f32_vs_bf16": {
+            "note": "the same emulation run by torch in float32: e = ‖f32 − bf16‖/‖bf16‖, c = projection on f64 − bf16",
+            "logits": {"e": r(c32["logits"][0]), "c": r(c32["logits"][1])},
+            "grads": {"e": r(c32["grads"][0]), "c": r(c32["grads"][1])},
+            "grads_max_e_over_D": r(max(v[0] / D["per_grad"][n] for n, v in c32["per_grad"].items())),
+        },
+        "jittered_f32_vs_bf16": {
+            "note": (f"{BF16_JITTER_RUNS} float32 runs with every GEMM's input, result and their gradients "
+                     f"jittered by {BF16_JITTER_ULPS}·2⁻²⁴·N(0,1) relative: worst over the runs"),
+            "logits_c": r(max(j["logits"][1] for j in jit)),
+            "grads_c": r(max(j["grads"][1] for j in jit)),
+            "grads_e_over_D": r(max(j["grads"][0] for j in jit) / D["grads"]),
+            "max_e_over_D_per_grad": r(max(v[0] / D["per_grad"][n] for j in jit for n, v in j["per_grad"].items())),
+            "max_e_over_bound": r(max(max(v[0] / (BF16_SPREAD * max(D["per_grad"][n], D["grads"]))
+                                          for n, v in j["per_grad"].items()) for j in jit)),
+            "runs_with_a_gradient_beyond_quarter_D": sum(
+                any(v[0] > D["per_grad"][n] / 4 for n, v in j["per_grad"].items()) for j in jit),
+        },
+        "autocast_check": autocast,
+        "mutation_effects": {k: {"logits_c": r(v[0]["logits"][1]), "grads_c": r(v[0]["grads"][1]),
+                                 "grads_e_over_D": r(v[0]["grads"][0] / D["grads"]),
+                                 "detected": bool(v[1])} for k, v in muts.items()},
+    }
+    dump_json(os.path.join(outdir, "golden_bf16.json"), g)
+    report[name] = {"D": D, "f32": c32, "jitter": jit, "mutations": muts, "autocast": autocast, "fails": fails}
+
+
+# ----------------------------------------------------------------------------
 # self-tests
 # ----------------------------------------------------------------------------
 
 def gradcheck_selftest():
     """torch.autograd.gradcheck in float64: (1) a miniature model w.r.t. ALL
-    parameters for each architecture/activation; (2) the real tiny-bert w.r.t.
-    a few whole parameter tensors."""
+    parameters for each architecture/activation, and, through the bf16
+    emulation's own backward formulas with the rounding switched off, for
+    each architecture; (2) the real tiny-bert w.r.t. a few whole parameter
+    tensors."""
     results = {}
+    unrounded = BF16Ops(act=_same, weight=_same, grad=_same)
     mini = [
-        ("BertForSequenceClassification", "gelu", 3),
-        ("BertForSequenceClassification", "gelu_new", 1),
-        ("BertForSequenceClassification", "relu", 2),
-        ("RobertaForSequenceClassification", "gelu", 2),
-        ("BertForMaskedLM", "gelu", None),
+        ("BertForSequenceClassification", "gelu", 3, EXACT),
+        ("BertForSequenceClassification", "gelu_new", 1, EXACT),
+        ("BertForSequenceClassification", "relu", 2, EXACT),
+        ("RobertaForSequenceClassification", "gelu", 2, EXACT),
+        ("BertForMaskedLM", "gelu", None, EXACT),
+        ("BertForSequenceClassification", "gelu", 3, unrounded),
+        ("RobertaForSequenceClassification", "gelu", 2, unrounded),
+        ("BertForMaskedLM", "gelu", None, unrounded),
     ]
-    for arch, act, nl in mini:
+    for arch, act, nl, ops in mini:
         if arch.startswith("Roberta"):
             cj = roberta_config()
         else:
@@ -737,10 +1222,10 @@ def gradcheck_selftest():
         tens = tuple(params[n].double().clone().requires_grad_(True) for n in names)
 
         def f(*ts):
-            return model_forward(dict(zip(names, ts)), cfg, arch, inputs)["loss"]
+            return model_forward(dict(zip(names, ts)), cfg, arch, inputs, ops=ops)["loss"]
 
         ok = torch.autograd.gradcheck(f, tens, eps=1e-6, atol=1e-5, rtol=1e-4)
-        results[f"mini {arch} {act}"] = bool(ok)
+        results[f"mini {arch} {act}" + ("" if ops is EXACT else " (bf16 backward formulas, unrounded)")] = bool(ok)
 
     cj = bert_config("BertForSequenceClassification", 3, "gelu", "single_label_classification")
     cfg = runtime_cfg(cj)
@@ -799,6 +1284,11 @@ def main():
     # legacy: tiny-bert's weights (seed 1001) and inputs (seed 2001), f16, old names, no prefix
     write_case("tiny-bert-legacy", "BertModel", legacy_config(), 1001, 2001, legacy=True, report=report)
 
+    bf16_report = {}
+    for name, arch, mk, sw, sx in CASES:
+        if name in BF16_CASES:
+            write_bf16_case(name, arch, mk(), sw, sx, bf16_report)
+
     roundtrip_selftest(HERE)
     ok = True
     for name, r in report.items():
@@ -814,6 +1304,34 @@ def main():
                 ok = False
                 print(f"   WARNING mutation '{k}' is not detectable at the test tolerances")
         print(f"   zero-in-exact-arithmetic grads: {r['f32_vs_f64']['grads_zero_in_exact_arithmetic']}")
+    for name, r in bf16_report.items():
+        D = r["D"]
+        print(f"{name:22s} bf16: f64-vs-bf16 (D) logits {D['logits']:.2e} grads {D['grads']:.2e} "
+              f"(per tensor {min(D['per_grad'].values()):.2e}..{max(D['per_grad'].values()):.2e}); "
+              f"torch f32 run: e/D logits {r['f32']['logits'][0] / D['logits']:.3f} grads {r['f32']['grads'][0] / D['grads']:.3f}")
+        jit = r["jitter"]
+        print(f"   {len(jit)} jittered f32 runs: worst c logits {max(j['logits'][1] for j in jit):.3f} "
+              f"grads {max(j['grads'][1] for j in jit):.3f}; worst e/D grads {max(j['grads'][0] for j in jit) / D['grads']:.3f}, "
+              f"per tensor {max(v[0] / D['per_grad'][n] for j in jit for n, v in j['per_grad'].items()):.3f}; "
+              f"runs with a gradient beyond D/4: "
+              f"{sum(any(v[0] > D['per_grad'][n] / 4 for n, v in j['per_grad'].items()) for j in jit)}")
+        for who, f in r["fails"].items():
+            if f:
+                ok = False
+                print(f"   FAILED: a correct bf16 computation ({who}) fails the Go test's criteria: {f[:3]}")
+        for k, (cm, f) in r["mutations"].items():
+            print(f"   mutation {k:55s} c logits {cm['logits'][1]:6.3f} grads {cm['grads'][1]:6.3f}  "
+                  f"e/D grads {cm['grads'][0] / D['grads']:.2f}  {'detected' if f else 'NOT detected'}")
+        if not r["mutations"][BF16_MUTATIONS[0][0]][1]:
+            ok = False
+            print("   FAILED: float32 GEMMs pass the bf16 criteria")
+        a = r["autocast"]
+        print(f"   torch autocast vs its float64 emulation: logits max abs {a['vs_autocast_emulation']['logits_max_abs']:.1e}, "
+              f"grads rel l2 {a['vs_autocast_emulation']['grads_rel_l2']:.1e} (max tensor {a['vs_autocast_emulation']['grads_max_rel_l2']:.1e}); "
+              f"vs the bf16 golden: logits {a['vs_bf16_golden']['logits_rel_l2']:.1e} grads {a['vs_bf16_golden']['grads_rel_l2']:.1e}")
+        if a["vs_autocast_emulation"]["grads_rel_l2"] > 0.1 * D["grads"]:
+            ok = False
+            print("   FAILED: autocast and its emulation disagree: the emulation's roundings are misplaced")
     if not args.skip_gradcheck:
         for k, v in gradcheck_selftest().items():
             print(f"gradcheck {k}: {'ok' if v else 'FAILED'}")
