@@ -147,7 +147,7 @@ func gemmBF16Rounding(serial, transA, transB bool, m, n, k int, alpha float32, a
 		parts = max(1, min(threads, br*bc/minRoundPerPart))
 	}
 	roundRowsSplit(parts, w.data, bc, b, ldb, br, bc)
-	return gemmBF16(serial, transA, transB, m, n, k, alpha, a, lda, &w, beta, c, ldc)
+	return gemmBF16(serial, transA, transB, m, n, k, alpha, a, lda, &w, nil, beta, c, ldc)
 }
 
 // bf16Pool recycles the rounded copies of the operands that come as
@@ -169,15 +169,38 @@ func GemmBF16W(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	if err := BF16Check(); err != nil {
 		return err
 	}
+	checkW("GemmBF16W", transB, n, k, w)
+	if !check(transA, transB, m, n, k, a, lda, w.data, w.Cols, c, ldc, beta) {
+		return nil
+	}
+	return gemmBF16(false, transA, transB, m, n, k, alpha, a, lda, w, nil, beta, c, ldc)
+}
+
+// GemmBF16WBias computes C = op(A)·op(B) + bias, bias (n) added to every
+// row, as a dense layer's forward does: GemmBF16W with C set to the bias
+// rows beforehand and beta 1, in one pass over C.
+func GemmBF16WBias(transA, transB bool, m, n, k int, a []float32, lda int, w *BF16Matrix, bias []float32, c []float32, ldc int) error {
+	if err := BF16Check(); err != nil {
+		return err
+	}
+	checkW("GemmBF16WBias", transB, n, k, w)
+	if len(bias) < n {
+		panic(fmt.Sprintf("blas: GemmBF16WBias wants a bias of %d, got %d", n, len(bias)))
+	}
+	if !check(transA, transB, m, n, k, a, lda, w.data, w.Cols, c, ldc, 0) {
+		return nil
+	}
+	return gemmBF16(false, transA, transB, m, n, k, 1, a, lda, w, bias[:n], 0, c, ldc)
+}
+
+// checkW panics unless w is op(B) of a k×n product: k×n, or n×k when
+// transB.
+func checkW(fn string, transB bool, n, k int, w *BF16Matrix) {
 	br, bc := k, n
 	if transB {
 		br, bc = n, k
 	}
 	if w.Rows != br || w.Cols != bc {
-		panic(fmt.Sprintf("blas: GemmBF16W wants B %d×%d, got %d×%d", br, bc, w.Rows, w.Cols))
+		panic(fmt.Sprintf("blas: %s wants B %d×%d, got %d×%d", fn, br, bc, w.Rows, w.Cols))
 	}
-	if !check(transA, transB, m, n, k, a, lda, w.data, bc, c, ldc, beta) {
-		return nil
-	}
-	return gemmBF16(false, transA, transB, m, n, k, alpha, a, lda, w, beta, c, ldc)
 }

@@ -56,24 +56,26 @@ static void subtune_serial(void) { omp_set_num_threads(1); }
 
 // subtune_matmul_create makes the primitive C = alpha·A·B + beta·C for
 // bfloat16 A (m×k) and B (k×n) — float32 with f32 set — with the given
-// strides (element counts, row then column), float32 C with row stride ldc.
-// The scratchpad is the caller's, so that one primitive can run on several
-// threads at once.
+// strides (element counts, row then column), float32 C with row stride ldc;
+// with bias set, a float32 row of n added to every row of C (beta is then
+// 0). The scratchpad is the caller's, so that one primitive can run on
+// several threads at once.
 static dnnl_status_t subtune_matmul_create(dnnl_primitive_t *prim,
 		int64_t m, int64_t n, int64_t k,
 		int64_t as0, int64_t as1, int64_t bs0, int64_t bs1, int64_t ldc,
-		float alpha, float beta, int f32) {
+		float alpha, float beta, int f32, int bias) {
 	subtune_serial();
-	dnnl_memory_desc_t a, b, c;
-	dnnl_dims_t ad = {m, k}, bd = {k, n}, cd = {m, n};
+	dnnl_memory_desc_t a, b, c, bi;
+	dnnl_dims_t ad = {m, k}, bd = {k, n}, cd = {m, n}, bid = {1, n};
 	dnnl_dims_t as = {as0, as1}, bs = {bs0, bs1}, cs = {ldc, 1};
 	dnnl_status_t st;
 	dnnl_data_type_t in = f32 ? dnnl_f32 : dnnl_bf16;
 	if ((st = dnnl_memory_desc_init_by_strides(&a, 2, ad, in, as)) != dnnl_success) return st;
 	if ((st = dnnl_memory_desc_init_by_strides(&b, 2, bd, in, bs)) != dnnl_success) return st;
 	if ((st = dnnl_memory_desc_init_by_strides(&c, 2, cd, dnnl_f32, cs)) != dnnl_success) return st;
+	if (bias && (st = dnnl_memory_desc_init_by_tag(&bi, 2, bid, dnnl_f32, dnnl_ab)) != dnnl_success) return st;
 	dnnl_matmul_desc_t desc;
-	if ((st = dnnl_matmul_desc_init(&desc, &a, &b, NULL, &c)) != dnnl_success) return st;
+	if ((st = dnnl_matmul_desc_init(&desc, &a, &b, bias ? &bi : NULL, &c)) != dnnl_success) return st;
 	dnnl_primitive_attr_t attr;
 	if ((st = dnnl_primitive_attr_create(&attr)) != dnnl_success) return st;
 	dnnl_post_ops_t po = NULL;
@@ -122,7 +124,7 @@ static void *subtune_scratch(size_t size) {
 	return subtune_scratch_buf;
 }
 
-static dnnl_status_t subtune_matmul_run(dnnl_primitive_t prim, void *a, void *b, void *c) {
+static dnnl_status_t subtune_matmul_run(dnnl_primitive_t prim, void *a, void *b, void *c, void *bias) {
 	subtune_serial();
 	const_dnnl_primitive_desc_t pd;
 	dnnl_status_t st;
@@ -131,12 +133,12 @@ static dnnl_status_t subtune_matmul_run(dnnl_primitive_t prim, void *a, void *b,
 	const dnnl_memory_desc_t *bmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
 	const dnnl_memory_desc_t *cmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
 	const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-	dnnl_memory_t am = NULL, bm = NULL, cm = NULL, sm = NULL;
+	dnnl_memory_t am = NULL, bm = NULL, cm = NULL, sm = NULL, bim = NULL;
 	dnnl_stream_t s = NULL;
 	size_t ssize = smd != NULL ? dnnl_memory_desc_get_size(smd) : 0;
 	void *scratch = NULL;
 	int nargs = 3;
-	dnnl_exec_arg_t args[4];
+	dnnl_exec_arg_t args[5];
 	if ((st = dnnl_memory_create(&am, amd, subtune_engine, a)) != dnnl_success) goto out;
 	if ((st = dnnl_memory_create(&bm, bmd, subtune_engine, b)) != dnnl_success) goto out;
 	if ((st = dnnl_memory_create(&cm, cmd, subtune_engine, c)) != dnnl_success) goto out;
@@ -146,8 +148,14 @@ static dnnl_status_t subtune_matmul_run(dnnl_primitive_t prim, void *a, void *b,
 	if (ssize > 0) {
 		if ((scratch = subtune_scratch(ssize)) == NULL) { st = dnnl_out_of_memory; goto out; }
 		if ((st = dnnl_memory_create(&sm, smd, subtune_engine, scratch)) != dnnl_success) goto out;
-		args[3].arg = DNNL_ARG_SCRATCHPAD; args[3].memory = sm;
-		nargs = 4;
+		args[nargs].arg = DNNL_ARG_SCRATCHPAD; args[nargs].memory = sm;
+		nargs++;
+	}
+	if (bias != NULL) {
+		const dnnl_memory_desc_t *bimd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
+		if ((st = dnnl_memory_create(&bim, bimd, subtune_engine, bias)) != dnnl_success) goto out;
+		args[nargs].arg = DNNL_ARG_BIAS; args[nargs].memory = bim;
+		nargs++;
 	}
 	if ((st = dnnl_stream_create(&s, subtune_engine, dnnl_stream_default_flags)) != dnnl_success) goto out;
 	if ((st = dnnl_primitive_execute(prim, s, nargs, args)) != dnnl_success) goto out;
@@ -155,6 +163,7 @@ static dnnl_status_t subtune_matmul_run(dnnl_primitive_t prim, void *a, void *b,
 out:
 	if (s != NULL) dnnl_stream_destroy(s);
 	if (sm != NULL) dnnl_memory_destroy(sm);
+	if (bim != NULL) dnnl_memory_destroy(bim);
 	if (cm != NULL) dnnl_memory_destroy(cm);
 	if (bm != NULL) dnnl_memory_destroy(bm);
 	if (am != NULL) dnnl_memory_destroy(am);
@@ -244,6 +253,7 @@ func BF16Describe() string {
 // matmulKey is everything a matmul primitive is specialised for.
 type matmulKey struct {
 	f32            bool // float32 inputs (sgemmOneDNN), not bfloat16
+	bias           bool // a row added to C (gemmBF16's bias)
 	transA, transB bool
 	m, n, k        int
 	lda, ldb, ldc  int
@@ -281,7 +291,7 @@ func getMatmul(key matmulKey) (*matmul, error) {
 	var prim C.dnnl_primitive_t
 	st := C.subtune_matmul_create(&prim, C.int64_t(key.m), C.int64_t(key.n), C.int64_t(key.k),
 		C.int64_t(as0), C.int64_t(as1), C.int64_t(bs0), C.int64_t(bs1), C.int64_t(key.ldc),
-		C.float(key.alpha), C.float(key.beta), C.int(boolInt(key.f32)))
+		C.float(key.alpha), C.float(key.beta), C.int(boolInt(key.f32)), C.int(boolInt(key.bias)))
 	if st != C.dnnl_success {
 		return nil, fmt.Errorf("oneDNN: creating the bf16 matmul %d×%d×%d: %s", key.m, key.n, key.k, status(st))
 	}
@@ -298,9 +308,10 @@ const minRowsPerPart = 64
 
 // gemmBF16 splits the product across Threads() cores like Sgemm, each part
 // rounding its own rows of A and running one primitive on its own thread;
-// serial keeps it on the calling goroutine. The caller has checked the
-// shapes and the CPU.
-func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, w *BF16Matrix, beta float32, c []float32, ldc int) error {
+// serial keeps it on the calling goroutine. A non-nil bias (n, with beta 0)
+// is added to every row of C. The caller has checked the shapes and the
+// CPU.
+func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, w *BF16Matrix, bias []float32, beta float32, c []float32, ldc int) error {
 	parts := max(1, min(threads, int(GemmFlops(m, n, k)/minFlopsPerPart)))
 	if serial {
 		parts = 1
@@ -315,7 +326,7 @@ func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a []float
 			if transB {
 				bOff = lo * w.Cols
 			}
-			return runMatmul(transA, transB, m, cols, k, alpha, *ar, w.data[bOff:], w.Cols, beta, c[lo:], ldc)
+			return runMatmul(transA, transB, m, cols, k, alpha, *ar, w.data[bOff:], w.Cols, biasFrom(bias, lo), beta, c[lo:], ldc)
 		})
 	}
 	size := (m + parts - 1) / parts
@@ -326,7 +337,7 @@ func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a []float
 		}
 		ar := roundA(transA, rows, k, a[aOff:], lda)
 		defer bf16Pool.Put(ar)
-		return runMatmul(transA, transB, rows, n, k, alpha, *ar, w.data, w.Cols, beta, c[lo*ldc:], ldc)
+		return runMatmul(transA, transB, rows, n, k, alpha, *ar, w.data, w.Cols, bias, beta, c[lo*ldc:], ldc)
 	})
 }
 
@@ -344,16 +355,20 @@ func roundA(transA bool, m, k int, a []float32, lda int) *[]uint16 {
 
 // runMatmul multiplies the compact rounded A (m×k, or k×m when transA) by
 // B (row stride ldb) on the calling goroutine's thread.
-func runMatmul(transA, transB bool, m, n, k int, alpha float32, a, b []uint16, ldb int, beta float32, c []float32, ldc int) error {
+func runMatmul(transA, transB bool, m, n, k int, alpha float32, a, b []uint16, ldb int, bias []float32, beta float32, c []float32, ldc int) error {
 	lda := k
 	if transA {
 		lda = m
 	}
-	mm, err := getMatmul(matmulKey{false, transA, transB, m, n, k, lda, ldb, ldc, alpha, beta})
+	mm, err := getMatmul(matmulKey{false, bias != nil, transA, transB, m, n, k, lda, ldb, ldc, alpha, beta})
 	if err != nil {
 		return err
 	}
-	st := C.subtune_matmul_run(mm.prim, unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0]))
+	var bp unsafe.Pointer
+	if bias != nil {
+		bp = unsafe.Pointer(&bias[0])
+	}
+	st := C.subtune_matmul_run(mm.prim, unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0]), bp)
 	if st != C.dnnl_success {
 		return fmt.Errorf("oneDNN: bf16 matmul %d×%d×%d (%s): %s", m, n, k, mm.impl, status(st))
 	}
@@ -370,15 +385,23 @@ func sgemmOneDNN(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	if !check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta) {
 		return nil
 	}
-	mm, err := getMatmul(matmulKey{true, transA, transB, m, n, k, lda, ldb, ldc, alpha, beta})
+	mm, err := getMatmul(matmulKey{true, false, transA, transB, m, n, k, lda, ldb, ldc, alpha, beta})
 	if err != nil {
 		return err
 	}
-	st := C.subtune_matmul_run(mm.prim, unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0]))
+	st := C.subtune_matmul_run(mm.prim, unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0]), nil)
 	if st != C.dnnl_success {
 		return fmt.Errorf("oneDNN: f32 matmul %d×%d×%d (%s): %s", m, n, k, mm.impl, status(st))
 	}
 	return nil
+}
+
+// biasFrom is the bias of the columns from lo on, nil without one.
+func biasFrom(bias []float32, lo int) []float32 {
+	if bias == nil {
+		return nil
+	}
+	return bias[lo:]
 }
 
 func boolInt(b bool) int {

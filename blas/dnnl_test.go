@@ -186,6 +186,40 @@ func checkGemmBF16(t *testing.T, rng *rand.Rand, ta, tb bool, m, n, k int, alpha
 	}
 }
 
+// TestGemmBF16WBias checks the dense layer's fused product against
+// GemmBF16W on C preset to the bias rows: the same sum, to float32 rounding,
+// whether the product is split by rows or by columns.
+func TestGemmBF16WBias(t *testing.T) {
+	requireBF16(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, s := range []struct{ m, n, k, pad int }{{5, 3, 7, 0}, {37, 29, 300, 2}, {300, 90, 200, 0}, {70, 310, 190, 3}} {
+		t.Run(fmt.Sprintf("%dx%dx%d_pad%d", s.m, s.n, s.k, s.pad), func(t *testing.T) {
+			a, b, bias := randSlice(rng, s.m*s.k), randSlice(rng, s.n*s.k), randSlice(rng, s.n)
+			ldc := s.n + s.pad
+			var w BF16Matrix
+			w.Round(s.n, s.k, b, s.k)
+			want, got := make([]float32, s.m*ldc), make([]float32, s.m*ldc)
+			for i := range s.m {
+				copy(want[i*ldc:], bias)
+			}
+			if err := GemmBF16W(false, true, s.m, s.n, s.k, 1, a, s.k, &w, 1, want, ldc); err != nil {
+				t.Fatal(err)
+			}
+			if err := GemmBF16WBias(false, true, s.m, s.n, s.k, a, s.k, &w, bias, got, ldc); err != nil {
+				t.Fatal(err)
+			}
+			for i := range s.m {
+				for j := range s.n {
+					g, x := got[i*ldc+j], want[i*ldc+j]
+					if d := math.Abs(float64(g - x)); d > 1e-6*(1+math.Abs(float64(x))) {
+						t.Fatalf("C[%d][%d] = %v, with the bias preset %v", i, j, g, x)
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestSgemmOneDNN checks the benchmark's oneDNN float32 side against Sgemm,
 // to float32 summation error, in every transposition.
 func TestSgemmOneDNN(t *testing.T) {

@@ -19,6 +19,10 @@ type Weight struct {
 // product takes bfloat16 inputs and accumulates in float32, as under
 // PyTorch's CPU autocast; out stays float32.
 func LinearForward(out, in []float32, w Weight, b []float32, n, inDim, outDim int) {
+	if w.BF16 != nil && b != nil {
+		mustBF16(blas.GemmBF16WBias(false, true, n, outDim, inDim, in, inDim, w.BF16, b, out, outDim))
+		return
+	}
 	beta := float32(0)
 	if b != nil {
 		ParallelFor(n, outDim, func(lo, hi int) {
