@@ -19,7 +19,7 @@ type Profile struct {
 	// it equals Epochs, else evenly spaced steps.
 	Checkpoints int
 	// TaskCheckpoints overrides Checkpoints for some tasks (the paper's
-	// MNLI keeps 64).
+	// MNLI keeps 64), and Epochs too when there is one checkpoint per epoch.
 	TaskCheckpoints map[string]int
 	Dim             int     // subspace dimension d per layer (0: all t)
 	Ensemble        int     // copies h of z
@@ -37,18 +37,16 @@ type Profile struct {
 // rate 0.01 (Sec. 4.1, App. A.1), five seeds (Sec. 4.1), and otherwise the
 // fine-tuning script's defaults, which App. A.1 keeps without giving their
 // values: no warmup, and batch 32 and learning rate 2e-5 as run_glue's
-// README command passes them (TrainingArguments' own are 8 and 5e-5). Two
-// departures for MNLI: the paper trains it 64 epochs with one checkpoint
-// each and d = 64 (Sec. 4.1, Table 1's caption); here it has 64 checkpoints
-// evenly spaced over the 32 epochs and keeps d = 32 of them. paperSettings
-// (REPORT.md's "Settings against the paper") says where each value comes
-// from.
+// README command passes them (TrainingArguments' own are 8 and 5e-5). MNLI
+// trains 64 epochs with one checkpoint each, so d = t = 64 (Sec. 4.1,
+// Table 1's caption). paperSettings (REPORT.md's "Settings against the
+// paper") says where each value comes from.
 var Profiles = map[string]Profile{
 	"quick": {Name: "quick", Epochs: 3, MaxTrainSamples: 2000, BatchSize: 32, LearningRate: 1e-4, WarmupRatio: 0.06,
 		Checkpoints: 32, Dim: 32, Ensemble: 16, SubspaceLR: 0.01, Seeds: []int{42}, Rows: "delta"},
 	"paper": {Name: "paper", Epochs: 32, BatchSize: 32, LearningRate: 2e-5,
 		Checkpoints: 32, TaskCheckpoints: map[string]int{"mnli": 64},
-		Dim: 32, Ensemble: 16, SubspaceLR: 0.01, Seeds: []int{42, 43, 44, 45, 46}, Rows: "raw"},
+		Dim: 0, Ensemble: 16, SubspaceLR: 0.01, Seeds: []int{42, 43, 44, 45, 46}, Rows: "raw"},
 }
 
 // LookupProfile returns a built-in profile.
@@ -62,9 +60,13 @@ func LookupProfile(name string) (Profile, error) {
 }
 
 // forTask is the profile as one task's runs use it: Checkpoints is that
-// task's t.
+// task's t, and a profile that saves one checkpoint per epoch trains t
+// epochs (the paper's MNLI: 64).
 func (pr Profile) forTask(task string) Profile {
 	if t, ok := pr.TaskCheckpoints[task]; ok {
+		if pr.perEpoch() {
+			pr.Epochs = float64(t)
+		}
 		pr.Checkpoints = t
 	}
 	return pr

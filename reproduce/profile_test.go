@@ -10,16 +10,22 @@ func TestPaperProfileAsWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Rows != "raw" || p.WarmupRatio != 0 || p.Epochs != 32 || p.Dim != 32 {
-		t.Errorf("paper profile: rows %q, warmup %g, epochs %g, d %d; want raw, 0, 32, 32", p.Rows, p.WarmupRatio, p.Epochs, p.Dim)
+	// d = t: every direction the trajectory spans (Dim 0).
+	if p.Rows != "raw" || p.WarmupRatio != 0 || p.Epochs != 32 || p.Dim != 0 {
+		t.Errorf("paper profile: rows %q, warmup %g, epochs %g, d %d; want raw, 0, 32, 0 (= t)", p.Rows, p.WarmupRatio, p.Epochs, p.Dim)
 	}
+	// One checkpoint per epoch: MNLI's 64 are 64 epochs.
 	for _, c := range []struct {
-		task string
-		t    int
-	}{{"sst2", 32}, {"cola", 32}, {"mnli", 64}} {
-		if got := p.forTask(c.task).Checkpoints; got != c.t {
-			t.Errorf("t for %s = %d, want %d", c.task, got, c.t)
+		task   string
+		t      int
+		epochs float64
+	}{{"sst2", 32, 32}, {"cola", 32, 32}, {"mnli", 64, 64}} {
+		if got := p.forTask(c.task); got.Checkpoints != c.t || got.Epochs != c.epochs || !got.perEpoch() {
+			t.Errorf("%s: t = %d over %g epochs, want %d over %g", c.task, got.Checkpoints, got.Epochs, c.t, c.epochs)
 		}
+	}
+	if q, _ := LookupProfile("quick"); q.forTask("mnli").Epochs != q.Epochs {
+		t.Error("a profile that saves checkpoints by steps changed its epochs for a task")
 	}
 	if p.maxCheckpoints() != 64 {
 		t.Errorf("maxCheckpoints = %d, want 64", p.maxCheckpoints())

@@ -30,7 +30,7 @@ func paperSettings(pr Profile) []setting {
 		{"trajectory rows", pr.Rows, "raw: each saved checkpoint's flattened layer is a row of W, not shifted by θ0 nor centred " +
 			"(Sec. 3.2, Eq. 2; Sec. 4.1); the trajectory is indexed from θ0 but W has t rows"},
 		{"checkpoints t", checkpointsText(pr), "32, one saved every epoch; 64 for MNLI (Sec. 4.1)"},
-		{"epochs (every run)", fmt.Sprintf("%g", pr.Epochs), "32 for the full fine-tuning that records the trajectory, 64 for MNLI (one checkpoint " +
+		{"epochs (every run)", epochsText(pr), "32 for the full fine-tuning that records the trajectory, 64 for MNLI (one checkpoint " +
 			"per epoch, Sec. 4.1); App. A.1 changes only this from the script's defaults, wording 32 and 64 the other way round, " +
 			"and does not give the epochs of subspace fine-tuning"},
 		{"subspace dimension d per layer", dimText(pr.Dim), "d = t: 32; 64 for MNLI (Sec. 3.2; Table 1's caption; App. A.1, again worded the other way round)"},
@@ -49,6 +49,19 @@ func paperSettings(pr Profile) []setting {
 			"a random subspace (Table 1's caption; its d, 32 or 64 for MNLI, reads as covering Random too); P has orthonormal " +
 				"columns and is applied layer by layer (Sec. 3.1, Eq. 1); how P is drawn is not stated in the paper"},
 	}
+}
+
+// epochsText is the epochs, and each task's own where it saves one
+// checkpoint per epoch and keeps another t.
+func epochsText(pr Profile) string {
+	s := fmt.Sprintf("%g", pr.Epochs)
+	if !pr.perEpoch() {
+		return s
+	}
+	for _, t := range slices.Sorted(maps.Keys(pr.TaskCheckpoints)) {
+		s += fmt.Sprintf("; %g for %s", pr.forTask(t).Epochs, glue.DisplayName(t))
+	}
+	return s
 }
 
 func checkpointsText(pr Profile) string {

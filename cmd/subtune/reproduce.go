@@ -35,10 +35,8 @@ command continues a reproduction. --profile quick (the default) takes a few
 minutes on two cores: about 2.5 minutes of CPU time, 2 to 6 minutes of wall
 time as measured, depending on what else the cores run. --profile paper uses
 the paper's settings as written (raw rows, 32 epochs with a checkpoint each,
-d = 32, h = 16, run_glue's other defaults, five seeds), except that MNLI gets
-64 checkpoints over the same 32 epochs and keeps d = 32 where the paper trains
-it 64 epochs with d = 64; REPORT.md's "Settings against the paper" table says
-where each comes from.
+64 for MNLI, d = t, h = 16, run_glue's other defaults, five seeds);
+REPORT.md's "Settings against the paper" table says where each comes from.
 
 --analyses adds the paper's analyses, each a section of REPORT.md with its
 tables (mean ± std over seeds, every number traced to its run directories,
