@@ -36,8 +36,8 @@
 // checkpoints; a Select-ed subset (EvenlySpaced picks t of them ending at
 // the last), for asking how many points a subspace needs; or one
 // checkpoint from each of several runs that share θ0 (Unified), for the
-// paper's unified subspace (Sec. 4.4), which spans the fine-tuned
-// endpoints of several tasks.
+// paper's unified subspace (Sec. 4.4), which spans one checkpoint sampled
+// from each of several tasks' trajectories (the last by default).
 //
 // # File layout
 //

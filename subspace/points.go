@@ -96,11 +96,12 @@ func EvenlySpaced(n, t int) []int {
 }
 
 // Unified is one checkpoint of each of runs: the input of the paper's
-// unified subspace (Sec. 4.4), where the fine-tuned endpoints of several
-// tasks span one subspace of as many dimensions, and of its zero-shot
-// variant, which leaves the target task out. pick[i] is the checkpoint
-// taken from runs[i] (negative counts from the end: −1 is the last); nil
-// picks the last of each, the end of fine-tuning.
+// unified subspace (Sec. 4.4), where one checkpoint sampled from each of
+// several tasks' trajectories spans one subspace of as many dimensions
+// (the paper does not say which checkpoint), and of its zero-shot variant,
+// which leaves the target task out. pick[i] is the checkpoint taken from
+// runs[i] (negative counts from the end: −1 is the last); nil picks the
+// last of each, the end of fine-tuning.
 //
 // The runs must start from the same θ0 (their hashes agree) and have the
 // same layers and tensors, since every delta is taken against the one θ0
