@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"sync"
 
 	"golang.org/x/sys/cpu"
@@ -139,7 +140,7 @@ func gemmBF16Rounding(serial, transA, transB bool, m, n, k int, alpha float32, a
 		br, bc = n, k
 	}
 	buf := getBF16(br * bc)
-	defer bf16Pool.Put(buf)
+	defer putBF16(buf)
 	checkMatrix("b", b, br, bc, ldb)
 	w := BF16Matrix{Rows: br, Cols: bc, data: (*buf)[:br*bc]}
 	parts := 1
@@ -150,17 +151,26 @@ func gemmBF16Rounding(serial, transA, transB bool, m, n, k int, alpha float32, a
 	return gemmBF16(serial, transA, transB, m, n, k, alpha, a, lda, &w, nil, beta, c, ldc)
 }
 
-// bf16Pool recycles the rounded copies of the operands that come as
-// float32: activations, a few megabytes each.
-var bf16Pool sync.Pool
+// bf16Pools recycle the rounded copies of the operands that come as
+// float32, one pool per power-of-two capacity: the activations of a dense
+// layer (megabytes) and of one attention head (kilobytes) alternate, and a
+// single pool would keep handing the large products a small buffer to drop,
+// a fresh allocation, and page faults, for each.
+var bf16Pools [48]sync.Pool
 
+// getBF16 returns a buffer of n from the pools; putBF16 gives it back.
 func getBF16(n int) *[]uint16 {
-	if p, ok := bf16Pool.Get().(*[]uint16); ok && cap(*p) >= n {
+	class := bits.Len(uint(max(n, 1) - 1))
+	if p, ok := bf16Pools[class].Get().(*[]uint16); ok {
 		*p = (*p)[:n]
 		return p
 	}
-	s := make([]uint16, n)
+	s := make([]uint16, n, 1<<class)
 	return &s
+}
+
+func putBF16(p *[]uint16) {
+	bf16Pools[bits.Len(uint(cap(*p)-1))].Put(p)
 }
 
 // GemmBF16W is GemmBF16 with B already rounded: op(B) is w when transB is

@@ -319,7 +319,7 @@ func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a []float
 	if m < minRowsPerPart*parts && m < n && parts > 1 {
 		// Split by columns of C: A is shared, rounded once.
 		ar := roundA(transA, m, k, a, lda)
-		defer bf16Pool.Put(ar)
+		defer putBF16(ar)
 		size := (n + parts - 1) / parts
 		return parallel(n, size, func(lo, cols int) error {
 			bOff := lo
@@ -336,7 +336,7 @@ func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a []float
 			aOff = lo
 		}
 		ar := roundA(transA, rows, k, a[aOff:], lda)
-		defer bf16Pool.Put(ar)
+		defer putBF16(ar)
 		return runMatmul(transA, transB, rows, n, k, alpha, *ar, w.data, w.Cols, bias, beta, c[lo*ldc:], ldc)
 	})
 }
