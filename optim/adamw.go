@@ -45,21 +45,37 @@ func (a *AdamW) Step(lrFactor float64) {
 	b1, b2 := float32(a.Beta1), float32(a.Beta2)
 	for gi, g := range a.Groups {
 		lr := g.LR * lrFactor
-		decay := float32(1 - lr*g.WeightDecay)
-		stepSize := float32(lr / bc1)
-		invBC2 := float32(1 / bc2Sqrt)
-		eps := float32(a.Eps)
+		k := adamwConsts{
+			decay: float32(1 - lr*g.WeightDecay),
+			b1:    b1, c1: 1 - b1, b2: b2, c2: 1 - b2,
+			stepSize: float32(lr / bc1),
+			invBC2:   float32(1 / bc2Sqrt),
+			eps:      float32(a.Eps),
+		}
 		m, v := a.M[gi], a.V[gi]
 		nn.ParallelFor(len(g.Data), 8, func(lo, hi int) {
-			p, gr, m, v := g.Data[lo:hi], g.Grad[lo:hi], m[lo:hi], v[lo:hi]
-			for i := range p {
-				p[i] *= decay
-				m[i] = b1*m[i] + (1-b1)*gr[i]
-				v[i] = b2*v[i] + (1-b2)*gr[i]*gr[i]
-				denom := float32(math.Sqrt(float64(v[i])))*invBC2 + eps
-				p[i] -= stepSize * m[i] / denom
-			}
+			adamwUpdate(g.Data[lo:hi], g.Grad[lo:hi], m[lo:hi], v[lo:hi], &k)
 		})
+	}
+}
+
+// adamwConsts are one group's numbers for one step, in float32 as the
+// update computes: decay = 1 − lr·λ, c = 1 − β, stepSize = lr/(1 − β₁ᵗ),
+// invBC2 = 1/√(1 − β₂ᵗ). The field order is the assembly's.
+type adamwConsts struct {
+	decay, b1, c1, b2, c2, stepSize, invBC2, eps float32
+}
+
+// adamwScalar is torch's AdamW update element by element, in float32. The
+// conversions round every product before its sum, as PyTorch does and the
+// vector kernel does: no fused multiply-add, so both agree bit for bit.
+func adamwScalar(p, g, m, v []float32, k *adamwConsts) {
+	for i := range p {
+		p[i] *= k.decay
+		m[i] = float32(k.b1*m[i]) + float32(k.c1*g[i])
+		v[i] = float32(k.b2*v[i]) + float32(float32(k.c2*g[i])*g[i])
+		denom := float32(float32(math.Sqrt(float64(v[i])))*k.invBC2) + k.eps
+		p[i] -= float32(k.stepSize*m[i]) / denom
 	}
 }
 

@@ -2,6 +2,7 @@ package optim
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -54,6 +55,41 @@ func TestAdamWStep(t *testing.T) {
 		for i := range want {
 			if math.Abs(float64(p[i])-want[i]) > 1e-5 { // float32 arithmetic
 				t.Fatalf("step %d: p[%d] = %v, want %v", step, i, p[i], want[i])
+			}
+		}
+	}
+}
+
+// TestAdamWVectorMatchesScalar: the vector update and the scalar one agree
+// bit for bit, on every length's tail and on gradients of every size.
+func TestAdamWVectorMatchesScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	k := adamwConsts{decay: 1 - 3e-5*0.01, b1: 0.9, c1: 1 - float32(0.9), b2: 0.999, c2: 1 - float32(0.999),
+		stepSize: 3e-5 / 0.19, invBC2: 1 / 0.0447, eps: 1e-8}
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 63, 1000} {
+		var p, g, m, v [2][]float32
+		for i := range 2 {
+			p[i], g[i], m[i], v[i] = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		}
+		for j := range n {
+			scale := math.Pow(10, float64(rng.IntN(12)-8)) // gradients from 1e-8 to 1e3
+			p[0][j] = float32(rng.NormFloat64())
+			g[0][j] = float32(rng.NormFloat64() * scale)
+			m[0][j] = float32(rng.NormFloat64() * scale * 0.1)
+			v[0][j] = float32(math.Abs(rng.NormFloat64()) * scale * scale * 0.01)
+		}
+		if n > 2 {
+			g[0][1], v[0][1] = 0, 0 // a number that has never had a gradient
+		}
+		copy(p[1], p[0])
+		copy(g[1], g[0])
+		copy(m[1], m[0])
+		copy(v[1], v[0])
+		adamwUpdate(p[0], g[0], m[0], v[0], &k)
+		adamwScalar(p[1], g[1], m[1], v[1], &k)
+		for j := range n {
+			if math.Float32bits(p[0][j]) != math.Float32bits(p[1][j]) || m[0][j] != m[1][j] || v[0][j] != v[1][j] {
+				t.Fatalf("n=%d, [%d]: p %v m %v v %v, scalar p %v m %v v %v", n, j, p[0][j], m[0][j], v[0][j], p[1][j], m[1][j], v[1][j])
 			}
 		}
 	}
