@@ -243,11 +243,11 @@ func BF16Describe() string {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	used := "no product yet"
-	if len(names) > 0 {
-		used = strings.Join(names, ", ")
+	d := fmt.Sprintf("oneDNN %d.%d.%d", v.major, v.minor, v.patch)
+	if len(names) > 0 { // none before the first product
+		d += ", " + strings.Join(names, ", ")
 	}
-	return fmt.Sprintf("oneDNN %d.%d.%d, %s, %s", v.major, v.minor, v.patch, used, threadCount())
+	return d + ", " + threadCount()
 }
 
 // matmulKey is everything a matmul primitive is specialised for.
