@@ -1,5 +1,7 @@
 package nn
 
+import "math"
+
 // Dropout zeroes each element with probability p and scales the survivors by
 // 1/(1−p), as torch.nn.Dropout in training mode. The mask is a pure function
 // of (seed, element index): the same seed gives the same mask whatever the
@@ -40,19 +42,33 @@ func DropoutAt(out, x []float32, mask []uint8, p float32, seed uint64, offset in
 	// when its uniform falls below p·2¹⁶. The 1/65536 resolution shifts p
 	// by at most 1.5e-5.
 	threshold := uint64(p*65536 + 0.5)
-	for q := 0; 4*q < len(x); q++ {
-		h := splitmix64(seed + uint64(offset/4+q)*0x9E3779B97F4A7C15)
-		for j := 0; j < 4 && 4*q+j < len(x); j++ {
-			i := 4*q + j
-			if (h>>(16*j))&0xFFFF < threshold {
-				mask[i] = 0
-				out[i] = 0
-			} else {
-				mask[i] = 1
-				out[i] = x[i] * scale
-			}
+	n := len(x)
+	out, mask = out[:n], mask[:n]
+	i := 0
+	if useAVX512Dropout && n >= 16 {
+		i = n &^ 15
+		dropoutAVX512(&out[0], &x[0], &mask[0], i, seed, uint64(offset/4), threshold, scale)
+	}
+	for ; i < n; i += 4 {
+		h := splitmix64(seed + uint64(offset/4+i/4)*0x9E3779B97F4A7C15)
+		for j := i; j < min(i+4, n); j++ {
+			keep := keepBit(h&0xFFFF, threshold)
+			h >>= 16
+			mask[j] = uint8(keep)
+			out[j] = masked(x[j]*scale, keep)
 		}
 	}
+}
+
+// keepBit is 1 when the uniform u is at least the threshold and 0 when it
+// is below: the borrow of u − threshold, both under 2¹⁶, without a branch
+// (a tenth of the elements are dropped at random, which a branch predicts
+// badly).
+func keepBit(u, threshold uint64) uint32 { return uint32((u-threshold)>>63) ^ 1 }
+
+// masked is v where keep is 1 and +0 where it is 0.
+func masked(v float32, keep uint32) float32 {
+	return math.Float32frombits(math.Float32bits(v) & -keep)
 }
 
 // DropoutBackward computes dx = dout·mask/(1−p); dx may alias dout.
@@ -67,12 +83,15 @@ func DropoutBackwardAt(dx, dout []float32, mask []uint8, p float32) {
 		return
 	}
 	scale := 1 / (1 - p)
-	for i := range dout {
-		if mask[i] != 0 {
-			dx[i] = dout[i] * scale
-		} else {
-			dx[i] = 0
-		}
+	n := len(dout)
+	dx, mask = dx[:n], mask[:n]
+	i := 0
+	if useAVX512Dropout && n >= 16 {
+		i = n &^ 15
+		dropoutBackwardAVX512(&dx[0], &dout[0], &mask[0], i, scale)
+	}
+	for ; i < n; i++ {
+		dx[i] = masked(dout[i]*scale, uint32(mask[i]))
 	}
 }
 

@@ -37,3 +37,12 @@ func layerNormBackwardSumsAVX2(pw, pb, gr, x, w *float32, n int, mean, rstd floa
 func layerNormBackwardDxAVX2(dx, gr, x, w *float32, n int, mean, rstd, meanD, meanDN float32) {
 	noSIMD()
 }
+
+// useAVX512Dropout is false: DropoutAt's Go loop does all the work.
+const useAVX512Dropout = false
+
+func dropoutAVX512(out, x *float32, mask *uint8, n int, seed, base, threshold uint64, scale float32) {
+	noSIMD()
+}
+
+func dropoutBackwardAVX512(dx, dout *float32, mask *uint8, n int, scale float32) { noSIMD() }
