@@ -34,10 +34,12 @@ func FromBF16(b uint16) float32 { return math.Float32frombits(uint32(b) << 16) }
 
 // BF16Matrix is a rows×cols row-major matrix rounded to bfloat16 once, for a
 // GEMM operand used many times between two changes: a layer's weights,
-// rounded once per optimiser step rather than once per product.
+// rounded once per optimiser step rather than once per product, or an
+// activation that feeds several products.
 type BF16Matrix struct {
 	Rows, Cols int
-	data       []uint16 // row-major, stride Cols
+	data       []uint16  // row-major, stride Cols
+	pooled     *[]uint16 // data's pool buffer, for Release
 }
 
 // Round sets m to the rows×cols matrix x (row stride ld) rounded to
@@ -49,8 +51,31 @@ func (m *BF16Matrix) Round(rows, cols int, x []float32, ld int) {
 		m.data = make([]uint16, rows*cols)
 	}
 	m.Rows, m.Cols, m.data = rows, cols, m.data[:rows*cols]
-	roundRows(m.data, cols, x, ld, rows, cols)
+	roundRowsSplit(roundParts(rows*cols), m.data, cols, x, ld, rows, cols)
 }
+
+// RoundTemporary is x (rows×cols, row stride ld) rounded to bfloat16 into a
+// pooled matrix, for an activation that feeds several products of one
+// step; Release gives its storage back.
+func RoundTemporary(rows, cols int, x []float32, ld int) *BF16Matrix {
+	checkMatrix("x", x, rows, cols, ld)
+	p := getBF16(rows * cols)
+	m := &BF16Matrix{Rows: rows, Cols: cols, data: *p, pooled: p}
+	roundRowsSplit(roundParts(rows*cols), m.data, cols, x, ld, rows, cols)
+	return m
+}
+
+// Release returns a RoundTemporary matrix's storage to the pool; m must not
+// be used afterwards. It does nothing to other matrices.
+func (m *BF16Matrix) Release() {
+	if m.pooled != nil {
+		putBF16(m.pooled)
+		m.pooled, m.data = nil, nil
+	}
+}
+
+// roundParts is how many goroutines round n numbers.
+func roundParts(n int) int { return max(1, min(threads, n/minRoundPerPart)) }
 
 // roundRows rounds the rows×cols matrix x (stride ld) into dst (stride
 // ldd): roundRowsGo, or the same in AVX512_BF16 instructions where a build
@@ -145,10 +170,10 @@ func gemmBF16Rounding(serial, transA, transB bool, m, n, k int, alpha float32, a
 	w := BF16Matrix{Rows: br, Cols: bc, data: (*buf)[:br*bc]}
 	parts := 1
 	if !serial {
-		parts = max(1, min(threads, br*bc/minRoundPerPart))
+		parts = roundParts(br * bc)
 	}
 	roundRowsSplit(parts, w.data, bc, b, ldb, br, bc)
-	return gemmBF16(serial, transA, transB, m, n, k, alpha, a, lda, &w, nil, beta, c, ldc)
+	return gemmBF16(serial, transA, transB, m, n, k, alpha, operandA{f32: a, ld: lda}, &w, nil, beta, c, ldc)
 }
 
 // bf16Pools recycle the rounded copies of the operands that come as
@@ -183,7 +208,7 @@ func GemmBF16W(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	if !check(transA, transB, m, n, k, a, lda, w.data, w.Cols, c, ldc, beta) {
 		return nil
 	}
-	return gemmBF16(false, transA, transB, m, n, k, alpha, a, lda, w, nil, beta, c, ldc)
+	return gemmBF16(false, transA, transB, m, n, k, alpha, operandA{f32: a, ld: lda}, w, nil, beta, c, ldc)
 }
 
 // GemmBF16WBias computes C = op(A)·op(B) + bias, bias (n) added to every
@@ -200,7 +225,49 @@ func GemmBF16WBias(transA, transB bool, m, n, k int, a []float32, lda int, w *BF
 	if !check(transA, transB, m, n, k, a, lda, w.data, w.Cols, c, ldc, 0) {
 		return nil
 	}
-	return gemmBF16(false, transA, transB, m, n, k, 1, a, lda, w, bias[:n], 0, c, ldc)
+	return gemmBF16(false, transA, transB, m, n, k, 1, operandA{f32: a, ld: lda}, w, bias[:n], 0, c, ldc)
+}
+
+// GemmBF16R is GemmBF16 with both operands rounded already: op(A) is a when
+// transA is false (a m×k) and aᵀ otherwise (a k×m), op(B) is b or bᵀ
+// likewise. A non-nil bias (n) is added to every row of C in the same pass;
+// beta must then be 0.
+func GemmBF16R(transA, transB bool, m, n, k int, alpha float32, a, b *BF16Matrix, bias []float32, beta float32, c []float32, ldc int) error {
+	if err := BF16Check(); err != nil {
+		return err
+	}
+	checkW("GemmBF16R", transB, n, k, b)
+	checkA("GemmBF16R", transA, m, k, a)
+	if bias != nil {
+		if len(bias) < n || beta != 0 {
+			panic(fmt.Sprintf("blas: GemmBF16R wants a bias of %d with beta 0, got %d with beta %g", n, len(bias), beta))
+		}
+		bias = bias[:n]
+	}
+	if !check(transA, transB, m, n, k, a.data, a.Cols, b.data, b.Cols, c, ldc, beta) {
+		return nil
+	}
+	return gemmBF16(false, transA, transB, m, n, k, alpha, operandA{r: a}, b, bias, beta, c, ldc)
+}
+
+// operandA is a GEMM's A: float32 with row stride ld, rounded part by part
+// as the product runs, or r, rounded already.
+type operandA struct {
+	f32 []float32
+	ld  int
+	r   *BF16Matrix
+}
+
+// checkA panics unless a is op(A) of an m×k product: m×k, or k×m when
+// transA.
+func checkA(fn string, transA bool, m, k int, a *BF16Matrix) {
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	if a.Rows != ar || a.Cols != ac {
+		panic(fmt.Sprintf("blas: %s wants A %d×%d, got %d×%d", fn, ar, ac, a.Rows, a.Cols))
+	}
 }
 
 // checkW panics unless w is op(B) of a k×n product: k×n, or n×k when

@@ -307,59 +307,58 @@ func getMatmul(key matmulKey) (*matmul, error) {
 const minRowsPerPart = 64
 
 // gemmBF16 splits the product across Threads() cores like Sgemm, each part
-// rounding its own rows of A and running one primitive on its own thread;
-// serial keeps it on the calling goroutine. A non-nil bias (n, with beta 0)
-// is added to every row of C. The caller has checked the shapes and the
-// CPU.
-func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, w *BF16Matrix, bias []float32, beta float32, c []float32, ldc int) error {
+// running one primitive on its own thread; serial keeps it on the calling
+// goroutine. A comes as float32, each part rounding its own rows, or
+// rounded already (a.r). A non-nil bias (n, with beta 0) is added to every
+// row of C. The caller has checked the shapes and the CPU.
+func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a operandA, w *BF16Matrix, bias []float32, beta float32, c []float32, ldc int) error {
 	parts := max(1, min(threads, int(GemmFlops(m, n, k)/minFlopsPerPart)))
 	if serial {
 		parts = 1
 	}
 	if m < minRowsPerPart*parts && m < n && parts > 1 {
 		// Split by columns of C: A is shared, rounded once.
-		ar := roundA(transA, m, k, a, lda)
-		defer putBF16(ar)
+		ar, lda, release := a.rows(transA, 0, m, k)
+		defer release()
 		size := (n + parts - 1) / parts
 		return parallel(n, size, func(lo, cols int) error {
 			bOff := lo
 			if transB {
 				bOff = lo * w.Cols
 			}
-			return runMatmul(transA, transB, m, cols, k, alpha, *ar, w.data[bOff:], w.Cols, biasFrom(bias, lo), beta, c[lo:], ldc)
+			return runMatmul(transA, transB, m, cols, k, alpha, ar, lda, w.data[bOff:], w.Cols, biasFrom(bias, lo), beta, c[lo:], ldc)
 		})
 	}
 	size := (m + parts - 1) / parts
 	return parallel(m, size, func(lo, rows int) error {
-		aOff := lo * lda
-		if transA {
-			aOff = lo
-		}
-		ar := roundA(transA, rows, k, a[aOff:], lda)
-		defer putBF16(ar)
-		return runMatmul(transA, transB, rows, n, k, alpha, *ar, w.data, w.Cols, bias, beta, c[lo*ldc:], ldc)
+		ar, lda, release := a.rows(transA, lo, rows, k)
+		defer release()
+		return runMatmul(transA, transB, rows, n, k, alpha, ar, lda, w.data, w.Cols, bias, beta, c[lo*ldc:], ldc)
 	})
 }
 
-// roundA rounds op(A) (m×k) as it is stored, k×m when transA, into a
-// compact pooled buffer.
-func roundA(transA bool, m, k int, a []float32, lda int) *[]uint16 {
-	rows, cols := m, k
+// rows returns rows lo … lo+count−1 of op(A) (count×k) in bfloat16 as
+// stored (k×count, row stride lda, when transA), and the release of a
+// buffer rounded for the call.
+func (a operandA) rows(transA bool, lo, count, k int) (ar []uint16, lda int, release func()) {
+	if a.r != nil {
+		if transA {
+			return a.r.data[lo:], a.r.Cols, func() {}
+		}
+		return a.r.data[lo*a.r.Cols:], a.r.Cols, func() {}
+	}
+	off, rows, cols := lo*a.ld, count, k
 	if transA {
-		rows, cols = k, m
+		off, rows, cols = lo, k, count
 	}
 	p := getBF16(rows * cols)
-	roundRows(*p, cols, a, lda, rows, cols)
-	return p
+	roundRows(*p, cols, a.f32[off:], a.ld, rows, cols)
+	return *p, cols, func() { putBF16(p) }
 }
 
-// runMatmul multiplies the compact rounded A (m×k, or k×m when transA) by
-// B (row stride ldb) on the calling goroutine's thread.
-func runMatmul(transA, transB bool, m, n, k int, alpha float32, a, b []uint16, ldb int, bias []float32, beta float32, c []float32, ldc int) error {
-	lda := k
-	if transA {
-		lda = m
-	}
+// runMatmul multiplies the bfloat16 A (m×k, or k×m when transA; row stride
+// lda) by B (row stride ldb) on the calling goroutine's thread.
+func runMatmul(transA, transB bool, m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, bias []float32, beta float32, c []float32, ldc int) error {
 	mm, err := getMatmul(matmulKey{false, bias != nil, transA, transB, m, n, k, lda, ldb, ldc, alpha, beta})
 	if err != nil {
 		return err

@@ -154,21 +154,25 @@ func checkGemmBF16(t *testing.T, rng *rand.Rand, ta, tb bool, m, n, k int, alpha
 	}
 	opA := opRows(ta, m, k, roundedCopy(a), lda)
 	opB := opRows(!tb, n, k, roundedCopy(b), ldb) // op(B)'s columns
-	for i := range m {
-		for j := range n {
-			var cij float64
-			if beta != 0 {
-				cij = float64(c0[i*ldc+j])
-			}
-			want, tol := reference(opA[i*k:(i+1)*k], opB[j*k:(j+1)*k], alpha, beta, cij)
-			if got := float64(c[i*ldc+j]); !(math.Abs(got-want) <= tol) {
-				t.Fatalf("C[%d][%d] = %g, want %g ± %.1e", i, j, got, want, tol)
+	verify := func(fn string, c []float32) {
+		t.Helper()
+		for i := range m {
+			for j := range n {
+				var cij float64
+				if beta != 0 {
+					cij = float64(c0[i*ldc+j])
+				}
+				want, tol := reference(opA[i*k:(i+1)*k], opB[j*k:(j+1)*k], alpha, beta, cij)
+				if got := float64(c[i*ldc+j]); !(math.Abs(got-want) <= tol) {
+					t.Fatalf("%s: C[%d][%d] = %g, want %g ± %.1e", fn, i, j, got, want, tol)
+				}
 			}
 		}
+		if err := untouched(fn, c, c0, m, n, ldc); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := untouched("GemmBF16", c, c0, m, n, ldc); err != nil {
-		t.Fatal(err)
-	}
+	verify("GemmBF16", c)
 
 	// The same product with B rounded beforehand is the same computation.
 	var w BF16Matrix
@@ -184,6 +188,16 @@ func checkGemmBF16(t *testing.T, rng *rand.Rand, ta, tb bool, m, n, k int, alpha
 			}
 		}
 	}
+
+	// And with A rounded beforehand too, into a pooled temporary: the same
+	// numbers, read with A's own stride.
+	ra := RoundTemporary(ar, ac, a, lda)
+	defer ra.Release()
+	cr := slices.Clone(c0)
+	if err := GemmBF16R(ta, tb, m, n, k, alpha, ra, &w, nil, beta, cr[:end], ldc); err != nil {
+		t.Fatal(err)
+	}
+	verify("GemmBF16R", cr)
 }
 
 // TestGemmBF16WBias checks the dense layer's fused product against
@@ -208,11 +222,19 @@ func TestGemmBF16WBias(t *testing.T) {
 			if err := GemmBF16WBias(false, true, s.m, s.n, s.k, a, s.k, &w, bias, got, ldc); err != nil {
 				t.Fatal(err)
 			}
+			ra := RoundTemporary(s.m, s.k, a, s.k)
+			defer ra.Release()
+			gotR := make([]float32, s.m*ldc)
+			if err := GemmBF16R(false, true, s.m, s.n, s.k, 1, ra, &w, bias, 0, gotR, ldc); err != nil {
+				t.Fatal(err)
+			}
 			for i := range s.m {
 				for j := range s.n {
-					g, x := got[i*ldc+j], want[i*ldc+j]
-					if d := math.Abs(float64(g - x)); d > 1e-6*(1+math.Abs(float64(x))) {
-						t.Fatalf("C[%d][%d] = %v, with the bias preset %v", i, j, g, x)
+					x := want[i*ldc+j]
+					for _, g := range []float32{got[i*ldc+j], gotR[i*ldc+j]} {
+						if d := math.Abs(float64(g - x)); d > 1e-6*(1+math.Abs(float64(x))) {
+							t.Fatalf("C[%d][%d] = %v, with the bias preset %v", i, j, g, x)
+						}
 					}
 				}
 			}

@@ -96,8 +96,9 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 }
 
 // check validates the shapes and handles the degenerate cases; it reports
-// whether there is a product left to compute. B may be rounded to bfloat16.
-func check[T float32 | float64, U float32 | float64 | uint16](transA, transB bool, m, n, k int, a []T, lda int, b []U, ldb int, c []T, ldc int, beta T) bool {
+// whether there is a product left to compute. A and B may be rounded to
+// bfloat16.
+func check[T float32 | float64, A, B float32 | float64 | uint16](transA, transB bool, m, n, k int, a []A, lda int, b []B, ldb int, c []T, ldc int, beta T) bool {
 	if m == 0 || n == 0 {
 		return false
 	}

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 
+	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/nn"
 )
 
@@ -153,9 +154,17 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 	a.in = in
 
 	q, k, v := a.q[:n*H], a.k[:n*H], a.v[:n*H]
-	nn.LinearForward(q, in, w.q, p.qb, n, H, H)
-	nn.LinearForward(k, in, w.k, p.kb, n, H, H)
-	nn.LinearForward(v, in, w.v, p.vb, n, H, H)
+	if bf16 { // one rounding of the input for the three products
+		inR := blas.RoundTemporary(n, H, in, H)
+		nn.LinearForwardRounded(q, inR, w.q, p.qb, n, H, H)
+		nn.LinearForwardRounded(k, inR, w.k, p.kb, n, H, H)
+		nn.LinearForwardRounded(v, inR, w.v, p.vb, n, H, H)
+		inR.Release()
+	} else {
+		nn.LinearForward(q, in, w.q, p.qb, n, H, H)
+		nn.LinearForward(k, in, w.k, p.kb, n, H, H)
+		nn.LinearForward(v, in, w.v, p.vb, n, H, H)
+	}
 
 	// Per sequence and head, on its own core: scores S = Q·Kᵀ/√d, softmax
 	// over the unmasked keys, dropout on the probabilities, context = P·V.
@@ -258,9 +267,17 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 			nn.MatmulSerial(bf16, true, false, L, hd, L, scale, dp, L, q[o:], H, 0, dk[o:], H)
 		}
 	})
-	nn.LinearBackward(dIn, g.qw, g.qb, dq, a.in, w.q, n, H, H, true)
-	nn.LinearBackward(dIn, g.kw, g.kb, dk, a.in, w.k, n, H, H, true)
-	nn.LinearBackward(dIn, g.vw, g.vb, dv, a.in, w.v, n, H, H, true)
+	if bf16 {
+		inR := blas.RoundTemporary(n, H, a.in, H)
+		nn.LinearBackwardRounded(dIn, g.qw, g.qb, dq, inR, w.q, n, H, H, true)
+		nn.LinearBackwardRounded(dIn, g.kw, g.kb, dk, inR, w.k, n, H, H, true)
+		nn.LinearBackwardRounded(dIn, g.vw, g.vb, dv, inR, w.v, n, H, H, true)
+		inR.Release()
+	} else {
+		nn.LinearBackward(dIn, g.qw, g.qb, dq, a.in, w.q, n, H, H, true)
+		nn.LinearBackward(dIn, g.kw, g.kb, dk, a.in, w.k, n, H, H, true)
+		nn.LinearBackward(dIn, g.vw, g.vb, dv, a.in, w.v, n, H, H, true)
+	}
 }
 
 // addInto sets dst = x + y.

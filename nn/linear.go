@@ -39,28 +39,60 @@ func LinearForward(out, in []float32, w Weight, b []float32, n, inDim, outDim in
 	blas.Sgemm(false, true, n, outDim, inDim, 1, in, inDim, w.F32, inDim, beta, out, outDim)
 }
 
+// LinearForwardRounded is LinearForward under bf16 mixed precision with
+// the input rounded already, for an input that feeds several layers (the
+// query, key and value projections): w.BF16 must be set.
+func LinearForwardRounded(out []float32, in *blas.BF16Matrix, w Weight, b []float32, n, inDim, outDim int) {
+	mustBF16(blas.GemmBF16R(false, true, n, outDim, inDim, 1, in, w.BF16, b, 0, out, outDim))
+}
+
 // LinearBackward accumulates dW += doutᵀ·in and db += Σrows dout, and
 // computes din = dout·W — added to din when accumulate is set, since a layer
 // input feeding several linears (query, key, value) sums their gradients.
 // din, dW or db may be nil to skip them. With w.BF16 set both products
-// round their inputs (dout, W, in) to bfloat16, as autocast's backward does.
+// take their inputs (dout, W, in) rounded to bfloat16, as autocast's
+// backward does, each rounded once.
 func LinearBackward(din, dW, db, dout, in []float32, w Weight, n, inDim, outDim int, accumulate bool) {
+	if w.BF16 != nil {
+		var inR *blas.BF16Matrix
+		if dW != nil {
+			inR = blas.RoundTemporary(n, inDim, in, inDim)
+			defer inR.Release()
+		}
+		LinearBackwardRounded(din, dW, db, dout, inR, w, n, inDim, outDim, accumulate)
+		return
+	}
 	if din != nil {
 		beta := float32(0)
 		if accumulate {
 			beta = 1
 		}
-		if w.BF16 != nil {
-			mustBF16(blas.GemmBF16W(false, false, n, inDim, outDim, 1, dout, outDim, w.BF16, beta, din, inDim))
-		} else {
-			blas.Sgemm(false, false, n, inDim, outDim, 1, dout, outDim, w.F32, inDim, beta, din, inDim)
-		}
+		blas.Sgemm(false, false, n, inDim, outDim, 1, dout, outDim, w.F32, inDim, beta, din, inDim)
 	}
 	if dW != nil {
-		if w.BF16 != nil {
-			mustBF16(blas.GemmBF16(true, false, outDim, inDim, n, 1, dout, outDim, in, inDim, 1, dW, inDim))
-		} else {
-			blas.Sgemm(true, false, outDim, inDim, n, 1, dout, outDim, in, inDim, 1, dW, inDim)
+		blas.Sgemm(true, false, outDim, inDim, n, 1, dout, outDim, in, inDim, 1, dW, inDim)
+	}
+	if db != nil {
+		ColumnSumInto(db, dout, n, outDim)
+	}
+}
+
+// LinearBackwardRounded is LinearBackward under bf16 mixed precision with
+// the layer's input rounded already (nil when dW is): w.BF16 must be set.
+// dout is rounded once for both products.
+func LinearBackwardRounded(din, dW, db, dout []float32, in *blas.BF16Matrix, w Weight, n, inDim, outDim int, accumulate bool) {
+	if din != nil || dW != nil {
+		doutR := blas.RoundTemporary(n, outDim, dout, outDim)
+		defer doutR.Release()
+		if din != nil {
+			beta := float32(0)
+			if accumulate {
+				beta = 1
+			}
+			mustBF16(blas.GemmBF16R(false, false, n, inDim, outDim, 1, doutR, w.BF16, nil, beta, din, inDim))
+		}
+		if dW != nil {
+			mustBF16(blas.GemmBF16R(true, false, outDim, inDim, n, 1, doutR, in, nil, 1, dW, inDim))
 		}
 	}
 	if db != nil {
