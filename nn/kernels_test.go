@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -414,6 +415,32 @@ func TestLayerNormSIMD(t *testing.T) {
 					t.Errorf("dx differs by %.3g", e)
 				}
 			})
+		}
+	}
+}
+
+// TestSumSquaresAndScale checks the optimiser's vector passes against their
+// one-lane definitions at every tail length: Scale bit for bit, SumSquares
+// to float64 summation error.
+func TestSumSquaresAndScale(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for n := range 40 {
+		x := make([]float32, n)
+		var want float64
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 1e3)
+			want += float64(x[i]) * float64(x[i])
+		}
+		if got := SumSquares(x); math.Abs(got-want) > 1e-15*want {
+			t.Errorf("n=%d: SumSquares = %v, want %v", n, got, want)
+		}
+		got, ref := slices.Clone(x), slices.Clone(x)
+		Scale(got, 0.37)
+		scaleRow(ref, 0.37)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(ref[i]) {
+				t.Fatalf("n=%d: Scale [%d] = %v, want %v", n, i, got[i], ref[i])
+			}
 		}
 	}
 }

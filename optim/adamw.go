@@ -108,11 +108,7 @@ func GlobalNorm(groups []Group) float64 {
 	for _, g := range groups {
 		parts := make([]float64, nn.Chunks(len(g.Grad), 2))
 		nn.ParallelForIndexed(len(g.Grad), 2, func(c, lo, hi int) {
-			var s float64
-			for _, x := range g.Grad[lo:hi] {
-				s += float64(x) * float64(x)
-			}
-			parts[c] = s
+			parts[c] = nn.SumSquares(g.Grad[lo:hi])
 		})
 		for _, s := range parts {
 			total += s
@@ -135,11 +131,7 @@ func ClipGradNorm(groups []Group, maxNorm float64) float64 {
 	}
 	c := float32(coef)
 	for _, g := range groups {
-		nn.ParallelFor(len(g.Grad), 1, func(lo, hi int) {
-			for i := range g.Grad[lo:hi] {
-				g.Grad[lo+i] *= c
-			}
-		})
+		nn.ParallelFor(len(g.Grad), 1, func(lo, hi int) { nn.Scale(g.Grad[lo:hi], c) })
 	}
 	return norm
 }
