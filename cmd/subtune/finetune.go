@@ -48,8 +48,9 @@ checkpoint-N folders, and predict_results_<task>.txt with --do_predict.
 --save_trajectory epoch (or steps:N) records every encoder layer after each
 epoch (or N steps) into <output_dir>/trajectory, the input of
 'subtune extract'. A run killed at any point continues with --resume and
-ends with the same weights as an uninterrupted run; Ctrl-C saves a
-checkpoint first and exits with status 130 (a second Ctrl-C quits at once).
+ends with the same weights as an uninterrupted run; Ctrl-C, or SIGTERM
+(what Slurm sends at a job's time limit), saves a checkpoint first and
+exits with status 130, or 143 (a second signal quits at once).
 --resume refuses a checkpoint whose files changed since they were written,
 or a command whose options that change the weights differ from the run's
 (only logging, evaluation, output and thread options may). A run holds

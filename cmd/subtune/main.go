@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -16,14 +17,36 @@ const (
 	shippedTokenizer = "tokenizer/testdata/bert-base-uncased"
 )
 
-// exitInterrupted is the exit status after Ctrl-C: 128 + SIGINT, what a
-// shell reports for a process the signal ended.
-const exitInterrupted = 130
+// exitStatus is the exit status after a stopping signal: 128 + its number,
+// what a shell reports for a process the signal ended (130 after Ctrl-C,
+// 143 after SIGTERM).
+func exitStatus(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 128 + int(syscall.SIGINT)
+}
 
 // gracefulKey annotates the commands that stop cleanly when their context
 // is cancelled (saving a checkpoint, discarding a partial output); Ctrl-C
 // ends any other command at once.
 const gracefulKey = "subtune-graceful-interrupt"
+
+// stopWord says what sig did: "interrupted" (Ctrl-C) or "terminated".
+func stopWord(sig os.Signal) string {
+	if sig == syscall.SIGTERM {
+		return "terminated"
+	}
+	return "interrupted"
+}
+
+// signalName is how a user sends sig again.
+func signalName(sig os.Signal) string {
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "Ctrl-C"
+}
 
 // graceful marks cmd as stopping cleanly on Ctrl-C and returns it.
 func graceful(cmd *cobra.Command) *cobra.Command {
@@ -60,9 +83,11 @@ func newRootCmd() *cobra.Command {
 func main() { os.Exit(execute(newRootCmd())) }
 
 // execute runs root on the command line and returns the exit status: 0, 1
-// after an error, 130 after Ctrl-C. The first Ctrl-C cancels the context of
-// a command that stops cleanly; a second one, or the first during any other
-// command, exits at once.
+// after an error, 128 + the signal's number after Ctrl-C (SIGINT) or
+// SIGTERM, which Slurm sends at a job's time limit and scancel sends by
+// default. The first signal cancels the context of a command that stops
+// cleanly (the trainer saves a checkpoint); a second one, or the first
+// during any other command, exits at once.
 func execute(root *cobra.Command) int {
 	// running is the command being executed, once cobra has chosen it.
 	var running atomic.Pointer[cobra.Command]
@@ -71,18 +96,19 @@ func execute(root *cobra.Command) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var interrupted atomic.Bool
+	var stopping atomic.Value // the first stopping signal
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() {
-		for range sigs {
+		for sig := range sigs {
+			first := stopping.CompareAndSwap(nil, sig)
 			cmd := running.Load()
-			if interrupted.Swap(true) || cmd == nil || cmd.Annotations[gracefulKey] == "" {
-				fmt.Fprintln(os.Stderr, "subtune: interrupted")
-				os.Exit(exitInterrupted)
+			if !first || cmd == nil || cmd.Annotations[gracefulKey] == "" {
+				fmt.Fprintf(os.Stderr, "subtune: %s\n", stopWord(sig))
+				os.Exit(exitStatus(sig))
 			}
-			fmt.Fprintln(os.Stderr, "subtune: interrupted: stopping cleanly (Ctrl-C again quits at once)")
+			fmt.Fprintf(os.Stderr, "subtune: %s: stopping cleanly (%s again quits at once)\n", stopWord(sig), signalName(sig))
 			cancel()
 		}
 	}()
@@ -90,9 +116,9 @@ func execute(root *cobra.Command) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "subtune:", err)
 	}
-	switch {
-	case interrupted.Load():
-		return exitInterrupted
+	switch sig, _ := stopping.Load().(os.Signal); {
+	case sig != nil:
+		return exitStatus(sig)
 	case err != nil:
 		return 1
 	}

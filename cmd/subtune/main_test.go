@@ -129,26 +129,33 @@ func (s *subtune) exitCode(t *testing.T) (int, string) {
 	return s.cmd.ProcessState.ExitCode(), strings.Join(s.lines, "\n")
 }
 
-// TestInterruptExits130: Ctrl-C ends every command with status 130, as
-// shells expect. Commands that stop cleanly do so first (the trainer saves
-// a checkpoint, tokenize stops reading); others end at once; a second
-// Ctrl-C never waits.
+// TestInterruptExits130: Ctrl-C ends every command with status 130 and
+// SIGTERM with 143, as shells expect. Commands that stop cleanly do so first
+// (the trainer saves a checkpoint, tokenize stops reading); others end at
+// once; a second signal never waits.
 func TestInterruptExits130(t *testing.T) {
 	dir := testmodel.New(t, testmodel.Tiny(1), model.SequenceClassification, 1)
+	finetune := func() []string {
+		return []string{"finetune", "--model_name_or_path", dir, "--task_name", "sst2", "--do_train", "--output_dir", t.TempDir(),
+			"--max_steps", "100000", "--per_device_train_batch_size", "2", "--max_seq_length", "16", "--threads", "1", "--logging_steps", "1"}
+	}
 	for _, tc := range []struct {
 		name    string
 		args    []string
 		ready   string // a line that shows the work has started
+		signal  syscall.Signal
 		signals int
+		status  int
 		want    []string
 	}{
-		{"non-graceful command", []string{"test-block"}, "ready", 1, []string{"subtune: interrupted"}},
-		{"second Ctrl-C", []string{"test-block-graceful"}, "ready", 2, []string{"stopping cleanly", "subtune: interrupted"}},
-		{"tokenize waiting on stdin", []string{"tokenize", "--model_name_or_path", dir}, `"input_ids"`, 1,
+		{"non-graceful command", []string{"test-block"}, "ready", syscall.SIGINT, 1, 130, []string{"subtune: interrupted"}},
+		{"second Ctrl-C", []string{"test-block-graceful"}, "ready", syscall.SIGINT, 2, 130, []string{"stopping cleanly", "subtune: interrupted"}},
+		{"tokenize waiting on stdin", []string{"tokenize", "--model_name_or_path", dir}, `"input_ids"`, syscall.SIGINT, 1, 130,
 			[]string{"stopping cleanly", "subtune: stdin: line 2: context canceled"}},
-		{"finetune", []string{"finetune", "--model_name_or_path", dir, "--task_name", "sst2", "--do_train", "--output_dir", t.TempDir(),
-			"--max_steps", "100000", "--per_device_train_batch_size", "2", "--max_seq_length", "16", "--threads", "1", "--logging_steps", "1"},
-			"train step", 1, []string{"stopping cleanly", "checkpoint saved in", "--resume"}},
+		{"finetune", finetune(), "train step", syscall.SIGINT, 1, 130, []string{"stopping cleanly", "checkpoint saved in", "--resume"}},
+		{"finetune, SIGTERM", finetune(), "train step", syscall.SIGTERM, 1, 143,
+			[]string{"subtune: terminated: stopping cleanly (SIGTERM again quits at once)", "checkpoint saved in", "--resume"}},
+		{"second SIGTERM", []string{"test-block-graceful"}, "ready", syscall.SIGTERM, 2, 143, []string{"stopping cleanly", "subtune: terminated"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startSubtune(t, tc.args...)
@@ -157,14 +164,14 @@ func TestInterruptExits130(t *testing.T) {
 			}
 			s.waitFor(t, tc.ready)
 			for range tc.signals {
-				if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+				if err := s.cmd.Process.Signal(tc.signal); err != nil {
 					t.Fatal(err)
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
 			code, out := s.exitCode(t)
-			if code != exitInterrupted {
-				t.Errorf("exit status %d, want %d:\n%s", code, exitInterrupted, out)
+			if code != tc.status {
+				t.Errorf("exit status %d, want %d:\n%s", code, tc.status, out)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(out, w) {
