@@ -41,7 +41,8 @@ type DownstreamRun struct {
 	Model, Task, Metric, Dir, Command string
 }
 
-// Export writes the newest checkpoint of a pre-training run as a
+// Export writes the newest checkpoint of a pre-training run, checked against
+// the checksums recorded when it was written, as a
 // HuggingFace folder with its pre-training heads (BertForMaskedLM, or
 // BertForPreTraining after next-sentence prediction), the learning curve as
 // PNG and SVG, the training log as JSON, and a model card README.md built
@@ -50,6 +51,10 @@ func Export(o ExportOptions) error {
 	dir, ok := trainloop.LatestCheckpoint(o.Run)
 	if !ok {
 		return fmt.Errorf("%s has no checkpoint to export", o.Run)
+	}
+	// A shipped model is only as good as the files it came from.
+	if err := trainloop.VerifyCheckpoint(dir); err != nil {
+		return fmt.Errorf("exporting %s: %w", dir, err)
 	}
 	var st State
 	data, err := os.ReadFile(filepath.Join(dir, "trainer_state.json"))

@@ -3,8 +3,10 @@ package pretrain
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // TestMaskerProportions checks DataCollatorForLanguageModeling's rates:
@@ -433,5 +436,33 @@ func TestExport(t *testing.T) {
 				t.Errorf("fine-tuning initialises the pooler afresh: %v, want %v", got, !tc.nextSentence)
 			}
 		})
+	}
+}
+
+// TestExportRefusesDamagedCheckpoint: a checkpoint whose weights changed
+// since they were written is not exported, and the error names the file.
+func TestExportRefusesDamagedCheckpoint(t *testing.T) {
+	tmp := t.TempDir()
+	o := testOptions(writeTestCorpus(t, tmp), filepath.Join(tmp, "run"), 2)
+	if err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := trainloop.LatestCheckpoint(o.OutputDir)
+	weights := filepath.Join(dir, "model.safetensors")
+	data, err := os.ReadFile(weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)-1] ^= 1
+	if err := os.WriteFile(weights, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "folder")
+	err = Export(ExportOptions{Run: o.OutputDir, Output: out, TokenizerDir: o.TokenizerDir, DType: safetensors.F32, Name: "tiny"})
+	if !errors.Is(err, trainloop.ErrDamaged) || !strings.Contains(err.Error(), weights) {
+		t.Fatalf("Export of a damaged checkpoint: %v, want ErrDamaged naming %s", err, weights)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Export wrote %s anyway (%v)", out, err)
 	}
 }
