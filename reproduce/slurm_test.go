@@ -1,6 +1,7 @@
 package reproduce_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/subtune/subtune/internal/testmodel"
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/report"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // TestSlurm runs a reproduction of 2 tasks × 2 seeds as Slurm jobs on a
@@ -24,10 +26,7 @@ import (
 func TestSlurm(t *testing.T) {
 	cluster := slurmtest.Start(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "subtune")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/subtune/subtune/cmd/subtune").CombinedOutput(); err != nil {
-		t.Fatalf("building subtune: %v\n%s", err, out)
-	}
+	bin := buildSubtune(t, dir)
 	args := []string{"reproduce", "--model_name_or_path", testmodel.New(t, testmodel.Tiny(2), model.MaskedLM, 1),
 		"--tasks", "rte,sst2", "--seeds", "1,2", "--max_train_samples", "48", "--num_train_epochs", "2", "--threads", "1"}
 	subtune := func(out string, more ...string) string {
@@ -57,6 +56,101 @@ func TestSlurm(t *testing.T) {
 	if len(want) != 4*4 || fmt.Sprint(want) != fmt.Sprint(got) {
 		t.Errorf("scores on Slurm\n%v\ndiffer from those run here\n%v", got, want)
 	}
+}
+
+// TestSlurmCancelSavesCheckpoint: a training job that Slurm ends, as
+// scancel does and as a time limit does, gets SIGTERM, saves a checkpoint
+// and exits; the run continues from that checkpoint with --resume, which
+// is how a resubmitted stage starts.
+func TestSlurmCancelSavesCheckpoint(t *testing.T) {
+	cluster := slurmtest.Start(t)
+	dir := t.TempDir()
+	bin := buildSubtune(t, dir)
+	out, log := filepath.Join(dir, "run"), filepath.Join(dir, "job.log")
+	finetune := []string{bin, "finetune", "--model_name_or_path", testmodel.New(t, testmodel.Tiny(1), model.SequenceClassification, 1),
+		"--task_name", "sst2", "--do_train", "--output_dir", out, "--per_device_train_batch_size", "2", "--max_seq_length", "16",
+		"--threads", "1", "--logging_steps", "1", "--save_steps", "1000000", "--max_steps", "100000"}
+	sbatch := exec.Command("sbatch", "--parsable", "--output", log, "--wrap", "exec "+strings.Join(finetune, " "))
+	sbatch.Dir = dir
+	id, err := sbatch.Output()
+	if err != nil {
+		t.Fatalf("sbatch: %v\n%s", err, cluster.Logs())
+	}
+	job := strings.TrimSpace(string(id))
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if text, _ := os.ReadFile(log); strings.Contains(string(text), "train step") {
+			break
+		}
+		if time.Now().After(end) {
+			text, _ := os.ReadFile(log)
+			t.Fatalf("job %s did not start training within a minute:\n%s\n%s", job, text, cluster.Logs())
+		}
+	}
+	if msg, err := exec.Command("scancel", job).CombinedOutput(); err != nil {
+		t.Fatalf("scancel %s: %v\n%s", job, err, msg)
+	}
+	waitQueueEmpty(t)
+	text, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"subtune: terminated: stopping cleanly", "checkpoint saved in"} {
+		if !strings.Contains(string(text), want) {
+			t.Fatalf("the cancelled job's log lacks %q:\n%s", want, text)
+		}
+	}
+	ckpt, ok := trainloop.LatestCheckpoint(out)
+	if !ok {
+		t.Fatalf("no checkpoint in %s after the job ended:\n%s", out, text)
+	}
+	if err := trainloop.VerifyCheckpoint(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	// The same command with --resume continues from it; stopped once it has.
+	resumed := exec.Command(finetune[0], append(finetune[1:], "--resume")...)
+	pipe, err := resumed.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed.Stderr = resumed.Stdout
+	if err := resumed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer resumed.Process.Kill()
+	want := fmt.Sprintf("resuming from %s at step %s", ckpt, strings.TrimPrefix(filepath.Base(ckpt), trainloop.CheckpointPrefix))
+	type outcome struct {
+		ok    bool
+		lines []string
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		var lines []string
+		for sc := bufio.NewScanner(pipe); sc.Scan(); {
+			if lines = append(lines, sc.Text()); strings.Contains(sc.Text(), want) {
+				done <- outcome{true, lines}
+				return
+			}
+		}
+		done <- outcome{false, lines}
+	}()
+	select {
+	case o := <-done:
+		if !o.ok {
+			t.Fatalf("--resume ended without %q:\n%s", want, strings.Join(o.lines, "\n"))
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("--resume did not print %q within a minute", want)
+	}
+}
+
+// buildSubtune builds the command into dir.
+func buildSubtune(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "subtune")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/subtune/subtune/cmd/subtune").CombinedOutput(); err != nil {
+		t.Fatalf("building subtune: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // cancelRunning scancels the array task of the first stage whose id ends
