@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/subtune/subtune/checkpoint"
 	"github.com/subtune/subtune/model"
+	"github.com/subtune/subtune/optim"
 	"github.com/subtune/subtune/safetensors"
 	"github.com/subtune/subtune/trainloop"
 )
@@ -363,10 +365,11 @@ func TestRunInitFrom(t *testing.T) {
 	if st.Step != 9 || st.ScheduleStart != 6 || len(st.History) != 3 || st.History[0].Step != 3 || st.History[2].EvalNSPAcc == 0 {
 		t.Errorf("state: step %d, schedule start %d, history %+v", st.Step, st.ScheduleStart, st.History)
 	}
-	// One step from the schedule's start, warmup 1: the first step's lr is 0
-	// only if the schedule restarted; a stretched one would be mid-decay.
-	if lr := st.History[2].LR; lr <= 0 || lr >= second.LearningRate {
-		t.Errorf("lr at step 9 = %g, want inside (0, %g)", lr, second.LearningRate)
+	// The schedule restarts at step 6 (warmup 1) and decays to 0 at step 9:
+	// the last step's rate is the linear schedule's at its third step, not
+	// that of a decay stretched over 9 steps from step 6.
+	if lr, want := st.History[2].LR, second.LearningRate*optim.LinearWarmup(2, 1, 3); math.Abs(lr-want) > 1e-12 {
+		t.Errorf("lr at step 9 = %g, want %g (the schedule from step 6 to 9)", lr, want)
 	}
 	weights, _, err := safetensors.ReadFile(filepath.Join(second.OutputDir, "model", "model.safetensors"))
 	if err != nil {

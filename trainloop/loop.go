@@ -92,7 +92,7 @@ func New(m *model.Model, ws *model.Workspace, c Config) *Loop {
 	if typ == "" {
 		typ = "linear"
 	}
-	sched, err := optim.NewSchedule(typ, c.WarmupSteps, c.TotalSteps-c.ScheduleStart, c.LearningRate)
+	sched, err := optim.NewSchedule(typ, c.WarmupSteps, c.TotalSteps, c.LearningRate)
 	return &Loop{Model: m, WS: ws, Opt: opt, Hook: c.Hook, Config: c, schedule: sched, scheduleErr: err}
 }
 
@@ -181,7 +181,11 @@ func (l *Loop) NextLR() float64 {
 }
 
 // factor is the schedule's multiplier of the learning rates at the
-// current step.
+// current step. The schedule runs from Config.ScheduleStart to TotalSteps,
+// both read here because a caller may set the start after New: a resumed
+// run learns it from its checkpoint.
 func (l *Loop) factor() float64 {
-	return l.schedule.Factor(l.Step - l.Config.ScheduleStart)
+	s := l.schedule
+	s.Total = l.Config.TotalSteps - l.Config.ScheduleStart
+	return s.Factor(l.Step - l.Config.ScheduleStart)
 }
