@@ -204,7 +204,7 @@ func GemmBF16W(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	if err := BF16Check(); err != nil {
 		return err
 	}
-	checkW("GemmBF16W", transB, n, k, w)
+	checkRounded("GemmBF16W", "B", transB, k, n, w)
 	if !check(transA, transB, m, n, k, a, lda, w.data, w.Cols, c, ldc, beta) {
 		return nil
 	}
@@ -218,7 +218,7 @@ func GemmBF16WBias(transA, transB bool, m, n, k int, a []float32, lda int, w *BF
 	if err := BF16Check(); err != nil {
 		return err
 	}
-	checkW("GemmBF16WBias", transB, n, k, w)
+	checkRounded("GemmBF16WBias", "B", transB, k, n, w)
 	if len(bias) < n {
 		panic(fmt.Sprintf("blas: GemmBF16WBias wants a bias of %d, got %d", n, len(bias)))
 	}
@@ -236,8 +236,8 @@ func GemmBF16R(transA, transB bool, m, n, k int, alpha float32, a, b *BF16Matrix
 	if err := BF16Check(); err != nil {
 		return err
 	}
-	checkW("GemmBF16R", transB, n, k, b)
-	checkA("GemmBF16R", transA, m, k, a)
+	checkRounded("GemmBF16R", "B", transB, k, n, b)
+	checkRounded("GemmBF16R", "A", transA, m, k, a)
 	if bias != nil {
 		if len(bias) < n || beta != 0 {
 			panic(fmt.Sprintf("blas: GemmBF16R wants a bias of %d with beta 0, got %d with beta %g", n, len(bias), beta))
@@ -258,26 +258,13 @@ type operandA struct {
 	r   *BF16Matrix
 }
 
-// checkA panics unless a is op(A) of an m×k product: m×k, or k×m when
-// transA.
-func checkA(fn string, transA bool, m, k int, a *BF16Matrix) {
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
+// checkRounded panics unless x, operand name of fn, holds op(x) of
+// rows×cols: rows×cols as stored, or cols×rows when trans.
+func checkRounded(fn, name string, trans bool, rows, cols int, x *BF16Matrix) {
+	if trans {
+		rows, cols = cols, rows
 	}
-	if a.Rows != ar || a.Cols != ac {
-		panic(fmt.Sprintf("blas: %s wants A %d×%d, got %d×%d", fn, ar, ac, a.Rows, a.Cols))
-	}
-}
-
-// checkW panics unless w is op(B) of a k×n product: k×n, or n×k when
-// transB.
-func checkW(fn string, transB bool, n, k int, w *BF16Matrix) {
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
-	if w.Rows != br || w.Cols != bc {
-		panic(fmt.Sprintf("blas: %s wants B %d×%d, got %d×%d", fn, br, bc, w.Rows, w.Cols))
+	if x.Rows != rows || x.Cols != cols {
+		panic(fmt.Sprintf("blas: %s wants %s %d×%d, got %d×%d", fn, name, rows, cols, x.Rows, x.Cols))
 	}
 }
