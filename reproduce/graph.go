@@ -240,7 +240,9 @@ func (r *reproduction) stageInputs(n *node) (string, error) {
 	return in, nil
 }
 
-// modelHash is the SHA-256 of the model folder's files, read once.
+// modelHash is the SHA-256 of the model folder's files, read once, but
+// for those written for readers (see forReaders): a corrected model card
+// does not make the runs from its weights stale.
 func (r *reproduction) modelHash() (string, error) {
 	if r.modelSum != "" {
 		return r.modelSum, nil
@@ -251,7 +253,7 @@ func (r *reproduction) modelHash() (string, error) {
 	}
 	h := sha256.New()
 	for _, e := range entries {
-		if !e.Type().IsRegular() {
+		if !e.Type().IsRegular() || forReaders(e.Name()) {
 			continue
 		}
 		f, err := os.Open(filepath.Join(r.o.Model, e.Name()))
@@ -267,4 +269,15 @@ func (r *reproduction) modelHash() (string, error) {
 	}
 	r.modelSum = hex.EncodeToString(h.Sum(nil))
 	return r.modelSum, nil
+}
+
+// forReaders reports whether a model folder's file is there for people, not
+// for a run: the model card and other Markdown, figures, and the training
+// log a pre-training export writes beside the weights.
+func forReaders(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".md", ".png", ".svg":
+		return true
+	}
+	return name == "training_log.json"
 }

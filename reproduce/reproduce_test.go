@@ -75,6 +75,17 @@ func TestRunPipeline(t *testing.T) {
 	if n := strings.Count(log.String(), "cached in"); n != 4 {
 		t.Errorf("second run reused %d of 4 stages:\n%s", n, log.String())
 	}
+	// A model card written into the model folder changes no stage's key.
+	if err := os.WriteFile(filepath.Join(o.Model, "README.md"), []byte("# a card\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log.Reset()
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatalf("after a model card was added: %v", err)
+	}
+	if n := strings.Count(log.String(), "cached in"); n != 4 {
+		t.Errorf("after a model card was added, reused %d of 4 stages:\n%s", n, log.String())
+	}
 	checkStageKeys(t, o)
 }
 

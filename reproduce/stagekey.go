@@ -15,7 +15,7 @@ import (
 )
 
 // setKeys derives each stage's key from what its result depends on: the
-// model's files, the data, every option of the run, and its dependencies'
+// model's files (modelHash), the data, every option of the run, and its dependencies'
 // keys. A finished stage whose recorded key differs was run from other
 // inputs, which the report must not mix: that is an error naming it and
 // what differs.
