@@ -183,7 +183,8 @@ func gemmBF16Rounding(serial, transA, transB bool, m, n, k int, alpha float32, a
 // a fresh allocation, and page faults, for each.
 var bf16Pools [48]sync.Pool
 
-// getBF16 returns a buffer of n from the pools; putBF16 gives it back.
+// getBF16 returns a buffer of n from the pools; putBF16 gives it back
+// (and ignores nil).
 func getBF16(n int) *[]uint16 {
 	class := bits.Len(uint(max(n, 1) - 1))
 	if p, ok := bf16Pools[class].Get().(*[]uint16); ok {
@@ -195,6 +196,9 @@ func getBF16(n int) *[]uint16 {
 }
 
 func putBF16(p *[]uint16) {
+	if p == nil {
+		return
+	}
 	bf16Pools[bits.Len(uint(cap(*p)-1))].Put(p)
 }
 

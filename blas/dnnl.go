@@ -318,8 +318,8 @@ func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a operand
 	}
 	if m < minRowsPerPart*parts && m < n && parts > 1 {
 		// Split by columns of C: A is shared, rounded once.
-		ar, lda, release := a.rows(transA, 0, m, k)
-		defer release()
+		ar, lda, pooled := a.rows(transA, 0, m, k)
+		defer putBF16(pooled)
 		size := (n + parts - 1) / parts
 		return parallel(n, size, func(lo, cols int) error {
 			bOff := lo
@@ -331,21 +331,21 @@ func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a operand
 	}
 	size := (m + parts - 1) / parts
 	return parallel(m, size, func(lo, rows int) error {
-		ar, lda, release := a.rows(transA, lo, rows, k)
-		defer release()
+		ar, lda, pooled := a.rows(transA, lo, rows, k)
+		defer putBF16(pooled)
 		return runMatmul(transA, transB, rows, n, k, alpha, ar, lda, w.data, w.Cols, bias, beta, c[lo*ldc:], ldc)
 	})
 }
 
 // rows returns rows lo … lo+count−1 of op(A) (count×k) in bfloat16 as
-// stored (k×count, row stride lda, when transA), and the release of a
-// buffer rounded for the call.
-func (a operandA) rows(transA bool, lo, count, k int) (ar []uint16, lda int, release func()) {
+// stored (k×count, row stride lda, when transA), and the pooled buffer
+// rounded for the call (nil when A came rounded), for putBF16.
+func (a operandA) rows(transA bool, lo, count, k int) (ar []uint16, lda int, pooled *[]uint16) {
 	if a.r != nil {
 		if transA {
-			return a.r.data[lo:], a.r.Cols, func() {}
+			return a.r.data[lo:], a.r.Cols, nil
 		}
-		return a.r.data[lo*a.r.Cols:], a.r.Cols, func() {}
+		return a.r.data[lo*a.r.Cols:], a.r.Cols, nil
 	}
 	off, rows, cols := lo*a.ld, count, k
 	if transA {
@@ -353,7 +353,7 @@ func (a operandA) rows(transA bool, lo, count, k int) (ar []uint16, lda int, rel
 	}
 	p := getBF16(rows * cols)
 	roundRows(*p, cols, a.f32[off:], a.ld, rows, cols)
-	return *p, cols, func() { putBF16(p) }
+	return *p, cols, p
 }
 
 // runMatmul multiplies the bfloat16 A (m×k, or k×m when transA; row stride

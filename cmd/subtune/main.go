@@ -32,20 +32,13 @@ func exitStatus(sig os.Signal) int {
 // ends any other command at once.
 const gracefulKey = "subtune-graceful-interrupt"
 
-// stopWord says what sig did: "interrupted" (Ctrl-C) or "terminated".
-func stopWord(sig os.Signal) string {
+// describeStop says what sig did ("interrupted" by Ctrl-C, or
+// "terminated") and how a user sends it again.
+func describeStop(sig os.Signal) (did, again string) {
 	if sig == syscall.SIGTERM {
-		return "terminated"
+		return "terminated", "SIGTERM"
 	}
-	return "interrupted"
-}
-
-// signalName is how a user sends sig again.
-func signalName(sig os.Signal) string {
-	if sig == syscall.SIGTERM {
-		return "SIGTERM"
-	}
-	return "Ctrl-C"
+	return "interrupted", "Ctrl-C"
 }
 
 // graceful marks cmd as stopping cleanly on Ctrl-C and returns it.
@@ -104,11 +97,12 @@ func execute(root *cobra.Command) int {
 		for sig := range sigs {
 			first := stopping.CompareAndSwap(nil, sig)
 			cmd := running.Load()
+			did, again := describeStop(sig)
 			if !first || cmd == nil || cmd.Annotations[gracefulKey] == "" {
-				fmt.Fprintf(os.Stderr, "subtune: %s\n", stopWord(sig))
+				fmt.Fprintf(os.Stderr, "subtune: %s\n", did)
 				os.Exit(exitStatus(sig))
 			}
-			fmt.Fprintf(os.Stderr, "subtune: %s: stopping cleanly (%s again quits at once)\n", stopWord(sig), signalName(sig))
+			fmt.Fprintf(os.Stderr, "subtune: %s: stopping cleanly (%s again quits at once)\n", did, again)
 			cancel()
 		}
 	}()
