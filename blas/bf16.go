@@ -54,6 +54,17 @@ func (m *BF16Matrix) Round(rows, cols int, x []float32, ld int) {
 	roundRowsSplit(roundParts(rows*cols), m.data, cols, x, ld, rows, cols)
 }
 
+// NewBF16Matrix returns a zero rows×cols matrix, storage that Round reuses
+// for any shape of rows×cols elements or fewer: a workspace allocates its
+// rounded activations once.
+func NewBF16Matrix(rows, cols int) *BF16Matrix {
+	return &BF16Matrix{Rows: rows, Cols: cols, data: make([]uint16, rows*cols)}
+}
+
+// Bits returns m's bfloat16 bits, row-major with row stride Cols, for
+// products of a part of m (Operand).
+func (m *BF16Matrix) Bits() []uint16 { return m.data }
+
 // RoundTemporary is x (rows×cols, row stride ld) rounded to bfloat16 into a
 // pooled matrix, for an activation that feeds several products of one
 // step; Release gives its storage back.
@@ -71,6 +82,18 @@ func (m *BF16Matrix) Release() {
 	if m.pooled != nil {
 		putBF16(m.pooled)
 		m.pooled, m.data = nil, nil
+	}
+}
+
+// RoundInto sets dst to x rounded to bfloat16 (see BF16), on the calling
+// goroutine: a part of an operand that is kept rounded, as one attention
+// head's probabilities.
+func RoundInto(dst []uint16, x []float32) {
+	if len(dst) < len(x) {
+		panic(fmt.Sprintf("blas: RoundInto wants room for %d, got %d", len(x), len(dst)))
+	}
+	if len(x) > 0 {
+		roundRows(dst, len(x), x, len(x), 1, len(x))
 	}
 }
 
@@ -143,17 +166,6 @@ func errNoBF16CPU() error {
 // It returns an error, and leaves C alone, when this build or this CPU
 // cannot multiply in bfloat16 (see BF16Check).
 func GemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
-	return gemmBF16Rounding(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// GemmBF16Serial is GemmBF16 on the calling goroutine alone, for callers
-// that split the work themselves, as attention does by sequence and head.
-func GemmBF16Serial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
-	return gemmBF16Rounding(true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// gemmBF16Rounding rounds B into a pooled buffer and multiplies.
-func gemmBF16Rounding(serial, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
 	if err := BF16Check(); err != nil {
 		return err
 	}
@@ -166,14 +178,62 @@ func gemmBF16Rounding(serial, transA, transB bool, m, n, k int, alpha float32, a
 	}
 	buf := getBF16(br * bc)
 	defer putBF16(buf)
-	checkMatrix("b", b, br, bc, ldb)
 	w := BF16Matrix{Rows: br, Cols: bc, data: (*buf)[:br*bc]}
-	parts := 1
-	if !serial {
-		parts = roundParts(br * bc)
+	roundRowsSplit(roundParts(br*bc), w.data, bc, b, ldb, br, bc)
+	return gemmBF16(transA, transB, m, n, k, alpha, operandA{f32: a, ld: lda}, &w, nil, beta, c, ldc)
+}
+
+// Operand is one input of GemmBF16Serial: float32 (F32), rounded to
+// bfloat16 as the product runs, or bfloat16 bits rounded already (Bits: a
+// BF16Matrix's, or a part of them), with its row stride LD in either.
+type Operand struct {
+	F32  []float32
+	Bits []uint16
+	LD   int
+}
+
+// GemmBF16Serial is GemmBF16 on the calling goroutine alone, for callers
+// that split the work themselves, as attention does by sequence and head,
+// with each operand float32 or rounded already: a layer keeps its queries,
+// keys and values rounded for the backward, and every head's products read
+// its columns of them.
+func GemmBF16Serial(transA, transB bool, m, n, k int, alpha float32, a, b Operand, beta float32, c []float32, ldc int) error {
+	if err := BF16Check(); err != nil {
+		return err
 	}
-	roundRowsSplit(parts, w.data, bc, b, ldb, br, bc)
-	return gemmBF16(serial, transA, transB, m, n, k, alpha, operandA{f32: a, ld: lda}, &w, nil, beta, c, ldc)
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	aBits, lda, pa := a.rounded("A", ar, ac)
+	defer putBF16(pa)
+	bBits, ldb, pb := b.rounded("B", br, bc)
+	defer putBF16(pb)
+	if !check(transA, transB, m, n, k, aBits, lda, bBits, ldb, c, ldc, beta) {
+		return nil
+	}
+	return runMatmul(transA, transB, m, n, k, alpha, aBits, lda, bBits, ldb, nil, beta, c, ldc)
+}
+
+// rounded returns o, rows×cols as stored, in bfloat16 with its row stride:
+// its Bits, or its float32 rounded into a pooled buffer that is returned
+// too, for putBF16. Exactly one of F32 and Bits must be set.
+func (o Operand) rounded(name string, rows, cols int) (bits []uint16, ld int, pooled *[]uint16) {
+	if (o.F32 == nil) == (o.Bits == nil) {
+		panic(fmt.Sprintf("blas: GemmBF16Serial wants %s as float32 or as bfloat16 bits, exactly one", name))
+	}
+	if o.Bits != nil {
+		checkMatrix(name, o.Bits, rows, cols, o.LD)
+		return o.Bits, o.LD, nil
+	}
+	checkMatrix(name, o.F32, rows, cols, o.LD)
+	p := getBF16(rows * cols)
+	roundRows(*p, cols, o.F32, o.LD, rows, cols)
+	return *p, max(cols, 1), p
 }
 
 // bf16Pools recycle the rounded copies of the operands that come as
@@ -212,7 +272,7 @@ func GemmBF16W(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	if !check(transA, transB, m, n, k, a, lda, w.data, w.Cols, c, ldc, beta) {
 		return nil
 	}
-	return gemmBF16(false, transA, transB, m, n, k, alpha, operandA{f32: a, ld: lda}, w, nil, beta, c, ldc)
+	return gemmBF16(transA, transB, m, n, k, alpha, operandA{f32: a, ld: lda}, w, nil, beta, c, ldc)
 }
 
 // GemmBF16WBias computes C = op(A)·op(B) + bias, bias (n) added to every
@@ -229,7 +289,7 @@ func GemmBF16WBias(transA, transB bool, m, n, k int, a []float32, lda int, w *BF
 	if !check(transA, transB, m, n, k, a, lda, w.data, w.Cols, c, ldc, 0) {
 		return nil
 	}
-	return gemmBF16(false, transA, transB, m, n, k, 1, operandA{f32: a, ld: lda}, w, bias[:n], 0, c, ldc)
+	return gemmBF16(transA, transB, m, n, k, 1, operandA{f32: a, ld: lda}, w, bias[:n], 0, c, ldc)
 }
 
 // GemmBF16R is GemmBF16 with both operands rounded already: op(A) is a when
@@ -251,7 +311,7 @@ func GemmBF16R(transA, transB bool, m, n, k int, alpha float32, a, b *BF16Matrix
 	if !check(transA, transB, m, n, k, a.data, a.Cols, b.data, b.Cols, c, ldc, beta) {
 		return nil
 	}
-	return gemmBF16(false, transA, transB, m, n, k, alpha, operandA{r: a}, b, bias, beta, c, ldc)
+	return gemmBF16(transA, transB, m, n, k, alpha, operandA{r: a}, b, bias, beta, c, ldc)
 }
 
 // operandA is a GEMM's A: float32 with row stride ld, rounded part by part

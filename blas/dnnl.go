@@ -307,15 +307,11 @@ func getMatmul(key matmulKey) (*matmul, error) {
 const minRowsPerPart = 64
 
 // gemmBF16 splits the product across Threads() cores like Sgemm, each part
-// running one primitive on its own thread; serial keeps it on the calling
-// goroutine. A comes as float32, each part rounding its own rows, or
+// running one primitive on its own thread. A comes as float32, each part rounding its own rows, or
 // rounded already (a.r). A non-nil bias (n, with beta 0) is added to every
 // row of C. The caller has checked the shapes and the CPU.
-func gemmBF16(serial, transA, transB bool, m, n, k int, alpha float32, a operandA, w *BF16Matrix, bias []float32, beta float32, c []float32, ldc int) error {
+func gemmBF16(transA, transB bool, m, n, k int, alpha float32, a operandA, w *BF16Matrix, bias []float32, beta float32, c []float32, ldc int) error {
 	parts := max(1, min(threads, int(GemmFlops(m, n, k)/minFlopsPerPart)))
-	if serial {
-		parts = 1
-	}
 	if m < minRowsPerPart*parts && m < n && parts > 1 {
 		// Split by columns of C: A is shared, rounded once.
 		ar, lda, pooled := a.rows(transA, 0, m, k)

@@ -198,6 +198,31 @@ func checkGemmBF16(t *testing.T, rng *rand.Rand, ta, tb bool, m, n, k int, alpha
 		t.Fatal(err)
 	}
 	verify("GemmBF16R", cr)
+
+	// On the calling goroutine, each operand float32 or bfloat16 bits
+	// rounded beforehand, read with its own stride.
+	bitsOf := func(x []float32) []uint16 {
+		bits := make([]uint16, len(x))
+		for i, v := range x {
+			bits[i] = BF16(v)
+		}
+		return bits
+	}
+	for _, form := range []struct {
+		name string
+		a, b Operand
+	}{
+		{"float32", Operand{F32: a, LD: lda}, Operand{F32: b, LD: ldb}},
+		{"bits A", Operand{Bits: bitsOf(a), LD: lda}, Operand{F32: b, LD: ldb}},
+		{"bits B", Operand{F32: a, LD: lda}, Operand{Bits: bitsOf(b), LD: ldb}},
+		{"bits", Operand{Bits: bitsOf(a), LD: lda}, Operand{Bits: bitsOf(b), LD: ldb}},
+	} {
+		cs := slices.Clone(c0)
+		if err := GemmBF16Serial(ta, tb, m, n, k, alpha, form.a, form.b, beta, cs[:end], ldc); err != nil {
+			t.Fatal(err)
+		}
+		verify("GemmBF16Serial, "+form.name, cs)
+	}
 }
 
 // TestGemmBF16WBias checks the dense layer's fused product against

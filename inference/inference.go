@@ -136,7 +136,7 @@ func Load(ctx context.Context, nameOrPath string, hub hfhub.Options, opts Option
 // memory checked for opts' batches.
 func CheckpointOptions(opts Options) checkpoint.Options {
 	return checkpoint.Options{
-		Usage: model.Usage{Batch: opts.BatchSize, SeqLen: opts.MaxSeqLength},
+		Usage: model.Usage{Batch: opts.BatchSize, SeqLen: opts.MaxSeqLength, BF16: opts.BF16},
 		// Dropout is off in evaluation anyway; with it zero the workspace
 		// needs no separate dropped-out attention buffers.
 		ConfigOverride: func(c *model.Config) {

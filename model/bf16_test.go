@@ -127,3 +127,49 @@ func TestBF16WeightsOncePerChange(t *testing.T) {
 		t.Errorf("scaling the weights changed nothing: before %v, without ParamsChanged %v, after %v", before, cached, after)
 	}
 }
+
+// TestWorkspaceFollowsPrecision: a workspace laid out for one precision
+// (bf16 keeps its layers' GEMM operands rounded and shares their float32
+// buffers) gives the other precision's results exactly when the model
+// switches, and a Backward in another precision than its Forward stops.
+func TestWorkspaceFollowsPrecision(t *testing.T) {
+	c := tinyConfig("bert", "gelu", 3)
+	m := randomModel(t, c, SequenceClassification, 6)
+	skipWithoutBF16(t, m)
+	b := randomBatch(c, 3, 8, 2, SequenceClassification)
+	results := func(bf16 bool, ws *Workspace) ([]float32, []float32) {
+		if err := m.SetBF16(bf16); err != nil {
+			t.Fatal(err)
+		}
+		if ws == nil {
+			ws = m.NewWorkspace(3, 8, 0)
+		}
+		return forwardBackward(t, m, ws, b)
+	}
+	logits32, grad32 := results(false, nil)
+	logits16, grad16 := results(true, nil)
+
+	if err := m.SetBF16(true); err != nil {
+		t.Fatal(err)
+	}
+	made16 := m.NewWorkspace(3, 8, 0)
+	if logits, grad := results(false, made16); !slices.Equal(logits, logits32) || !slices.Equal(grad, grad32) {
+		t.Error("float32 on a workspace made for bf16: results differ from float32's own")
+	}
+	if logits, grad := results(true, made16); !slices.Equal(logits, logits16) || !slices.Equal(grad, grad16) {
+		t.Error("bf16 on a workspace used in float32 since: results differ from bf16's own")
+	}
+
+	if _, err := m.Forward(made16, b, Pass{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetBF16(false); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Backward after SetBF16 between it and its Forward did not stop")
+		}
+	}()
+	m.Backward(made16, b)
+}

@@ -154,12 +154,14 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 	a.in = in
 
 	q, k, v := a.q[:n*H], a.k[:n*H], a.v[:n*H]
-	if bf16 { // one rounding of the input for the three products
-		inR := blas.RoundTemporary(n, H, in, H)
-		nn.LinearForwardRounded(q, inR, w.q, p.qb, n, H, H)
-		nn.LinearForwardRounded(k, inR, w.k, p.kb, n, H, H)
-		nn.LinearForwardRounded(v, inR, w.v, p.vb, n, H, H)
-		inR.Release()
+	if bf16 { // one rounding of the input for the three products and the backward
+		a.inR.Round(n, H, in, H)
+		nn.LinearForwardRounded(q, a.inR, w.q, p.qb, n, H, H)
+		nn.LinearForwardRounded(k, a.inR, w.k, p.kb, n, H, H)
+		nn.LinearForwardRounded(v, a.inR, w.v, p.vb, n, H, H)
+		a.qR.Round(n, H, q, H)
+		a.kR.Round(n, H, k, H)
+		a.vR.Round(n, H, v, H)
 	} else {
 		nn.LinearForward(q, in, w.q, p.qb, n, H, H)
 		nn.LinearForward(k, in, w.k, p.kb, n, H, H)
@@ -177,6 +179,8 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 	}
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	ctx := a.ctx[:n*H]
+	qo, ko, vo := a.operands(bf16, n, H)
+	keptR, pd := a.probsOperand(bf16, d, probsDrop)
 	seed := nn.SeedFor(d.seed, siteAttentionProbs, uint64(l))
 	nn.ParallelFor(B*nh, 6*att/(B*nh)*hd, func(lo, hi int) {
 		for head := lo; head < hi; head++ {
@@ -184,30 +188,74 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 			L, start := ws.seqLen[s], ws.seqStart[s]
 			o, po := start*H+hh*hd, ws.attStart[s]+hh*L*L
 			p := probs[po : po+L*L]
-			nn.MatmulSerial(bf16, false, true, L, L, hd, scale, q[o:], H, k[o:], H, 0, p, L)
+			nn.MatmulSerial(bf16, false, true, L, L, hd, scale, qo(o), ko(o), 0, p, L)
 			nn.AttentionSoftmaxRows(p, p, ws.keep[start:start+L], 0, L, L, L)
 			if d.attention > 0 {
 				nn.DropoutAt(probsDrop[po:po+L*L], p, probsMask[po:po+L*L], d.attention, seed, po)
+				if keptR {
+					blas.RoundInto(a.probsDropR[po:po+L*L], probsDrop[po:po+L*L])
+				}
 			}
-			nn.MatmulSerial(bf16, false, false, L, hd, L, 1, probsDrop[po:], L, v[o:], H, 0, ctx[o:], H)
+			nn.MatmulSerial(bf16, false, false, L, hd, L, 1, pd(po, L), vo(o), 0, ctx[o:], H)
 		}
 	})
 
-	attnOut, res1 := a.attnOut[:n*H], a.res1[:n*H]
-	nn.LinearForward(attnOut, ctx, w.o, p.ob, n, H, H)
+	attnOut, res1 := ws.sublayerOut[:n*H], a.res1[:n*H]
+	if bf16 {
+		a.ctxR.Round(n, H, ctx, H)
+		nn.LinearForwardRounded(attnOut, a.ctxR, w.o, p.ob, n, H, H)
+	} else {
+		nn.LinearForward(attnOut, ctx, w.o, p.ob, n, H, H)
+	}
 	nn.Dropout(attnOut, attnOut, a.attnMask[:n*H], d.hidden, nn.SeedFor(d.seed, siteAttentionOutput, uint64(l)))
 	addInto(res1, attnOut, in)
-	nn.LayerNormForward(a.ln1Out[:n*H], a.ln1Mean[:n], a.ln1Rstd[:n], res1, p.ln1w, p.ln1b, n, H, eps)
+	ln1Out := a.ln1Out[:n*H]
+	nn.LayerNormForward(ln1Out, a.ln1Mean[:n], a.ln1Rstd[:n], res1, p.ln1w, p.ln1b, n, H, eps)
 
-	nn.LinearForward(a.ffnPre[:n*I], a.ln1Out[:n*H], w.i, p.ib, n, H, I)
+	if bf16 {
+		a.ln1OutR.Round(n, H, ln1Out, H)
+		nn.LinearForwardRounded(a.ffnPre[:n*I], a.ln1OutR, w.i, p.ib, n, H, I)
+	} else {
+		nn.LinearForward(a.ffnPre[:n*I], ln1Out, w.i, p.ib, n, H, I)
+	}
 	act := ws.ffnAct[:n*I]
 	nn.ActivationForward(m.act, act, a.ffnAux, a.ffnPre[:n*I])
-	ffnOut, res2 := a.ffnOut[:n*H], a.res2[:n*H]
+	ffnOut, res2 := ws.sublayerOut[:n*H], a.res2[:n*H]
 	nn.LinearForward(ffnOut, act, w.f, p.fb, n, I, H)
 	nn.Dropout(ffnOut, ffnOut, a.ffnMask[:n*H], d.hidden, nn.SeedFor(d.seed, siteFFNOutput, uint64(l)))
-	addInto(res2, ffnOut, a.ln1Out[:n*H])
+	addInto(res2, ffnOut, ln1Out)
 	nn.LayerNormForward(a.out[:n*H], a.ln2Mean[:n], a.ln2Rstd[:n], res2, p.ln2w, p.ln2b, n, H, eps)
 }
+
+// operands returns the layer's queries, keys and values as the per-head
+// products read them, from column offset o on (row stride H): rounded
+// under bf16 mixed precision, float32 otherwise.
+func (a *layerActs) operands(bf16 bool, n, H int) (q, k, v func(o int) blas.Operand) {
+	at := func(x []float32, r *blas.BF16Matrix) func(int) blas.Operand {
+		if bf16 {
+			bits := r.Bits()[:n*H]
+			return func(o int) blas.Operand { return blas.Operand{Bits: bits[o:], LD: H} }
+		}
+		x = x[:n*H]
+		return func(o int) blas.Operand { return op32(x[o:], H) }
+	}
+	return at(a.q, a.qR), at(a.k, a.kR), at(a.v, a.vR)
+}
+
+// probsOperand returns the dropped-out attention probabilities as the
+// per-head products read them, from offset po on (row stride L): kept
+// rounded (kept true; the forward rounds each head's block as dropout
+// makes it) under bf16 mixed precision with attention dropout, else the
+// float32 probsDrop.
+func (a *layerActs) probsOperand(bf16 bool, d dropouts, probsDrop []float32) (kept bool, at func(po, L int) blas.Operand) {
+	if bf16 && d.attention > 0 {
+		return true, func(po, L int) blas.Operand { return blas.Operand{Bits: a.probsDropR[po:], LD: L} }
+	}
+	return false, func(po, L int) blas.Operand { return op32(probsDrop[po:], L) }
+}
+
+// op32 is a float32 operand with row stride ld.
+func op32(x []float32, ld int) blas.Operand { return blas.Operand{F32: x, LD: ld} }
 
 // layerBackward takes ∂loss/∂out in dOut and leaves ∂loss/∂in in dIn,
 // accumulating the layer's parameter gradients. dOut is clobbered.
@@ -231,14 +279,22 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 	nn.ActivationRecompute(m.act, act, a.ffnAux, a.ffnPre[:n*I])
 	nn.LinearBackward(dFFN, g.fw, g.fb, dRes, act, w.f, n, I, H, false)
 	nn.ActivationBackward(m.act, dFFN, dFFN, a.ffnPre[:n*I], a.ffnAux)
-	nn.LinearBackward(dLN1, g.iw, g.ib, dFFN, a.ln1Out[:n*H], w.i, n, H, I, true)
+	if bf16 {
+		nn.LinearBackwardRounded(dLN1, g.iw, g.ib, dFFN, a.ln1OutR, w.i, n, H, I, true)
+	} else {
+		nn.LinearBackward(dLN1, g.iw, g.ib, dFFN, a.ln1Out[:n*H], w.i, n, H, I, true)
+	}
 
 	// LayerNorm 1, residual, attention output dense.
 	nn.LayerNormBackward(dRes, g.ln1w, g.ln1b, dLN1, a.res1[:n*H], a.ln1Mean[:n], a.ln1Rstd[:n], p.ln1w, n, H, ws.lnScratch)
 	copy(dIn, dRes)
 	nn.DropoutBackward(dRes, dRes, a.attnMask[:n*H], d.hidden)
 	dCtx := dLN1
-	nn.LinearBackward(dCtx, g.ow, g.ob, dRes, a.ctx[:n*H], w.o, n, H, H, false)
+	if bf16 {
+		nn.LinearBackwardRounded(dCtx, g.ow, g.ob, dRes, a.ctxR, w.o, n, H, H, false)
+	} else {
+		nn.LinearBackward(dCtx, g.ow, g.ob, dRes, a.ctx[:n*H], w.o, n, H, H, false)
+	}
 
 	// Attention core, per sequence and head, each on its own core.
 	att := ws.attStart[B]
@@ -246,7 +302,8 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 	if d.attention <= 0 {
 		probsDrop = probs
 	}
-	q, k, v := a.q[:n*H], a.k[:n*H], a.v[:n*H]
+	qo, ko, vo := a.operands(bf16, n, H)
+	_, pd := a.probsOperand(bf16, d, probsDrop)
 	dq, dk, dv := ws.dq[:n*H], ws.dk[:n*H], ws.dv[:n*H]
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	nn.ParallelFor(B*nh, 10*att/(B*nh)*hd, func(lo, hi int) {
@@ -256,23 +313,21 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 			o, po := ws.seqStart[s]*H+hh*hd, ws.attStart[s]+hh*L*L
 			dp := dProbs[po : po+L*L]
 			// dP = dCtx·Vᵀ; dV = Pᵀ·dCtx
-			nn.MatmulSerial(bf16, false, true, L, L, hd, 1, dCtx[o:], H, v[o:], H, 0, dp, L)
-			nn.MatmulSerial(bf16, true, false, L, hd, L, 1, probsDrop[po:], L, dCtx[o:], H, 0, dv[o:], H)
+			nn.MatmulSerial(bf16, false, true, L, L, hd, 1, op32(dCtx[o:], H), vo(o), 0, dp, L)
+			nn.MatmulSerial(bf16, true, false, L, hd, L, 1, pd(po, L), op32(dCtx[o:], H), 0, dv[o:], H)
 			if d.attention > 0 {
 				nn.DropoutBackwardAt(dp, dp, probsMask[po:po+L*L], d.attention)
 			}
 			nn.SoftmaxBackwardRows(dp, dp, probs[po:po+L*L], 0, L, L)
 			// S = scale·Q·Kᵀ: dQ = scale·dS·K; dK = scale·dSᵀ·Q
-			nn.MatmulSerial(bf16, false, false, L, hd, L, scale, dp, L, k[o:], H, 0, dq[o:], H)
-			nn.MatmulSerial(bf16, true, false, L, hd, L, scale, dp, L, q[o:], H, 0, dk[o:], H)
+			nn.MatmulSerial(bf16, false, false, L, hd, L, scale, op32(dp, L), ko(o), 0, dq[o:], H)
+			nn.MatmulSerial(bf16, true, false, L, hd, L, scale, op32(dp, L), qo(o), 0, dk[o:], H)
 		}
 	})
 	if bf16 {
-		inR := blas.RoundTemporary(n, H, a.in, H)
-		nn.LinearBackwardRounded(dIn, g.qw, g.qb, dq, inR, w.q, n, H, H, true)
-		nn.LinearBackwardRounded(dIn, g.kw, g.kb, dk, inR, w.k, n, H, H, true)
-		nn.LinearBackwardRounded(dIn, g.vw, g.vb, dv, inR, w.v, n, H, H, true)
-		inR.Release()
+		nn.LinearBackwardRounded(dIn, g.qw, g.qb, dq, a.inR, w.q, n, H, H, true)
+		nn.LinearBackwardRounded(dIn, g.kw, g.kb, dk, a.inR, w.k, n, H, H, true)
+		nn.LinearBackwardRounded(dIn, g.vw, g.vb, dv, a.inR, w.v, n, H, H, true)
 	} else {
 		nn.LinearBackward(dIn, g.qw, g.qb, dq, a.in, w.q, n, H, H, true)
 		nn.LinearBackward(dIn, g.kw, g.kb, dk, a.in, w.k, n, H, H, true)

@@ -24,6 +24,9 @@ func (m *Model) Forward(ws *Workspace, b *Batch, pass Pass) (float64, error) {
 	}
 	m.roundWeights()
 	c := m.Config
+	if ws.bf16 != m.BF16() {
+		ws.layoutLayers(c, m.BF16())
+	}
 	d := dropouts{seed: pass.Seed}
 	if pass.Train {
 		d.hidden, d.attention = float32(c.HiddenDropoutProb), float32(c.AttentionDropoutProb)
@@ -113,6 +116,9 @@ func (m *Model) classifierLoss(ws *Workspace, b *Batch) (float64, error) {
 // Backward accumulates ∂loss/∂parameters of the last Forward into m.Grad.
 // It needs a Forward with labels on the same workspace just before.
 func (m *Model) Backward(ws *Workspace, b *Batch) {
+	if ws.bf16 != m.BF16() {
+		panic("model: Backward in another precision than the Forward before it (SetBF16 between them)")
+	}
 	c := m.Config
 	n, H := ws.nTok, c.HiddenSize
 	d := ws.drop

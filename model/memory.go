@@ -20,6 +20,9 @@ type Usage struct {
 	MaskedPositions int
 	// Train adds AdamW's two moments per parameter.
 	Train bool
+	// BF16 is bf16 mixed precision (SetBF16): a rounded copy of the GEMM
+	// weights, and a workspace that keeps rounded activations.
+	BF16 bool
 }
 
 // part is one term of an estimate, named by the config keys that size it:
@@ -53,6 +56,23 @@ func (c Config) paramParts(head Head) []part {
 			c.NumHiddenLayers, c.HiddenSize, c.IntermediateSize), l * (4*h*h + 2*h*i + 9*h + i)},
 		{fmt.Sprintf("task head: hidden_size %d", c.HiddenSize), heads},
 	}
+}
+
+// gemmWeightCount is the number of parameters a bf16 model keeps a rounded
+// copy of (isGEMMWeight): every dense layer's weight, and the word
+// embeddings a masked-LM decoder multiplies by.
+func (c Config) gemmWeightCount(head Head) float64 {
+	v, h, i, l := float64(c.VocabSize), float64(c.HiddenSize), float64(c.IntermediateSize), float64(c.NumHiddenLayers)
+	n := l * (4*h*h + 2*h*i)
+	switch head {
+	case SequenceClassification:
+		n += h*h + float64(c.NumLabels())*h
+	case MaskedLM:
+		n += h*h + v*h
+	case PreTraining:
+		n += 2*h*h + v*h + 2*h
+	}
+	return n
 }
 
 // paramCount is the number of parameters of c with head, in float64 so
@@ -107,8 +127,12 @@ func (c Config) Footprint(head Head, use Usage) (bytes float64, largest string) 
 	for _, p := range c.paramParts(head) {
 		parts = append(parts, part{p.what, p.amount * perParam})
 	}
+	if use.BF16 {
+		parts = append(parts, part{fmt.Sprintf("bfloat16 copy of the GEMM weights: num_hidden_layers %d, hidden_size %d, intermediate_size %d",
+			c.NumHiddenLayers, c.HiddenSize, c.IntermediateSize), 2 * c.gemmWeightCount(head)})
+	}
 	if use.Batch > 0 && use.SeqLen > 0 {
-		parts = append(parts, c.workspaceParts(head, use.Batch, min(use.SeqLen, c.MaxPositionEmbeddings), use.MaskedPositions)...)
+		parts = append(parts, c.workspaceParts(head, use.Batch, min(use.SeqLen, c.MaxPositionEmbeddings), use.MaskedPositions, use.BF16)...)
 	}
 	var best part
 	for _, p := range parts {

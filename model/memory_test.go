@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/subtune/subtune/blas"
 )
 
 // allocated returns the bytes f allocates.
@@ -34,6 +36,8 @@ func TestFootprintBoundsAllocation(t *testing.T) {
 		looser float64 // how much the estimate may exceed the allocation
 	}{
 		{"classifier", wide, SequenceClassification, Usage{Batch: 8, SeqLen: 128}, 1.1},
+		{"classifier in bf16", wide, SequenceClassification, Usage{Batch: 8, SeqLen: 128, BF16: true}, 1.1},
+		{"pre-training in bf16", wide, PreTraining, Usage{Batch: 4, SeqLen: 64, BF16: true}, 1.1},
 		{"masked LM", wide, MaskedLM, Usage{Batch: 8, SeqLen: 64, MaskedPositions: 100}, 1.1},
 		{"pre-training", wide, PreTraining, Usage{Batch: 4, SeqLen: 64}, 1.1},
 		{"no head", wide, NoHead, Usage{Batch: 4, SeqLen: 32}, 1.1},
@@ -42,11 +46,20 @@ func TestFootprintBoundsAllocation(t *testing.T) {
 		// Thousands of tiny layers: the tensor descriptions dominate.
 		{"many tiny layers", many, SequenceClassification, Usage{Batch: 1, SeqLen: 4}, 2},
 	} {
+		if tc.use.BF16 && blas.BF16Check() != nil {
+			continue
+		}
 		var m *Model
 		got := allocated(func() {
 			var err error
 			if m, err = New(tc.c, tc.head); err != nil {
 				t.Fatal(err)
+			}
+			if tc.use.BF16 {
+				if err := m.SetBF16(true); err != nil {
+					t.Fatal(err)
+				}
+				m.roundWeights() // as the first Forward does
 			}
 			if tc.use.Batch > 0 {
 				m.NewWorkspace(tc.use.Batch, tc.use.SeqLen, tc.use.MaskedPositions)

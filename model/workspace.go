@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 
+	"github.com/subtune/subtune/blas"
 	"github.com/subtune/subtune/nn"
 )
 
@@ -34,18 +35,25 @@ type layerActs struct {
 	probs, probsDrop []float32 // B×nh×T×T
 	probsMask        []uint8
 	ctx              []float32 // N×H
-	attnOut          []float32 // N×H: dense output after dropout
 	attnMask         []uint8
-	res1             []float32 // N×H: attnOut + in, LayerNorm 1 input
+	res1             []float32 // N×H: attention output + in, LayerNorm 1 input
 	ln1Mean, ln1Rstd []float32 // N
 	ln1Out           []float32 // N×H
 	ffnPre           []float32 // N×I: intermediate dense output
 	ffnAux           []float32 // N×I: the activation's saved state (Φ(x) for GELU)
-	ffnOut           []float32 // N×H: after dropout
 	ffnMask          []uint8
 	res2             []float32 // N×H
 	ln2Mean, ln2Rstd []float32 // N
 	out              []float32 // N×H: the layer output
+
+	// Under bf16 mixed precision the backward reads the layer's input, q, k,
+	// v, ctx and ln1Out, and the dropped-out probabilities, only as GEMM
+	// operands, which round them: the layer keeps them rounded, in half the
+	// bytes, and their float32 buffers (and out's) are one set shared by
+	// every layer, alive during one layer's forward. Nil in float32, and
+	// probsDropR without attention dropout.
+	inR, qR, kR, vR, ctxR, ln1OutR *blas.BF16Matrix
+	probsDropR                     []uint16 // B×nh×T×T
 }
 
 // Workspace holds every activation and scratch buffer of a forward and
@@ -84,6 +92,10 @@ type Workspace struct {
 	keep             []bool    // N attention keep flags, one per row
 
 	layers []layerActs
+	bf16   bool // layers laid out for bf16 mixed precision (layoutLayers)
+	// sublayerOut is a sublayer's dense output after dropout, read only by
+	// the residual sum that follows it: one buffer for every sublayer.
+	sublayerOut []float32 // N×H
 
 	// Classification head.
 	cls, pooled, pooledDrop, headHidden, headHiddenDrop []float32 // B×H
@@ -138,25 +150,21 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 		dFFN: f(n * i), ffnAct: f(n * i), dProbs: f(att),
 		lnScratch: f(2 * max(h, 1) * nn.Workers()),
 	}
+	ws.sublayerOut = f(n * h)
 	ws.layers = make([]layerActs, c.NumHiddenLayers)
 	for l := range ws.layers {
 		a := &ws.layers[l]
-		a.q, a.k, a.v = f(n*h), f(n*h), f(n*h)
 		a.probs, a.probsMask = f(att), u(att)
-		if c.AttentionDropoutProb > 0 {
-			a.probsDrop = f(att)
-		} else {
-			a.probsDrop = a.probs
-		}
-		a.ctx, a.attnOut, a.attnMask, a.res1 = f(n*h), f(n*h), u(n*h), f(n*h)
-		a.ln1Mean, a.ln1Rstd, a.ln1Out = f(n), f(n), f(n*h)
+		a.attnMask, a.res1 = u(n*h), f(n*h)
+		a.ln1Mean, a.ln1Rstd = f(n), f(n)
 		a.ffnPre = f(n * i)
 		if m.act != nn.ReLU {
 			a.ffnAux = f(n * i)
 		}
-		a.ffnOut, a.ffnMask, a.res2 = f(n*h), u(n*h), f(n*h)
-		a.ln2Mean, a.ln2Rstd, a.out = f(n), f(n), f(n*h)
+		a.ffnMask, a.res2 = u(n*h), f(n*h)
+		a.ln2Mean, a.ln2Rstd = f(n), f(n)
 	}
+	ws.layoutLayers(c, m.BF16())
 	switch m.Head {
 	case SequenceClassification:
 		nl := c.NumLabels()
@@ -185,32 +193,79 @@ func (m *Model) NewWorkspace(maxB, maxT, maxMLM int) *Workspace {
 	return ws
 }
 
+// layoutLayers gives every layer its q, k, v, ctx, ln1Out, out and
+// dropped-out attention probabilities: its own float32 buffers, or, for
+// bf16 mixed precision, rounded copies of its own and float32 buffers
+// shared by all layers (see layerActs; the probabilities' is dProbs, which
+// only the backward uses otherwise). A workspace used in the other
+// precision than it was made for is laid out again.
+func (ws *Workspace) layoutLayers(c Config, bf16 bool) {
+	n, h := ws.maxB*ws.maxT, c.HiddenSize
+	att := len(ws.dProbs)
+	dropout := c.AttentionDropoutProb > 0
+	f := func() []float32 { return make([]float32, n*h) }
+	var shared [6][]float32
+	if bf16 {
+		for i := range shared {
+			shared[i] = f()
+		}
+	}
+	for l := range ws.layers {
+		a := &ws.layers[l]
+		a.probsDrop, a.probsDropR = a.probs, nil
+		if bf16 {
+			a.q, a.k, a.v, a.ctx, a.ln1Out, a.out = shared[0], shared[1], shared[2], shared[3], shared[4], shared[5]
+			r := func() *blas.BF16Matrix { return blas.NewBF16Matrix(n, h) }
+			a.inR, a.qR, a.kR, a.vR, a.ctxR, a.ln1OutR = r(), r(), r(), r(), r(), r()
+			if dropout {
+				a.probsDrop, a.probsDropR = ws.dProbs, make([]uint16, att)
+			}
+		} else {
+			a.q, a.k, a.v, a.ctx, a.ln1Out, a.out = f(), f(), f(), f(), f(), f()
+			a.inR, a.qR, a.kR, a.vR, a.ctxR, a.ln1OutR = nil, nil, nil, nil, nil, nil
+			if dropout {
+				a.probsDrop = make([]float32, att)
+			}
+		}
+	}
+	ws.bf16 = bf16
+}
+
 // workspaceParts estimates, in bytes, what NewWorkspace(maxB, maxT, maxMLM)
-// allocates for c and head, grouped by the config keys that size it. It
-// mirrors NewWorkspace buffer by buffer; TestWorkspaceFootprint measures
-// the two against each other.
-func (c Config) workspaceParts(head Head, maxB, maxT, maxMLM int) []part {
-	const f32, i32, word = 4, 4, 8
+// allocates for c and head, in bf16 mixed precision or not, grouped by the
+// config keys that size it. It mirrors NewWorkspace buffer by buffer;
+// TestFootprintBoundsAllocation measures the two against each other.
+func (c Config) workspaceParts(head Head, maxB, maxT, maxMLM int, bf16 bool) []part {
+	const f32, bf16Bytes, i32, word = 4, 2, 4, 8
 	b, t := float64(maxB), float64(maxT)
 	n, h, i, l := b*t, float64(c.HiddenSize), float64(c.IntermediateSize), float64(c.NumHiddenLayers)
 	att := b * float64(c.NumAttentionHeads) * t * t
 
-	// Per layer: probs and their mask, plus the dropped-out copy; the
-	// backward pass's dProbs once.
+	// Per layer: probs and their mask, plus the dropped-out copy (rounded
+	// under bf16); the backward pass's dProbs once.
 	probs := l*(f32+1)*att + f32*att
-	if c.AttentionDropoutProb > 0 {
+	switch {
+	case c.AttentionDropoutProb > 0 && bf16:
+		probs += l * bf16Bytes * att
+	case c.AttentionDropoutProb > 0:
 		probs += l * f32 * att
 	}
-	// Per layer: q, k, v, ctx, attnOut, res1, ln1Out, ffnOut, res2, out
-	// (N×H), two masks (N×H bytes), four N vectors, ffnPre and the
-	// activation's saved state (N×I). Once: the embeddings' three N×H,
-	// mask and two N vectors; the backward's six N×H and two N×I; ids.
+	// Per layer: res1 and res2 (N×H), two masks (N×H bytes), four N
+	// vectors, ffnPre and the activation's saved state (N×I); and q, k, v,
+	// ctx, ln1Out and out (N×H), in float32 or, under bf16, rounded (half
+	// the bytes) with one float32 set for all layers. Once: sublayerOut,
+	// the embeddings' three N×H, mask and two N vectors; the backward's six
+	// N×H and two N×I; ids.
 	ffnSaved := 2.0
 	if act, _ := nn.ParseActivation(c.HiddenAct); act == nn.ReLU {
 		ffnSaved = 1
 	}
-	acts := l*(10*f32*n*h+2*n*h+4*f32*n+ffnSaved*f32*n*i) +
-		(3+6)*f32*n*h + n*h + 2*f32*n + 2*f32*n*i + 3*i32*n + n + word*(3*b+2) +
+	kept := l * 6 * f32 * n * h
+	if bf16 {
+		kept = l*6*bf16Bytes*n*h + 6*f32*n*h
+	}
+	acts := l*(2*f32*n*h+2*n*h+4*f32*n+ffnSaved*f32*n*i) + kept +
+		(1+3+6)*f32*n*h + n*h + 2*f32*n + 2*f32*n*i + 3*i32*n + n + word*(3*b+2) +
 		2*f32*h*float64(nn.Workers()) // lnScratch
 	parts := []part{
 		{fmt.Sprintf("attention probabilities: batch %d × num_attention_heads %d × sequence length %d² × num_hidden_layers %d",

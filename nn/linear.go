@@ -101,14 +101,18 @@ func LinearBackwardRounded(din, dW, db, dout []float32, in *blas.BF16Matrix, w W
 }
 
 // MatmulSerial computes C = alpha·op(A)·op(B) + beta·C on the calling
-// goroutine, in float32 or, with bf16 set, from bfloat16-rounded inputs
-// with float32 accumulation: attention's per-head products.
-func MatmulSerial(bf16, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// goroutine: attention's per-head products. In float32 both operands must
+// be float32; with bf16 set the product takes bfloat16 inputs, rounding
+// the float32 ones, and accumulates in float32.
+func MatmulSerial(bf16, transA, transB bool, m, n, k int, alpha float32, a, b blas.Operand, beta float32, c []float32, ldc int) {
 	if bf16 {
-		mustBF16(blas.GemmBF16Serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+		mustBF16(blas.GemmBF16Serial(transA, transB, m, n, k, alpha, a, b, beta, c, ldc))
 		return
 	}
-	blas.SgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if a.Bits != nil || b.Bits != nil {
+		panic("nn: a float32 product given a bfloat16 operand")
+	}
+	blas.SgemmSerial(transA, transB, m, n, k, alpha, a.F32, a.LD, b.F32, b.LD, beta, c, ldc)
 }
 
 // mustBF16 stops on a failed bf16 GEMM. A model turns bf16 on only after

@@ -114,7 +114,7 @@ func prepare(o *Options) (*prep, error) {
 	}
 	B, T := o.BatchSize, o.MaxSeqLength
 	p.maxMasked = int(float64(B*T)*o.MLMProbability*1.5) + 16
-	p.use = model.Usage{Batch: B, SeqLen: T, MaskedPositions: p.maxMasked, Train: true}
+	p.use = model.Usage{Batch: B, SeqLen: T, MaskedPositions: p.maxMasked, Train: true, BF16: o.BF16}
 	// Checked before the corpus is read; a folder's config is checked as
 	// it loads.
 	if o.InitFrom == "" {

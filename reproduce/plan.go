@@ -100,7 +100,7 @@ func (o Options) stagePrefix() []string {
 // data; rounded up with a quarter's margin.
 func (r *reproduction) memoryMB(c model.Config, n *node) int {
 	pr := r.o.Profile
-	use := model.Usage{Train: n.kind == kindRun, Batch: pr.BatchSize, SeqLen: 128}
+	use := model.Usage{Train: n.kind == kindRun, Batch: pr.BatchSize, SeqLen: 128, BF16: r.o.BF16}
 	bytes, _ := c.Footprint(model.SequenceClassification, use)
 	h, i := float64(c.HiddenSize), float64(c.IntermediateSize)
 	layer := 4*h*h + 2*h*i + 9*h + i

@@ -312,7 +312,7 @@ func (r *run) loadModel() error {
 	if r.regression {
 		labels = []string{"LABEL_0"} // transformers' default id2label for one label
 	}
-	use := model.Usage{Batch: max(a.PerDeviceTrainBatchSize, a.PerDeviceEvalBatchSize), SeqLen: a.MaxSeqLength, Train: a.DoTrain}
+	use := model.Usage{Batch: max(a.PerDeviceTrainBatchSize, a.PerDeviceEvalBatchSize), SeqLen: a.MaxSeqLength, Train: a.DoTrain, BF16: a.BF16}
 	m, rep, err := checkpoint.Load(a.ModelNameOrPath, model.SequenceClassification, checkpoint.Options{Labels: labels, Seed: uint64(a.Seed), Usage: use})
 	if err != nil {
 		return err
