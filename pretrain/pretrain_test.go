@@ -469,3 +469,26 @@ func TestExportRefusesDamagedCheckpoint(t *testing.T) {
 		t.Errorf("Export wrote %s anyway (%v)", out, err)
 	}
 }
+
+// TestRunZeroSteps: --max_steps 0 saves the initialised model untrained, a
+// random-initialisation baseline: the weights of model.New and Init with
+// the run's seed.
+func TestRunZeroSteps(t *testing.T) {
+	tmp := t.TempDir()
+	o := testOptions(writeTestCorpus(t, tmp), filepath.Join(tmp, "run"), 0)
+	if err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	saved, _, err := checkpoint.Load(filepath.Join(o.OutputDir, "model"), model.MaskedLM, checkpoint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := model.New(o.Config, model.MaskedLM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Init(o.Seed)
+	if !slices.Equal(saved.Data, want.Data) {
+		t.Error("the saved model is not the initialised one")
+	}
+}

@@ -111,7 +111,7 @@ func (o Options) Validate() error {
 	e.Float("--weight_decay", o.WeightDecay, argcheck.NonNegative)
 	e.WeightDecayStep(o.LearningRate, o.WeightDecay)
 	e.Int("--warmup_steps", o.WarmupSteps, argcheck.NonNegative)
-	e.Int("--max_steps", o.MaxSteps, argcheck.Positive)
+	e.Int("--max_steps", o.MaxSteps, argcheck.NonNegative.With("0: save the initialised model, untrained"))
 	// Masking nothing leaves no loss; masking everything, nothing to read.
 	e.Float("--mlm_probability", o.MLMProbability, argcheck.Range{Lo: 0, LoOpen: true, Hi: 1, HiOpen: true})
 	e.Int("--eval_steps", o.EvalEvery, argcheck.Positive)

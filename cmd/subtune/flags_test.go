@@ -61,7 +61,7 @@ func TestNumericFlagsRefused(t *testing.T) {
 		{with(pt, "--learning_rate", "nan"), "--learning_rate NaN: want a finite number in (0, 10]"},
 		{with(pt, "--weight_decay", "-1"), "--weight_decay -1: want a finite number ≥ 0"},
 		{with(pt, "--mlm_probability", "0"), "--mlm_probability 0: want a finite number in (0, 1)"},
-		{with(pt, "--max_steps", "0"), "--max_steps 0: want an integer ≥ 1"},
+		{with(pt, "--max_steps", "-1"), "--max_steps -1: want an integer ≥ 0 (0: save the initialised model, untrained)"},
 		{with(pt, "--eval_steps", "0"), "--eval_steps 0: want an integer ≥ 1"},
 		{with(pt, "--save_steps", "-1"), "--save_steps -1: want an integer ≥ 1"},
 		{with(pt, "--per_device_train_batch_size", "0"), "--per_device_train_batch_size 0: want an integer ≥ 1"},

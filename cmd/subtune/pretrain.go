@@ -98,7 +98,7 @@ instead of random weights. Checkpoints go to --output_dir every --save_steps;
 	f.Float64Var(&o.LearningRate, "learning_rate", 5e-4, "peak learning rate")
 	f.Float64Var(&o.WeightDecay, "weight_decay", 0.01, "AdamW weight decay")
 	f.IntVar(&o.WarmupSteps, "warmup_steps", 300, "linear warmup steps")
-	f.IntVar(&o.MaxSteps, "max_steps", 4000, "optimiser steps")
+	f.IntVar(&o.MaxSteps, "max_steps", 4000, "optimiser steps (0: save the initialised model, untrained: a random-initialisation baseline)")
 	f.Float64Var(&o.MLMProbability, "mlm_probability", 0.15, "fraction of tokens masked")
 	f.IntVar(&o.EvalEvery, "eval_steps", 200, "steps between held-out evaluations")
 	f.IntVar(&o.SaveEvery, "save_steps", 100, "steps between checkpoints")
