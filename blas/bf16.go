@@ -172,10 +172,7 @@ func GemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	if !check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, beta) {
 		return nil
 	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
+	br, bc := stored(transB, k, n)
 	buf := getBF16(br * bc)
 	defer putBF16(buf)
 	w := BF16Matrix{Rows: br, Cols: bc, data: (*buf)[:br*bc]}
@@ -201,14 +198,8 @@ func GemmBF16Serial(transA, transB bool, m, n, k int, alpha float32, a, b Operan
 	if err := BF16Check(); err != nil {
 		return err
 	}
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
+	ar, ac := stored(transA, m, k)
+	br, bc := stored(transB, k, n)
 	aBits, lda, pa := a.rounded("A", ar, ac)
 	defer putBF16(pa)
 	bBits, ldb, pb := b.rounded("B", br, bc)
@@ -325,9 +316,7 @@ type operandA struct {
 // checkRounded panics unless x, operand name of fn, holds op(x) of
 // rows×cols: rows×cols as stored, or cols×rows when trans.
 func checkRounded(fn, name string, trans bool, rows, cols int, x *BF16Matrix) {
-	if trans {
-		rows, cols = cols, rows
-	}
+	rows, cols = stored(trans, rows, cols)
 	if x.Rows != rows || x.Cols != cols {
 		panic(fmt.Sprintf("blas: %s wants %s %d×%d, got %d×%d", fn, name, rows, cols, x.Rows, x.Cols))
 	}

@@ -102,14 +102,8 @@ func check[T float32 | float64, A, B float32 | float64 | uint16](transA, transB 
 	if m == 0 || n == 0 {
 		return false
 	}
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
+	ar, ac := stored(transA, m, k)
+	br, bc := stored(transB, k, n)
 	checkMatrix("A", a, ar, ac, lda)
 	checkMatrix("B", b, br, bc, ldb)
 	checkMatrix("C", c, m, n, ldc)
@@ -118,6 +112,15 @@ func check[T float32 | float64, A, B float32 | float64 | uint16](transA, transB 
 		return false
 	}
 	return true
+}
+
+// stored is the shape, as stored, of a GEMM operand whose op(X) is
+// rows×cols: X itself, or its transpose when trans.
+func stored(trans bool, rows, cols int) (int, int) {
+	if trans {
+		return cols, rows
+	}
+	return rows, cols
 }
 
 func checkMatrix[T float32 | float64 | uint16](name string, x []T, rows, cols, ld int) {
