@@ -179,8 +179,7 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 	}
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	ctx := a.ctx[:n*H]
-	qo, ko, vo := a.operands(bf16, n, H)
-	keptR, pd := a.probsOperand(bf16, d, probsDrop)
+	qR, kR, vR, pR := a.rounded(d)
 	seed := nn.SeedFor(d.seed, siteAttentionProbs, uint64(l))
 	nn.ParallelFor(B*nh, 6*att/(B*nh)*hd, func(lo, hi int) {
 		for head := lo; head < hi; head++ {
@@ -188,15 +187,15 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 			L, start := ws.seqLen[s], ws.seqStart[s]
 			o, po := start*H+hh*hd, ws.attStart[s]+hh*L*L
 			p := probs[po : po+L*L]
-			nn.MatmulSerial(bf16, false, true, L, L, hd, scale, qo(o), ko(o), 0, p, L)
+			nn.MatmulSerial(bf16, false, true, L, L, hd, scale, operand(q, qR, o, H), operand(k, kR, o, H), 0, p, L)
 			nn.AttentionSoftmaxRows(p, p, ws.keep[start:start+L], 0, L, L, L)
 			if d.attention > 0 {
 				nn.DropoutAt(probsDrop[po:po+L*L], p, probsMask[po:po+L*L], d.attention, seed, po)
-				if keptR {
-					blas.RoundInto(a.probsDropR[po:po+L*L], probsDrop[po:po+L*L])
+				if pR != nil {
+					blas.RoundInto(pR[po:po+L*L], probsDrop[po:po+L*L])
 				}
 			}
-			nn.MatmulSerial(bf16, false, false, L, hd, L, 1, pd(po, L), vo(o), 0, ctx[o:], H)
+			nn.MatmulSerial(bf16, false, false, L, hd, L, 1, operand(probsDrop, pR, po, L), operand(v, vR, o, H), 0, ctx[o:], H)
 		}
 	})
 
@@ -227,35 +226,29 @@ func (m *Model) layerForward(ws *Workspace, l int, b *Batch, in []float32, d dro
 	nn.LayerNormForward(a.out[:n*H], a.ln2Mean[:n], a.ln2Rstd[:n], res2, p.ln2w, p.ln2b, n, H, eps)
 }
 
-// operands returns the layer's queries, keys and values as the per-head
-// products read them, from column offset o on (row stride H): rounded
-// under bf16 mixed precision, float32 otherwise.
-func (a *layerActs) operands(bf16 bool, n, H int) (q, k, v func(o int) blas.Operand) {
-	at := func(x []float32, r *blas.BF16Matrix) func(int) blas.Operand {
-		if bf16 {
-			bits := r.Bits()[:n*H]
-			return func(o int) blas.Operand { return blas.Operand{Bits: bits[o:], LD: H} }
-		}
-		x = x[:n*H]
-		return func(o int) blas.Operand { return op32(x[o:], H) }
+// rounded returns the bfloat16 bits of the queries, keys, values and
+// dropped-out probabilities the layer keeps (layerActs): nil in float32, and
+// the probabilities' also in a pass without attention dropout, which reads
+// probs itself.
+func (a *layerActs) rounded(d dropouts) (q, k, v, probsDrop []uint16) {
+	if a.qR == nil {
+		return nil, nil, nil, nil
 	}
-	return at(a.q, a.qR), at(a.k, a.kR), at(a.v, a.vR)
+	if d.attention > 0 {
+		probsDrop = a.probsDropR
+	}
+	return a.qR.Bits(), a.kR.Bits(), a.vR.Bits(), probsDrop
 }
 
-// probsOperand returns the dropped-out attention probabilities as the
-// per-head products read them, from offset po on (row stride L): kept
-// rounded (kept true; the forward rounds each head's block as dropout
-// makes it) under bf16 mixed precision with attention dropout, else the
-// float32 probsDrop.
-func (a *layerActs) probsOperand(bf16 bool, d dropouts, probsDrop []float32) (kept bool, at func(po, L int) blas.Operand) {
-	if bf16 && d.attention > 0 {
-		return true, func(po, L int) blas.Operand { return blas.Operand{Bits: a.probsDropR[po:], LD: L} }
+// operand is x from offset o on, row stride ld, as a per-head product reads
+// it: its rounded bits when the layer keeps them (bits not nil), else
+// float32.
+func operand(x []float32, bits []uint16, o, ld int) blas.Operand {
+	if bits != nil {
+		return blas.Operand{Bits: bits[o:], LD: ld}
 	}
-	return false, func(po, L int) blas.Operand { return op32(probsDrop[po:], L) }
+	return blas.Operand{F32: x[o:], LD: ld}
 }
-
-// op32 is a float32 operand with row stride ld.
-func op32(x []float32, ld int) blas.Operand { return blas.Operand{F32: x, LD: ld} }
 
 // layerBackward takes ∂loss/∂out in dOut and leaves ∂loss/∂in in dIn,
 // accumulating the layer's parameter gradients. dOut is clobbered.
@@ -302,8 +295,8 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 	if d.attention <= 0 {
 		probsDrop = probs
 	}
-	qo, ko, vo := a.operands(bf16, n, H)
-	_, pd := a.probsOperand(bf16, d, probsDrop)
+	q, k, v := a.q[:n*H], a.k[:n*H], a.v[:n*H]
+	qR, kR, vR, pR := a.rounded(d)
 	dq, dk, dv := ws.dq[:n*H], ws.dk[:n*H], ws.dv[:n*H]
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	nn.ParallelFor(B*nh, 10*att/(B*nh)*hd, func(lo, hi int) {
@@ -313,15 +306,15 @@ func (m *Model) layerBackward(ws *Workspace, l int, b *Batch, dOut, dIn []float3
 			o, po := ws.seqStart[s]*H+hh*hd, ws.attStart[s]+hh*L*L
 			dp := dProbs[po : po+L*L]
 			// dP = dCtx·Vᵀ; dV = Pᵀ·dCtx
-			nn.MatmulSerial(bf16, false, true, L, L, hd, 1, op32(dCtx[o:], H), vo(o), 0, dp, L)
-			nn.MatmulSerial(bf16, true, false, L, hd, L, 1, pd(po, L), op32(dCtx[o:], H), 0, dv[o:], H)
+			nn.MatmulSerial(bf16, false, true, L, L, hd, 1, operand(dCtx, nil, o, H), operand(v, vR, o, H), 0, dp, L)
+			nn.MatmulSerial(bf16, true, false, L, hd, L, 1, operand(probsDrop, pR, po, L), operand(dCtx, nil, o, H), 0, dv[o:], H)
 			if d.attention > 0 {
 				nn.DropoutBackwardAt(dp, dp, probsMask[po:po+L*L], d.attention)
 			}
 			nn.SoftmaxBackwardRows(dp, dp, probs[po:po+L*L], 0, L, L)
 			// S = scale·Q·Kᵀ: dQ = scale·dS·K; dK = scale·dSᵀ·Q
-			nn.MatmulSerial(bf16, false, false, L, hd, L, scale, op32(dp, L), ko(o), 0, dq[o:], H)
-			nn.MatmulSerial(bf16, true, false, L, hd, L, scale, op32(dp, L), qo(o), 0, dk[o:], H)
+			nn.MatmulSerial(bf16, false, false, L, hd, L, scale, operand(dp, nil, 0, L), operand(k, kR, o, H), 0, dq[o:], H)
+			nn.MatmulSerial(bf16, true, false, L, hd, L, scale, operand(dp, nil, 0, L), operand(q, qR, o, H), 0, dk[o:], H)
 		}
 	})
 	if bf16 {
