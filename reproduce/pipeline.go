@@ -207,7 +207,7 @@ func (p *pipeline) stage(ctx context.Context, s runSpec) (report.Run, error) {
 	run := report.Run{Task: p.task.Name, Method: s.method, Seed: p.seed, Dir: s.dir, Metric: p.task.MainMetric()}
 	if cached, err := readRun(s.dir, &run); err == nil && cached {
 		fmt.Fprintf(p.o.Log, "   cached in %s\n", s.dir)
-		return run, nil
+		return run, dropCheckpoints(s.dir)
 	}
 	for _, need := range s.needs {
 		if err := p.o.whilePreparing(ctx, need.make); err != nil {
@@ -244,7 +244,7 @@ func (p *pipeline) stage(ctx context.Context, s runSpec) (report.Run, error) {
 	if err := writeRun(s.dir, run); err != nil {
 		return run, err
 	}
-	return run, nil
+	return run, dropCheckpoints(s.dir)
 }
 
 type paramCounter struct{ n int }

@@ -17,6 +17,7 @@ import (
 	"github.com/subtune/subtune/model"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/safetensors"
+	"github.com/subtune/subtune/trainloop"
 	"github.com/subtune/subtune/trajectory"
 )
 
@@ -66,6 +67,28 @@ func TestRunPipeline(t *testing.T) {
 		}
 	}
 
+	// A finished run keeps its model and results, not its resumable
+	// checkpoints; one a reproduction before this rule left is removed when
+	// the run is found done.
+	for _, m := range []string{"full", "intrinsic", "random", "freeze"} {
+		dir := filepath.Join(out, "rte/seed42", m)
+		if cks := trainloop.Checkpoints(dir); len(cks) > 0 {
+			t.Errorf("%s kept its checkpoints %v", m, cks)
+		}
+		for _, f := range []string{"model.safetensors", runFile} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	left := filepath.Join(out, "rte/seed42/freeze", trainloop.CheckpointPrefix+"12")
+	if err := os.MkdirAll(left, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(left, trainloop.StateFile), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	// A second run finds every stage done.
 	var log strings.Builder
 	o.Log = &log
@@ -74,6 +97,9 @@ func TestRunPipeline(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "cached in"); n != 4 {
 		t.Errorf("second run reused %d of 4 stages:\n%s", n, log.String())
+	}
+	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a finished run's old checkpoint was kept: %v", err)
 	}
 	// A model card written into the model folder changes no stage's key.
 	if err := os.WriteFile(filepath.Join(o.Model, "README.md"), []byte("# a card\n"), 0o644); err != nil {
