@@ -93,7 +93,8 @@ func Markdown(r Results, figures []string, extra ...Section) string {
 		{"Tasks", orDash(strings.Join(taskNames, ", "))},
 		{"Seeds", orDash(strings.Join(seeds, ", "))},
 		{"Runs", strconv.Itoa(len(r.Runs))},
-		{"Wall time", formatSeconds(r.WallSeconds)},
+		{"Wall time", invocationTime(r.WallSeconds)},
+		{"Run time", runTime(r.Runs)},
 	}))
 	if r.Command != "" {
 		fence := "```"
@@ -224,6 +225,30 @@ func formatCount(n int) string {
 var thousands = message.NewPrinter(language.English)
 
 // formatSeconds writes a wall time as "12m34s"; 0 or NaN (unknown) as "—".
+// invocationTime is the wall time of the invocation that wrote the report;
+// one that resumed a reproduction did only part of its work.
+func invocationTime(s float64) string {
+	if !finite(s) || s <= 0 {
+		return "—"
+	}
+	return formatSeconds(s) + " (the invocation that wrote this report)"
+}
+
+// runTime is the runs' own wall times summed: what the whole reproduction
+// cost, whichever invocations ran it and however many ran at once.
+func runTime(runs []Run) string {
+	var sum float64
+	for _, run := range runs {
+		if finite(run.WallSeconds) {
+			sum += run.WallSeconds
+		}
+	}
+	if sum == 0 {
+		return "—"
+	}
+	return formatSeconds(sum) + " summed over the runs (runs made at once overlap)"
+}
+
 func formatSeconds(s float64) string {
 	if !finite(s) || s <= 0 {
 		return "—"
