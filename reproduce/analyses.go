@@ -96,3 +96,30 @@ func (r *reproduction) report(res *report.Results) ([]report.Section, error) {
 	}
 	return sections, nil
 }
+
+// defaultChoice says, from claims of the form "alternative ≈ default"
+// (the default their common right side), which alternative the seeds
+// favour: one whose whole interval lies above the margin; else the default
+// stays, and the sentence says whether every comparison was resolved.
+// what names the choice ("start", "choice of rows").
+func defaultChoice(claims []report.Claim, what string) string {
+	if len(claims) == 0 {
+		return ""
+	}
+	def := claims[0].Right
+	best := -1
+	for i, c := range claims {
+		if c.Verdict == report.Fails && c.Lo > report.EquivalenceMargin && (best < 0 || c.Mean > claims[best].Mean) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		return fmt.Sprintf("The seeds favour %s: its whole interval against %s lies above the margin.", claims[best].Left, def)
+	}
+	for _, c := range claims {
+		if c.Verdict != report.Holds {
+			return fmt.Sprintf("No other %s beats %s beyond the margin, though not every comparison is resolved; %s stays the default.", what, def, def)
+		}
+	}
+	return fmt.Sprintf("The %s makes no difference beyond the margin; %s stays the default.", what, def)
+}

@@ -91,28 +91,6 @@ func initStdClaims(res *report.Results, tasks []string, h int) []report.Claim {
 	return out
 }
 
-// initStdChoice says, from the claims, which start the seeds favour: one
-// whose whole interval lies above the margin beats the default; else the
-// default stays, and the sentence says why.
-func initStdChoice(claims []report.Claim) string {
-	def := subspace.DefaultOptions().InitStd
-	best := -1
-	for i, c := range claims {
-		if c.Verdict == report.Fails && c.Lo > report.EquivalenceMargin && (best < 0 || c.Mean > claims[best].Mean) {
-			best = i
-		}
-	}
-	if best >= 0 {
-		return fmt.Sprintf("The seeds favour %s: its whole interval against σ = %g lies above the margin.", claims[best].Left, def)
-	}
-	for _, c := range claims {
-		if c.Verdict != report.Holds {
-			return fmt.Sprintf("No start beats σ = %g beyond the margin, though not every comparison is resolved; σ = %g stays the default.", def, def)
-		}
-	}
-	return fmt.Sprintf("The start makes no difference beyond the margin; σ = %g stays the default.", def)
-}
-
 func initStdSection(r *reproduction, res *report.Results) (report.Section, []report.AnalysisTable, error) {
 	h := r.o.Profile.Ensemble
 	t := initStdTable(indexRuns(res.Runs), r.o.Tasks, r.o.Profile.Seeds, h)
@@ -127,6 +105,6 @@ func initStdSection(r *reproduction, res *report.Results) (report.Section, []rep
 	b.WriteString(r.runsNote(t))
 	claims := initStdClaims(res, r.o.Tasks, h)
 	b.WriteString("\n" + report.ClaimList(claims...))
-	b.WriteString("\n" + initStdChoice(claims) + "\n")
+	b.WriteString("\n" + defaultChoice(claims, "start") + "\n")
 	return report.Section{Title: "Initialisation of z", Markdown: b.String(), Claims: claims}, []report.AnalysisTable{t}, nil
 }

@@ -82,10 +82,10 @@ func TestRunInitStd(t *testing.T) {
 	}
 }
 
-// TestInitStdChoice: the start the seeds favour is one whose whole
+// TestDefaultChoice: the start the seeds favour is one whose whole
 // interval lies above the margin; otherwise the default stays, saying
 // whether every comparison was resolved.
-func TestInitStdChoice(t *testing.T) {
+func TestDefaultChoice(t *testing.T) {
 	claim := func(left string, v report.Verdict, lo, mean float64) report.Claim {
 		return report.Claim{Left: left, Right: "σ = 1", Op: "≈", Verdict: v, Lo: lo, Mean: mean}
 	}
@@ -97,13 +97,13 @@ func TestInitStdChoice(t *testing.T) {
 		{"all equivalent", []report.Claim{claim("σ = 0", report.Holds, -1, 0), claim("σ = 0.25", report.Holds, -1, 0)},
 			"The start makes no difference beyond the margin; σ = 1 stays the default."},
 		{"one not resolved", []report.Claim{claim("σ = 0", report.Holds, -1, 0), claim("σ = 0.25", report.NotResolved, -3, 0)},
-			"No start beats σ = 1 beyond the margin, though not every comparison is resolved; σ = 1 stays the default."},
+			"No other start beats σ = 1 beyond the margin, though not every comparison is resolved; σ = 1 stays the default."},
 		{"worse beyond the margin", []report.Claim{claim("σ = 0", report.Fails, -12, -10)},
-			"No start beats σ = 1 beyond the margin, though not every comparison is resolved; σ = 1 stays the default."},
+			"No other start beats σ = 1 beyond the margin, though not every comparison is resolved; σ = 1 stays the default."},
 		{"the better of two", []report.Claim{claim("σ = 0", report.Fails, 3, 5), claim("σ = 0.25", report.Fails, 4, 8)},
 			"The seeds favour σ = 0.25: its whole interval against σ = 1 lies above the margin."},
 	} {
-		if got := initStdChoice(tc.claims); got != tc.want {
+		if got := defaultChoice(tc.claims, "start"); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}

@@ -228,7 +228,9 @@ func TestRunAnalyses(t *testing.T) {
 	for _, want := range []string{"## Transfer between tasks", "### Spacing", "`full_epoch`", "`intrinsic_epoch`", "`intrinsic_first2`", "## Unified subspace", "## Subspace dimension", "## Trajectory length",
 		"## Rows of the trajectory matrix", "## Outlier dimensions", "Zero-shot (d=1)", "transfer_scores.png", "dims.png",
 		"trajectory.png", "outliers_sst2.png", "| transfer:cola", "| disable_random", "## Initialisation of z",
-		"- Transferred > Random ", "- Unified ≈ Full ", "- Zero-shot > Random (d=2) ", "- Random positions disabled > Outliers disabled "} {
+		"- Transferred > Random ", "- Unified ≈ Full ", "- Zero-shot > Random (d=2) ", "- Random positions disabled > Outliers disabled ",
+		"- d = 2 ≈ d = 4 ", "- d = 8 ≈ d = 4 ", "- t = 2 ≈ t = 6 ", "- 2 evenly spaced ≈ first 2 ", "- raw rows ≈ delta rows ",
+		"- centered rows ≈ delta rows ", "choice of rows", "- σ = 0 ≈ σ = 1 "} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("REPORT.md lacks %q", want)
 		}
@@ -243,6 +245,15 @@ func TestRunAnalyses(t *testing.T) {
 	saved, err := report.Load(filepath.Join(out, "results.json"))
 	if err != nil || len(saved.Analyses) != len(res.Analyses) {
 		t.Errorf("results.json: %d analysis tables, %v", len(saved.Analyses), err)
+	}
+	// Table 1's 3, transfer 1, unified 2, outliers 1, dims 2, t 1, spacing
+	// 2, rows 2, σ 2: every claim REPORT.md states.
+	if len(saved.Claims) != 16 {
+		var names []string
+		for _, c := range saved.Claims {
+			names = append(names, c.Left+" "+c.Op+" "+c.Right)
+		}
+		t.Errorf("results.json holds %d claims, want 16: %q", len(saved.Claims), names)
 	}
 
 	// A second run trains nothing.

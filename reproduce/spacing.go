@@ -2,7 +2,6 @@ package reproduce
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -161,7 +160,7 @@ func (r *reproduction) spacingRun(task string, s spacingSide) (cellRun, error) {
 }
 
 // spacingSection is the trajectory analysis's subsection on spacing.
-func spacingSection(r *reproduction, res *report.Results) (string, []report.AnalysisTable, error) {
+func spacingSection(r *reproduction, res *report.Results) (string, []report.AnalysisTable, []report.Claim, error) {
 	cs := comparisons(r.o)
 	type key struct{ task, side string }
 	resolved := map[key]cellRun{}
@@ -170,13 +169,14 @@ func spacingSection(r *reproduction, res *report.Results) (string, []report.Anal
 			for _, task := range r.o.Tasks {
 				cr, err := r.spacingRun(task, side)
 				if err != nil {
-					return "", nil, err
+					return "", nil, nil, err
 				}
 				resolved[key{task, side.label}] = cr
 			}
 		}
 	}
-	scores, diff := spacingTables(r.o, indexRuns(res.Runs), cs, func(task string, s spacingSide) cellRun { return resolved[key{task, s.label}] })
+	run := func(task string, s spacingSide) cellRun { return resolved[key{task, s.label}] }
+	scores, diff := spacingTables(r.o, indexRuns(res.Runs), cs, run)
 	pr := r.o.Profile
 	var b strings.Builder
 	b.WriteString("### Spacing: per epoch or per N steps, the whole path or its start\n\n")
@@ -196,7 +196,7 @@ func spacingSection(r *reproduction, res *report.Results) (string, []report.Anal
 		"Values of t that cover the whole trajectory of every task are left out: both sides are then Table 1's run.\n\n")
 	if len(scores.Rows) == 0 {
 		b.WriteString("No comparison is left: every t covers the whole trajectory.\n")
-		return b.String(), []report.AnalysisTable{scores, diff}, nil
+		return b.String(), []report.AnalysisTable{scores, diff}, nil, nil
 	}
 	b.WriteString("Dev scores ×100, mean ± std over seeds; avg over tasks.\n\n")
 	b.WriteString(scores.Markdown("checkpoints"))
@@ -205,28 +205,30 @@ func spacingSection(r *reproduction, res *report.Results) (string, []report.Anal
 		"alternative, paired by seed; positive: evenly spaced is better):\n\n")
 	b.WriteString(diff.Markdown("at equal t"))
 	b.WriteString(r.runsNote(diff))
-	b.WriteString("\n" + spacingFindings(diff) + "\n")
-	return b.String(), []report.AnalysisTable{scores, diff}, nil
+	claims := spacingClaims(res, r.o.Tasks, cs, run)
+	b.WriteString("\n" + report.ClaimList(claims...))
+	return b.String(), []report.AnalysisTable{scores, diff}, claims, nil
 }
 
-// spacingFindings states each comparison's average over tasks.
-func spacingFindings(diff report.AnalysisTable) string {
-	avg := len(diff.Cols) - 1
-	var parts []string
-	for i, row := range diff.Rows {
-		c := diff.Cells[i][avg]
-		verdict := "no difference"
-		switch {
-		case math.IsNaN(c.Mean):
-			verdict = "no runs"
-		case c.Mean > 0:
-			verdict = "evenly spaced is better"
-		case c.Mean < 0:
-			verdict = "the alternative is better"
+// spacingClaims decide each comparison from the seeds: evenly spaced ≈
+// the alternative (taking the checkpoints another way makes no difference
+// beyond the margin), over the tasks where the two sides are different
+// runs. run resolves a side for a task.
+func spacingClaims(res *report.Results, tasks []string, cs []comparison, run func(task string, s spacingSide) cellRun) []report.Claim {
+	var out []report.Claim
+	for _, c := range cs {
+		var pairs []report.Pair
+		for _, task := range tasks {
+			ref, alt := run(task, c.ref), run(task, c.alt)
+			if ref.method != alt.method {
+				pairs = append(pairs, report.Pair{Task: task, Left: ref.method, Right: alt.method})
+			}
 		}
-		parts = append(parts, fmt.Sprintf("%s %s (%s)", row, fmtPoints(c.Mean), verdict))
+		if len(pairs) > 0 {
+			out = append(out, report.CheckClaim(*res, c.ref.label, "≈", c.alt.label, pairs))
+		}
 	}
-	return "On average over tasks: " + strings.Join(parts, "; ") + "."
+	return out
 }
 
 // trajectoryDef is the trajectory analysis: the length sweep and the
@@ -246,12 +248,13 @@ func trajectoryDef() analysisDef {
 			if err != nil {
 				return s, nil, err
 			}
-			md, more, err := spacingSection(r, res)
+			md, more, claims, err := spacingSection(r, res)
 			if err != nil {
 				return s, nil, err
 			}
 			s.Title = "Trajectory length and spacing"
 			s.Markdown += "\n" + md
+			s.Claims = append(s.Claims, claims...)
 			return s, append(tables, more...), nil
 		},
 	}

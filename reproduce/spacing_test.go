@@ -111,14 +111,17 @@ func TestSpacingTables(t *testing.T) {
 		}
 		return cellRun{method: report.Intrinsic, note: "Table 1's run"}
 	}
-	// score = base + loss·seed for each run, in score units.
+	// score = base − loss·seed for each run, in score units.
 	base := map[string]float64{"cola": 0.5, "sst2": 0.8}
 	loss := map[string]float64{report.Intrinsic: 0, "intrinsic_t2": 0, "intrinsic_epoch": 0.01, "intrinsic_first2": 0.03, "intrinsic_first6": 0.02, "intrinsic_t6": 0}
 	var runs []report.Run
 	for _, task := range tasks {
 		for _, s := range seeds {
 			for m, l := range loss {
-				runs = append(runs, plantedRun(task, m, s, base[task]-l*float64(s)))
+				// 0.001·seed, in every method, keeps a run with no loss
+				// from scoring the same on every seed (no signal); paired
+				// differences cancel it.
+				runs = append(runs, plantedRun(task, m, s, base[task]+(0.001-l)*float64(s)))
 			}
 		}
 	}
@@ -160,7 +163,23 @@ func TestSpacingTables(t *testing.T) {
 	if c := scores.Cells[4][1]; !strings.HasSuffix(c.Runs[0], "/intrinsic_first6") {
 		t.Errorf("first 6 on sst2 (of 8) traced to %v", c.Runs)
 	}
-	if f := spacingFindings(diff); !strings.Contains(f, "t=2: evenly spaced − first +4.5 (evenly spaced is better)") {
-		t.Errorf("findings: %s", f)
+	// Each comparison is decided from the seeds over the tasks where its
+	// sides differ: t = 6 on sst2 alone.
+	claims := spacingClaims(&report.Results{Runs: runs}, tasks, cs, run)
+	if len(claims) != 3 {
+		t.Fatalf("%d claims, want one per comparison", len(claims))
+	}
+	for i, want := range []struct {
+		sentence string
+		pairs    int
+		mean     float64
+	}{
+		{"2 evenly spaced ≈ first 2 is not resolved: 2 evenly spaced − first 2 = +4.5 points", 2, 4.5},
+		{"6 evenly spaced ≈ first 6 is not resolved: 6 evenly spaced − first 6 = +3.0 points", 1, 3},
+	} {
+		c := claims[i+1]
+		if got := c.String(); !strings.HasPrefix(got, want.sentence) || len(c.Pairs) != want.pairs || !near(c.Mean, want.mean) || len(c.Seeds) != 2 {
+			t.Errorf("claim %q over %d pairs and seeds %v, want %q over %d pairs and 2 seeds", got, len(c.Pairs), c.Seeds, want.sentence, want.pairs)
+		}
 	}
 }

@@ -143,6 +143,7 @@ type sweepPoint struct {
 type sweep struct {
 	name, title, intro string
 	corner             string // the header of the table's label column
+	claimName          string // a point's name in a claim, from its label: "d = %s"
 	points             func(o Options) []sweepPoint
 	xLabel             string // the plot's axis; "" for no plot
 }
@@ -152,10 +153,11 @@ func (s sweep) def() analysisDef {
 }
 
 var dimsSweep = sweep{
-	name:   AnalysisDims,
-	corner: "d",
-	title:  "Subspace dimension (paper Tables 5–6)",
-	intro:  "The intrinsic subspace keeps only its top d directions per layer, from the same trajectory; d is capped at the trajectory's t.",
+	name:      AnalysisDims,
+	corner:    "d",
+	claimName: "d = %s",
+	title:     "Subspace dimension (paper Tables 5–6)",
+	intro:     "The intrinsic subspace keeps only its top d directions per layer, from the same trajectory; d is capped at the trajectory's t.",
 	points: func(o Options) []sweepPoint {
 		return cappedPoints(orDefault(o.Dims, DefaultDims), "d=%d", func(d int) variant { return variant{rows: o.Profile.Rows, dim: d} })
 	},
@@ -163,9 +165,10 @@ var dimsSweep = sweep{
 }
 
 var lengthSweep = sweep{
-	name:   AnalysisTrajectory,
-	corner: "t",
-	title:  "Trajectory length",
+	name:      AnalysisTrajectory,
+	corner:    "t",
+	claimName: "t = %s",
+	title:     "Trajectory length",
 	intro: "The subspace is extracted from t of the full run's checkpoints, evenly spaced and ending at the last " +
 		"(how many points does it need? The paper leaves this open); t is capped at the trajectory's length, and d at t.",
 	points: func(o Options) []sweepPoint {
@@ -177,10 +180,11 @@ var lengthSweep = sweep{
 }
 
 var rowsSweep = sweep{
-	name:   AnalysisRows,
-	corner: "rows",
-	title:  "Rows of the trajectory matrix: raw, delta or centred",
-	intro:  "The paper stacks the checkpoints θk (raw) but is ambiguous; delta stacks θk − θ0, centred the deltas minus their mean.",
+	name:      AnalysisRows,
+	corner:    "rows",
+	claimName: "%s rows",
+	title:     "Rows of the trajectory matrix: raw, delta or centred",
+	intro:     "The paper stacks the checkpoints θk (raw) but is ambiguous; delta stacks θk − θ0, centred the deltas minus their mean.",
 	points: func(o Options) []sweepPoint {
 		var out []sweepPoint
 		for _, rows := range []string{subspace.RowsRaw, subspace.RowsDelta, subspace.RowsCentered} {
@@ -273,10 +277,51 @@ func (s sweep) section(r *reproduction, res *report.Results) (report.Section, []
 		}
 		b.WriteString("\n" + figureLinks(paths, s.title))
 	}
-	if s.name == AnalysisRows {
-		b.WriteString("\n" + bestRow(tab) + "\n")
+	claims := s.claims(r.o, res, t, r.pipe)
+	if len(claims) > 0 {
+		b.WriteString("\n" + report.ClaimList(claims...))
 	}
-	return report.Section{Title: s.title, Markdown: b.String()}, []report.AnalysisTable{tab}, nil
+	if s.name == AnalysisRows && len(claims) > 0 {
+		b.WriteString("\n" + defaultChoice(claims, "choice of rows") + "\n")
+	}
+	return report.Section{Title: s.title, Markdown: b.String(), Claims: claims}, []report.AnalysisTable{tab}, nil
+}
+
+// claims decide every point that is not Table 1's run against it from the
+// seeds ("≈": the point makes no difference beyond the margin), over the
+// tasks where it is a run of its own. Table 1's side is named as its point
+// when the sweep has one, else as Table 1's Intrinsic.
+func (s sweep) claims(o Options, res *report.Results, t map[string]int, pipe func(task string, seed int) *pipeline) []report.Claim {
+	points := s.points(o)
+	methods := make([][]string, len(points))
+	def := ""
+	for i, pt := range points {
+		main := true
+		for _, task := range o.Tasks {
+			m := pipe(task, o.Profile.Seeds[0]).variantSpec(pt.v, t[task]).method
+			methods[i] = append(methods[i], m)
+			main = main && m == report.Intrinsic
+		}
+		if main && def == "" {
+			def = fmt.Sprintf(s.claimName, pt.label)
+		}
+	}
+	if def == "" {
+		def = report.MethodLabel(report.Intrinsic) + " (Table 1)"
+	}
+	var claims []report.Claim
+	for i, pt := range points {
+		var pairs []report.Pair
+		for j, task := range o.Tasks {
+			if methods[i][j] != report.Intrinsic {
+				pairs = append(pairs, report.Pair{Task: task, Left: methods[i][j], Right: report.Intrinsic})
+			}
+		}
+		if len(pairs) > 0 {
+			claims = append(claims, report.CheckClaim(*res, fmt.Sprintf(s.claimName, pt.label), "≈", def, pairs))
+		}
+	}
+	return claims
 }
 
 // plot draws score against the sweep's value, a curve per task, at the
@@ -298,21 +343,6 @@ func (s sweep) plot(r *reproduction, tab report.AnalysisTable, t map[string]int)
 		series = append(series, se)
 	}
 	return figure.LinePlot(series, s.title, s.xLabel, "dev score ×100", filepath.Join(r.o.OutputDir, s.name))
-}
-
-// bestRow says which row has the highest average.
-func bestRow(tab report.AnalysisTable) string {
-	avg := len(tab.Cols) - 1
-	best := -1
-	for i, row := range tab.Cells {
-		if row[avg].N > 0 && (best < 0 || row[avg].Mean > tab.Cells[best][avg].Mean) {
-			best = i
-		}
-	}
-	if best < 0 {
-		return "No row has a score."
-	}
-	return fmt.Sprintf("Best on average: %s rows (%.1f).", tab.Rows[best], tab.Cells[best][avg].Mean)
 }
 
 func dimText(d int) string {
