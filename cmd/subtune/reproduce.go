@@ -33,10 +33,10 @@ a Table-1-style table, singular-value spectra as PNG and SVG, results.json).
 Finished stages are skipped and interrupted ones resume, so rerunning the same
 command continues a reproduction. A finished run keeps its model, results and
 trajectory; its resumable checkpoint (a model copy and AdamW's moments), which
-nothing reads once the run is done, is removed. --profile quick (the default) takes a few
-minutes on two cores: about 2.5 minutes of CPU time, 2 to 6 minutes of wall
-time as measured, depending on what else the cores run. --profile paper uses
-the paper's settings as written (raw rows, 32 epochs with a checkpoint each,
+nothing reads once the run is done, is removed. --profile quick (the default)
+takes a few minutes on two cores: about 2.5 minutes of CPU time, 2 to 6
+minutes of wall time as measured, depending on what else the cores run.
+--profile paper uses the paper's settings as written (raw rows, 32 epochs with a checkpoint each,
 64 for MNLI, d = t, h = 16, run_glue's other defaults, five seeds);
 REPORT.md's "Settings against the paper" table says where each comes from.
 
