@@ -36,9 +36,10 @@ trajectory; its resumable checkpoint (a model copy and AdamW's moments), which
 nothing reads once the run is done, is removed. --profile quick (the default)
 takes a few minutes on two cores: about 2.5 minutes of CPU time, 2 to 6
 minutes of wall time as measured, depending on what else the cores run.
---profile paper uses the paper's settings as written (raw rows, 32 epochs with a checkpoint each,
-64 for MNLI, d = t, h = 16, run_glue's other defaults, five seeds);
-REPORT.md's "Settings against the paper" table says where each comes from.
+--profile paper uses the paper's settings as written (raw rows, 32 epochs with
+a checkpoint each, 64 for MNLI, d = t, h = 16, run_glue's other defaults, five
+seeds); REPORT.md's "Settings against the paper" table says where each comes
+from.
 
 --analyses adds the paper's analyses, each a section of REPORT.md with its
 tables (mean ± std over seeds, every number traced to its run directories,
