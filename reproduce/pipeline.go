@@ -15,6 +15,7 @@ import (
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/subspace"
 	"github.com/subtune/subtune/trainer"
+	"github.com/subtune/subtune/trainloop"
 )
 
 // pipeline is one task and seed: the runs of Table 1 and every analysis
@@ -205,9 +206,12 @@ func (p *pipeline) stage(ctx context.Context, s runSpec) (report.Run, error) {
 		s.dir = p.runDir(s.method)
 	}
 	run := report.Run{Task: p.task.Name, Method: s.method, Seed: p.seed, Dir: s.dir, Metric: p.task.MainMetric()}
+	// A finished run's resumable checkpoints go: no stage resumes it again
+	// or reads them (its trajectory, model and results stay), and their
+	// model copy and optimiser moments are most of its size on disk.
 	if cached, err := readRun(s.dir, &run); err == nil && cached {
 		fmt.Fprintf(p.o.Log, "   cached in %s\n", s.dir)
-		return run, dropCheckpoints(s.dir)
+		return run, trainloop.RemoveCheckpoints(s.dir)
 	}
 	for _, need := range s.needs {
 		if err := p.o.whilePreparing(ctx, need.make); err != nil {
@@ -244,7 +248,7 @@ func (p *pipeline) stage(ctx context.Context, s runSpec) (report.Run, error) {
 	if err := writeRun(s.dir, run); err != nil {
 		return run, err
 	}
-	return run, dropCheckpoints(s.dir)
+	return run, trainloop.RemoveCheckpoints(s.dir)
 }
 
 type paramCounter struct{ n int }

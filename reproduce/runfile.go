@@ -11,7 +11,6 @@ import (
 	"github.com/subtune/subtune/atomicfile"
 	"github.com/subtune/subtune/report"
 	"github.com/subtune/subtune/trainer"
-	"github.com/subtune/subtune/trainloop"
 )
 
 // fillMetrics copies a run's dev metrics into run, with its main metric as
@@ -35,19 +34,6 @@ const runFile = "reproduce_run.json"
 func writeRun(dir string, run report.Run) error {
 	// Written last and atomically: its presence marks the run finished.
 	return atomicfile.WriteJSON(filepath.Join(dir, runFile), run)
-}
-
-// dropCheckpoints removes the resumable checkpoints of a finished run (one
-// with its runFile): no stage resumes it again, nor reads them (the
-// trajectory, the model and the results stay), and their model copy and
-// optimiser moments are most of a run's size on disk.
-func dropCheckpoints(dir string) error {
-	for _, c := range trainloop.Checkpoints(dir) {
-		if err := os.RemoveAll(c); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func readRun(dir string, run *report.Run) (bool, error) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -67,7 +66,7 @@ func rotateCheckpoints(outputDir string, keep int, best *string, loadBest bool) 
 		}
 	}
 	for len(all) > keep {
-		os.RemoveAll(all[0])
+		trainloop.RemoveCheckpoint(all[0])
 		all = all[1:]
 	}
 }
@@ -104,7 +103,7 @@ func (r *run) loadBest(m *model.Model, rp ParamHook, st *State) error {
 	if r.a.SaveTotalLimit == 1 {
 		for _, c := range trainloop.Checkpoints(r.a.OutputDir) {
 			if c != filepath.Clean(dir) {
-				os.RemoveAll(c)
+				trainloop.RemoveCheckpoint(c)
 			}
 		}
 	}

@@ -77,7 +77,7 @@ func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW
 		return "", err
 	}
 	// A checkpoint of the same step from an earlier, killed attempt.
-	if err := removeCheckpoint(final); err != nil {
+	if err := RemoveCheckpoint(final); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, final); err != nil {
@@ -86,7 +86,7 @@ func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW
 	if keep > 0 {
 		all := Checkpoints(outputDir)
 		for len(all) > keep {
-			if err := removeCheckpoint(all[0]); err != nil {
+			if err := RemoveCheckpoint(all[0]); err != nil {
 				return "", err
 			}
 			all = all[1:]
@@ -95,11 +95,12 @@ func SaveCheckpoint(outputDir string, step int, m *model.Model, opt *optim.AdamW
 	return final, nil
 }
 
-// removeCheckpoint deletes a checkpoint folder, if there is one. It moves
+// RemoveCheckpoint deletes a checkpoint folder, if there is one. It moves
 // the folder to a temporary name first, so that a run killed meanwhile
 // leaves a folder RemoveTemporaries deletes rather than a half-deleted
-// checkpoint that still looks complete.
-func removeCheckpoint(dir string) error {
+// checkpoint, which Checkpoints would no longer list and nothing would
+// remove.
+func RemoveCheckpoint(dir string) error {
 	doomed := filepath.Join(filepath.Dir(dir), tmpPrefix+"old-"+filepath.Base(dir))
 	if err := os.RemoveAll(doomed); err != nil {
 		return err
@@ -164,11 +165,11 @@ func Checkpoints(outputDir string) []string {
 // runs left of unfinished ones.
 func RemoveCheckpoints(dir string) error {
 	for _, c := range Checkpoints(dir) {
-		if err := os.RemoveAll(c); err != nil {
+		if err := RemoveCheckpoint(c); err != nil {
 			return err
 		}
 	}
-	tmp, _ := filepath.Glob(filepath.Join(dir, ".tmp-"+CheckpointPrefix+"*"))
+	tmp, _ := filepath.Glob(filepath.Join(dir, tmpPrefix+"*"))
 	for _, t := range tmp {
 		os.RemoveAll(t)
 	}
