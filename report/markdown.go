@@ -224,14 +224,10 @@ func formatCount(n int) string {
 // thousands formats integers with English digit grouping (1,234,567).
 var thousands = message.NewPrinter(language.English)
 
-// formatSeconds writes a wall time as "12m34s"; 0 or NaN (unknown) as "—".
 // invocationTime is the wall time of the invocation that wrote the report;
 // one that resumed a reproduction did only part of its work.
 func invocationTime(s float64) string {
-	if !finite(s) || s <= 0 {
-		return "—"
-	}
-	return formatSeconds(s) + " (the invocation that wrote this report)"
+	return secondsWithNote(s, "(the invocation that wrote this report)")
 }
 
 // runTime is the runs' own wall times summed: what the whole reproduction
@@ -243,15 +239,26 @@ func runTime(runs []Run) string {
 			sum += run.WallSeconds
 		}
 	}
-	if sum == 0 {
-		return "—"
-	}
-	return formatSeconds(sum) + " summed over the runs (runs made at once overlap)"
+	return secondsWithNote(sum, "summed over the runs (runs made at once overlap)")
 }
 
+// secondsWithNote is formatSeconds(s) followed by note, or "—" alone when
+// s is unknown.
+func secondsWithNote(s float64, note string) string {
+	t := formatSeconds(s)
+	if t == unknownTime {
+		return t
+	}
+	return t + " " + note
+}
+
+// unknownTime is how formatSeconds writes a time it does not know.
+const unknownTime = "—"
+
+// formatSeconds writes a wall time as "12m34s"; 0 or NaN (unknown) as "—".
 func formatSeconds(s float64) string {
 	if !finite(s) || s <= 0 {
-		return "—"
+		return unknownTime
 	}
 	d := time.Duration(s * float64(time.Second))
 	if s < 10 {
