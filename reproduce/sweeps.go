@@ -3,6 +3,7 @@ package reproduce
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/subtune/subtune/figure"
@@ -237,9 +238,10 @@ func (s sweep) table(o Options, ix runIndex, t map[string]int, pipe func(task st
 		labels = append(labels, pt.label)
 	}
 	tab := report.NewAnalysisTable(s.name, "scores", "score ×100", labels, o.Tasks)
+	methods := s.methods(o, t, pipe)
 	for i, pt := range points {
 		for j, task := range o.Tasks {
-			method := pipe(task, o.Profile.Seeds[0]).variantSpec(pt.v, t[task]).method
+			method := methods[i][j]
 			var notes []string
 			if pt.x != nil && pt.x(t[task]) != pt.requested {
 				notes = append(notes, fmt.Sprintf(pt.noteFmt, pt.x(t[task])))
@@ -251,6 +253,21 @@ func (s sweep) table(o Options, ix runIndex, t map[string]int, pipe func(task st
 		}
 	}
 	return withAvg(tab, nil)
+}
+
+// methods are the runs of the sweep's points, a row per point and a column
+// per task: the method each task's runs of that point have (of its first
+// seed; the schedule gives every seed the same trajectory lengths t).
+func (s sweep) methods(o Options, t map[string]int, pipe func(task string, seed int) *pipeline) [][]string {
+	var out [][]string
+	for _, pt := range s.points(o) {
+		row := make([]string, len(o.Tasks))
+		for j, task := range o.Tasks {
+			row[j] = pipe(task, o.Profile.Seeds[0]).variantSpec(pt.v, t[task]).method
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 func (s sweep) section(r *reproduction, res *report.Results) (report.Section, []report.AnalysisTable, error) {
@@ -293,16 +310,10 @@ func (s sweep) section(r *reproduction, res *report.Results) (report.Section, []
 // when the sweep has one, else as Table 1's Intrinsic.
 func (s sweep) claims(o Options, res *report.Results, t map[string]int, pipe func(task string, seed int) *pipeline) []report.Claim {
 	points := s.points(o)
-	methods := make([][]string, len(points))
+	methods := s.methods(o, t, pipe)
 	def := ""
 	for i, pt := range points {
-		main := true
-		for _, task := range o.Tasks {
-			m := pipe(task, o.Profile.Seeds[0]).variantSpec(pt.v, t[task]).method
-			methods[i] = append(methods[i], m)
-			main = main && m == report.Intrinsic
-		}
-		if main && def == "" {
+		if def == "" && !slices.ContainsFunc(methods[i], func(m string) bool { return m != report.Intrinsic }) {
 			def = fmt.Sprintf(s.claimName, pt.label)
 		}
 	}
